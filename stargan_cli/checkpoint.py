@@ -1,0 +1,214 @@
+"""Checkpoints (DESIGN.md, contract 3): self-describing safetensors files and the training state.
+
+- `generator.safetensors` (and `discriminator.safetensors` beside it, whose classifier infers the source
+  attributes of arbitrary images): weights plus string metadata under `stargan.*` keys, from which the
+  network is rebuilt alone.
+- `runs/<run>/checkpoints/step-0000000/`: both networks, `optimizer.pt` (optimiser, scaler and RNG
+  state; plain tensors and numbers, loaded with weights_only=True) and `state.json`. Written to a
+  temporary directory and renamed, so a crash never leaves a broken checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, safe_open, save_file
+from torch import nn
+
+from . import __version__
+from .config import build_dataclass
+from .errors import CheckpointError, ConfigError, LabelError
+from .labels import LabelSpace
+from .models import ARCHITECTURES
+
+FORMAT_VERSION = "1"
+ROLES = ("generator", "discriminator")
+
+
+@dataclass
+class ModelInfo:
+    """What the metadata of a model file says."""
+
+    architecture: str
+    config: Any  # the architecture's config dataclass
+    label_space: LabelSpace
+    step: int
+    role: str
+
+    def metadata(self) -> dict[str, str]:
+        return {
+            "stargan.format_version": FORMAT_VERSION,
+            "stargan.architecture": self.architecture,
+            "stargan.model_config": json.dumps(asdict(self.config), sort_keys=True),
+            "stargan.label_space": self.label_space.to_json(),
+            "stargan.image_size": str(self.config.image_size),
+            "stargan.step": str(self.step),
+            "stargan.role": self.role,
+            "stargan.version": __version__,
+        }
+
+    def build(self) -> tuple[nn.Module, nn.Module]:
+        ls = self.label_space
+        return ARCHITECTURES[self.architecture].build(self.config, ls.generator_dim, ls.num_classes)
+
+
+def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+    os.replace(tmp, path)
+
+
+def save_model(path: str | Path, module: nn.Module, info: ModelInfo) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _atomic_save(module.state_dict(), path, info.metadata())
+    return path
+
+
+def read_info(path: str | Path) -> ModelInfo:
+    """Parse and check the metadata of a model file (no weights are read)."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} not found")
+    try:
+        with safe_open(str(path), "pt") as handle:
+            meta = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from None
+    version = meta.get("stargan.format_version")
+    if version is None:
+        raise CheckpointError(
+            f"{path} has no stargan metadata; reference .ckpt files are converted with `stargan import-reference`"
+        )
+    if version != FORMAT_VERSION:
+        raise CheckpointError(f"{path} has checkpoint format {version}; this stargan reads {FORMAT_VERSION}")
+    name = meta.get("stargan.architecture", "")
+    if name not in ARCHITECTURES:
+        raise CheckpointError(
+            f"{path} holds a {name!r} model; this stargan knows {', '.join(ARCHITECTURES)}. Upgrade stargan"
+        )
+    try:
+        config = build_dataclass(ARCHITECTURES[name].config_class, json.loads(meta["stargan.model_config"]), "")
+        label_space = LabelSpace.from_json(meta["stargan.label_space"])
+        step = int(meta.get("stargan.step", "0"))
+    except (KeyError, ValueError, ConfigError, LabelError) as exc:
+        raise CheckpointError(f"{path} has damaged stargan metadata ({exc})") from None
+    return ModelInfo(name, config, label_space, step, meta.get("stargan.role", "generator"))
+
+
+def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:
+    """Load weights by name; a missing, unexpected or mis-shaped tensor is a CheckpointError naming it."""
+    try:
+        state = load_file(str(path)) if state is None else state
+    except (SafetensorError, OSError) as exc:
+        raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from None
+    expected = module.state_dict()
+    missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in state if k not in expected]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} (expected {tuple(v.shape)})"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        parts = [
+            f"missing {missing[:3]}" if missing else "",
+            f"unexpected {unexpected[:3]}" if unexpected else "",
+            f"wrong shapes {wrong[:3]}" if wrong else "",
+        ]
+        raise CheckpointError(
+            f"{path} does not fit the model its metadata describes: {'; '.join(p for p in parts if p)}"
+        )
+    module.load_state_dict(state, strict=False)
+
+
+def model_file(path: str | Path, role: str = "generator") -> Path:
+    """A run directory or a model file -> the model file of `role`."""
+    path = Path(path)
+    if path.is_dir():
+        candidate = path / f"{role}.safetensors"
+        if not candidate.is_file():
+            raise CheckpointError(
+                f"{path} has no {role}.safetensors; finish training or run `stargan export {path}` first"
+            )
+        return candidate
+    if role != "generator":
+        return path.with_name(f"{role}.safetensors")
+    if path.suffix == ".onnx":
+        raise CheckpointError("ONNX models are not supported yet; pass the generator.safetensors instead")
+    return path
+
+
+def load_model(path: str | Path, role: str = "generator") -> tuple[nn.Module, ModelInfo]:
+    """Rebuild one network from a model file's metadata alone and load its weights."""
+    file = model_file(path, role)
+    info = read_info(file)
+    if info.role != role:
+        raise CheckpointError(f"{file} holds a {info.role}, expected a {role}")
+    generator, discriminator = info.build()
+    module = generator if role == "generator" else discriminator
+    load_weights(module, file)
+    return module.eval(), info
+
+
+# ----- training state ------------------------------------------------------------------------------------
+def step_dir(run_dir: Path, step: int) -> Path:
+    return run_dir / "checkpoints" / f"step-{step:07d}"
+
+
+def save_training_state(
+    run_dir: Path,
+    step: int,
+    networks: dict[str, tuple[nn.Module, ModelInfo]],
+    optimizer_state: dict[str, Any],
+    state: dict[str, Any],
+    keep: int,
+) -> Path:
+    final = step_dir(run_dir, step)
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for role, (module, info) in networks.items():
+        save_model(tmp / f"{role}.safetensors", module, info)
+    torch.save(optimizer_state, tmp / "optimizer.pt")
+    (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2), encoding="utf-8")
+    if final.exists():
+        shutil.rmtree(final)
+    os.replace(tmp, final)
+    for old in complete_checkpoints(run_dir)[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def complete_checkpoints(run_dir: Path) -> list[Path]:
+    """Checkpoint directories with every file present, oldest first."""
+    found = []
+    for path in sorted((run_dir / "checkpoints").glob("step-???????")):
+        needed = ["state.json", "optimizer.pt", *(f"{r}.safetensors" for r in ROLES)]
+        if all((path / n).is_file() for n in needed):
+            found.append(path)
+    return found
+
+
+def latest_checkpoint(run_dir: Path) -> Path:
+    found = complete_checkpoints(run_dir)
+    if not found:
+        raise CheckpointError(
+            f"{run_dir} has no complete checkpoint to resume from (checkpoints/step-*/ with both networks, "
+            "optimizer.pt and state.json); start a new run instead"
+        )
+    return found[-1]
+
+
+def load_optimizer_state(path: Path) -> dict[str, Any]:
+    try:
+        return torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure here means a damaged file
+        raise CheckpointError(f"{path / 'optimizer.pt'} cannot be read safely ({exc}); resume from an older step") from None

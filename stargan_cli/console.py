@@ -1,0 +1,52 @@
+"""The one place rich is configured: the console, progress bars, tables and error lines."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+console = Console(stderr=True, highlight=False)
+stdout = Console(highlight=False)
+
+
+def quiet() -> bool:
+    """Progress bars are hidden when STARGAN_QUIET is set (tests) but the work is the same."""
+    return bool(os.environ.get("STARGAN_QUIET"))
+
+
+def progress(*extra_columns: TextColumn) -> Progress:
+    """A progress bar: description, bar, n/total, elapsed, remaining, then any extra columns."""
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        *extra_columns,
+        console=console,
+        disable=quiet(),
+        transient=False,
+    )
+
+
+def error(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+
+
+def info(message: str) -> None:
+    if not quiet():
+        console.print(message, soft_wrap=True)
+
+
+def is_interactive() -> bool:
+    return sys.stderr.isatty()

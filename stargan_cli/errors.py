@@ -1,0 +1,29 @@
+"""Exceptions that carry a message a user can act on.
+
+The CLI catches `StarganError` and prints its message as one red line; anything else is a bug and keeps its
+traceback.
+"""
+
+
+class StarganError(Exception):
+    """Base class: the message says what was wrong and what to do."""
+
+
+class ConfigError(StarganError):
+    """A recipe, an override or a command-line value is invalid."""
+
+
+class DatasetError(StarganError):
+    """A prepared or raw dataset is missing, incomplete or malformed."""
+
+
+class CheckpointError(StarganError):
+    """A checkpoint is missing, incomplete, or does not fit the model or label space."""
+
+
+class LabelError(StarganError):
+    """An attribute name or target specification cannot be resolved."""
+
+
+class ImageError(StarganError):
+    """An input file is not a readable image."""

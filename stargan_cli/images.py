@@ -1,0 +1,47 @@
+"""Image conversions and grids: uint8 arrays <-> model tensors in [-1, 1], PNG grids."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
+    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-1, 1] on `device` (conversion done on the device)."""
+    if isinstance(images, np.ndarray) and not images.flags.writeable:
+        images = np.array(images)
+    batch = torch.as_tensor(images).to(device, non_blocking=True)
+    return batch.permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
+    scaled = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return scaled.permute(0, 2, 3, 1).cpu().numpy()
+
+
+def grid(columns: Sequence[torch.Tensor], padding: int = 2) -> np.ndarray:
+    """Columns of (B, 3, H, W) images -> one (B rows x len(columns)) uint8 picture with white gaps."""
+    cols = [to_uint8(c) for c in columns]
+    rows, h, w = cols[0].shape[0], cols[0].shape[1], cols[0].shape[2]
+    out = np.full((rows * (h + padding) + padding, len(cols) * (w + padding) + padding, 3), 255, np.uint8)
+    for j, col in enumerate(cols):
+        for i in range(rows):
+            y, x = padding + i * (h + padding), padding + j * (w + padding)
+            out[y : y + h, x : x + w] = col[i]
+    return out
+
+
+def save_png(array: np.ndarray, path: str | Path) -> Path:
+    """Write atomically (temporary name, then rename), so an interrupted save leaves no broken file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(array).save(tmp, format="PNG")
+    os.replace(tmp, path)
+    return path

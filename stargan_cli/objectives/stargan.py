@@ -1,0 +1,103 @@
+"""The StarGAN objective (paper eq. 1-7): adversarial WGAN-GP, domain classification, reconstruction.
+
+Symbols: x_real (B,3,H,W) real images in [-1,1]; c_org / c_trg the generator labels (B, generator_dim)
+of the source and target domains; labels_org / labels_trg the same restricted to the batch's dataset
+(B, A), which is what the classifier is trained against. lambda_cls, lambda_rec, lambda_gp weight the
+terms as in the paper (1, 10, 10).
+
+D loss = -mean D_src(x) + mean D_src(G(x,c_trg)) + lambda_cls * cls(D_cls(x), c_org) + lambda_gp * GP
+G loss = -mean D_src(G(x,c_trg)) + lambda_rec * |x - G(G(x,c_trg), c_org)| + lambda_cls * cls(D_cls(fake), c_trg)
+
+Both are returned as (loss, logs): logs hold detached tensors named `D/real`, `D/fake`, `D/cls`, `D/gp`,
+`G/fake`, `G/rec`, `G/cls`, the names used in the console, metrics.jsonl and the tests.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .. import losses
+from ..labels import LabelSpace
+
+
+@dataclass
+class Batch:
+    x_real: torch.Tensor  # (B, 3, H, W) in [-1, 1]
+    dataset: int  # index into the label space
+    labels_org: torch.Tensor  # (B, A) 0/1 labels of this dataset
+    labels_trg: torch.Tensor  # (B, A) target labels of this dataset
+
+
+@dataclass
+class StarGANObjective:
+    label_space: LabelSpace
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_gp: float = 10.0
+
+    def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+        """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
+        ls = self.label_space
+        return (
+            ls.generator_label(batch.dataset, batch.labels_org),
+            ls.generator_label(batch.dataset, batch.labels_trg),
+        )
+
+    def _classification(self, logits: torch.Tensor, batch: Batch, target: torch.Tensor) -> torch.Tensor:
+        """Only the batch's own dataset's slice of the logits, with that dataset's loss kind."""
+        kind = self.label_space.datasets[batch.dataset].kind
+        return losses.CLASSIFICATION[kind](logits[:, self.label_space.slice(batch.dataset)], target)
+
+    def discriminator_loss(
+        self,
+        discriminator: nn.Module,
+        batch: Batch,
+        x_fake: torch.Tensor,
+        alpha: torch.Tensor,
+        grad_scale: float | torch.Tensor | None = None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The whole D loss, to be back-propagated once. `x_fake` is detached; alpha is (B,1,1,1) U(0,1).
+
+        Real, fake and interpolated images go through D in one forward (D has no cross-sample layers, so
+        this equals three forwards); every parameter takes part in one graph, as DDP requires.
+        """
+        x_real = batch.x_real
+        x_fake = x_fake.detach()
+        x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
+        src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
+        src_real, src_fake, src_hat = src.split(x_real.shape[0])
+        logs = {
+            "D/real": losses.wgan_real(src_real),
+            "D/fake": losses.wgan_fake(src_fake),
+            "D/cls": self._classification(cls[: x_real.shape[0]], batch, batch.labels_org),
+            "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
+        }
+        loss = (
+            logs["D/real"]
+            + logs["D/fake"]
+            + self.lambda_cls * logs["D/cls"]
+            + self.lambda_gp * logs["D/gp"]
+        )
+        return loss, {k: v.detach() for k, v in logs.items()}
+
+    def generator_loss(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        batch: Batch,
+        x_fake: torch.Tensor,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The G loss; `x_fake` = G(x_real, c_trg) with its graph (the loop may reuse the D step's)."""
+        c_org, _ = self.generator_labels(batch)
+        src_fake, cls_fake = discriminator(x_fake)
+        x_rec = generator(x_fake, c_org)
+        logs = {
+            "G/fake": -losses.wgan_fake(src_fake),
+            "G/rec": losses.l1(batch.x_real, x_rec),
+            "G/cls": self._classification(cls_fake, batch, batch.labels_trg),
+        }
+        loss = logs["G/fake"] + self.lambda_rec * logs["G/rec"] + self.lambda_cls * logs["G/cls"]
+        return loss, {k: v.detach() for k, v in logs.items()}

@@ -1,0 +1,269 @@
+"""The training loop, generic over architectures and datasets, on Hugging Face Accelerate.
+
+One step = for each dataset of the label space: one discriminator update, and when the step is the
+n_critic-th, one generator update (the reference's alternation). When G is due, its forward pass of the
+D stage is kept with its graph and reused by the G stage: G is unchanged in between, so this is the same
+maths as recomputing it, one generator forward cheaper.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from accelerate import Accelerator
+from accelerate.utils import set_seed
+
+from ..checkpoint import (
+    ModelInfo,
+    latest_checkpoint,
+    load_optimizer_state,
+    load_weights,
+    read_info,
+    save_model,
+    save_training_state,
+)
+from ..config import Recipe
+from ..console import info
+from ..data.prepared import PreparedDataset
+from ..errors import CheckpointError, ConfigError, StarganError
+from ..images import grid, save_png
+from ..inference import single_target_columns
+from ..labels import LabelSpace
+from ..models import get_architecture
+from ..objectives import OBJECTIVES, Batch
+from .progress import TrainProgress
+from .rundir import new_run_dir, read_config, write_config
+from .schedule import learning_rate
+from .stream import BatchStream
+
+MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+
+
+class TrainingInterrupted(StarganError):
+    """Ctrl-C: a checkpoint was saved; the message says how to resume."""
+
+
+@dataclass
+class Result:
+    run_dir: Path
+    step: int
+    last_logs: dict[str, float] = field(default_factory=dict)
+
+
+def open_datasets(recipe: Recipe) -> tuple[list[PreparedDataset], LabelSpace]:
+    datasets = [PreparedDataset(path) for path in recipe.data.datasets]
+    size = recipe.model.params.image_size
+    for ds in datasets:
+        if ds.image_size != size:
+            raise ConfigError(
+                f"{ds.root} holds {ds.image_size} px images but model.image_size is {size}; "
+                f"use --set model.image_size={ds.image_size} or prepare the data with --size {size}"
+            )
+    return datasets, LabelSpace(tuple(ds.labels for ds in datasets))
+
+
+def make_accelerator(recipe: Recipe) -> Accelerator:
+    device = recipe.train.device
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ConfigError("train.device is 'cuda' but no CUDA GPU is visible; use --set train.device=cpu")
+    return Accelerator(mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu")
+
+
+class _StopFlag:
+    """First Ctrl-C asks the loop to stop after the current step (and save); a second one aborts."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def __enter__(self) -> _StopFlag:
+        self._previous = signal.getsignal(signal.SIGINT)
+        try:
+            signal.signal(signal.SIGINT, self._handle)
+        except ValueError:  # not the main thread: no handler, Ctrl-C behaves as usual
+            self._previous = None
+        return self
+
+    def _handle(self, signum, frame) -> None:  # noqa: ARG002
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+
+def train(
+    recipe: Recipe | None = None,
+    resume: str | Path | None = None,
+    stop_at: int | None = None,
+) -> Result:
+    """Train `recipe` in a new run directory, or continue the run `resume` from its last checkpoint.
+
+    `stop_at` ends the run after that step with a checkpoint, as an interruption would (for tests).
+    """
+    # 1. configuration, run directory, data
+    if resume is not None:
+        run_dir = Path(resume)
+        recipe = read_config(run_dir)
+        checkpoint = latest_checkpoint(run_dir)
+    else:
+        assert recipe is not None
+        checkpoint = None
+    datasets, label_space = open_datasets(recipe)
+    cfg, arch = recipe.train, get_architecture(recipe.model.architecture)
+    accelerator = make_accelerator(recipe)
+    set_seed(cfg.seed)
+    main = accelerator.is_main_process
+    if resume is None:
+        run_dir = new_run_dir(recipe.output.runs_dir, recipe.output.name) if main else Path()
+        if main:
+            write_config(run_dir, recipe)
+
+    # 2. networks, optimisers, objective
+    model_cfg = recipe.model.params
+    generator, discriminator = arch.build(model_cfg, label_space.generator_dim, label_space.num_classes)
+    infos = {role: ModelInfo(arch.name, model_cfg, label_space, 0, role) for role in ("generator", "discriminator")}
+    fused = accelerator.device.type == "cuda"
+    g_opt = torch.optim.Adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
+    d_opt = torch.optim.Adam(discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
+    start = 0
+    if checkpoint is not None:
+        start = _restore(checkpoint, recipe, label_space, generator, discriminator, g_opt, d_opt, accelerator)
+    generator, discriminator, g_opt, d_opt = accelerator.prepare(generator, discriminator, g_opt, d_opt)
+    if checkpoint is not None and accelerator.scaler is not None:
+        accelerator.scaler.load_state_dict(load_optimizer_state(checkpoint).get("scaler") or {})
+    g_forward = torch.compile(generator) if cfg.compile_generator else generator
+    objective = OBJECTIVES[arch.name](label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp)
+    streams = [
+        BatchStream(ds.split("train"), recipe.data.batch_size, cfg.seed, d, recipe.data.flip,
+                    accelerator.process_index, accelerator.num_processes, ds.name)
+        for d, ds in enumerate(datasets)
+    ]
+    fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
+    last = min(cfg.steps, stop_at) if stop_at else cfg.steps
+
+    def save(step: int) -> None:
+        accelerator.wait_for_everyone()
+        if main:
+            g, d = accelerator.unwrap_model(generator), accelerator.unwrap_model(discriminator)
+            nets = {"generator": (g, _at(infos["generator"], step)), "discriminator": (d, _at(infos["discriminator"], step))}
+            opt_state = {
+                "g_opt": g_opt.state_dict(),
+                "d_opt": d_opt.state_dict(),
+                "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else {},
+                "rng": {"torch": torch.get_rng_state()},
+            }
+            save_training_state(run_dir, step, nets, opt_state, {"config_hash": recipe.hash()}, cfg.keep_checkpoints)
+            for role, (module, meta) in nets.items():
+                save_model(run_dir / f"{role}.safetensors", module, meta)
+
+    # 3. the loop
+    logs: dict[str, torch.Tensor] = {}
+    images_per_step = recipe.data.batch_size * accelerator.num_processes * len(streams)
+    with _StopFlag() as stop, TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
+        for step in range(start + 1, last + 1):
+            g_due = step % cfg.n_critic == 0
+            for opt, base in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
+                for group in opt.param_groups:
+                    group["lr"] = learning_rate(base, step - 1, cfg.steps, cfg.decay_start)
+            for stream in streams:
+                draw = stream.draw(step - 1, accelerator.device)
+                batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg)
+                c_org, c_trg = objective.generator_labels(batch)
+                # 3a. discriminator: real, fake (and G's graph kept when G is due), gradient penalty
+                with accelerator.autocast(), torch.set_grad_enabled(g_due):
+                    x_fake = g_forward(batch.x_real, c_trg)
+                with accelerator.autocast():
+                    scale = accelerator.scaler.get_scale() if accelerator.scaler is not None else None
+                    d_loss, d_logs = objective.discriminator_loss(discriminator, batch, x_fake, draw.alpha, scale)
+                d_opt.zero_grad(set_to_none=True)
+                accelerator.backward(d_loss)
+                d_opt.step()
+                logs.update(d_logs)
+                # 3b. generator, every n_critic steps
+                if g_due:
+                    with accelerator.autocast():
+                        g_loss, g_logs = objective.generator_loss(g_forward, discriminator, batch, x_fake)
+                    g_opt.zero_grad(set_to_none=True)
+                    accelerator.backward(g_loss)
+                    g_opt.step()
+                    logs.update(g_logs)
+            # 3c. bookkeeping: logs, samples, checkpoints
+            lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
+            if step % cfg.log_every == 0 or step == last:
+                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
+                bar.log(step, reduced, lr, images_per_step)
+            else:
+                bar.advance(step, images_per_step)
+            if main and (step % cfg.sample_every == 0 or step == last):
+                _save_samples(run_dir / "samples" / f"step-{step:07d}.png", generator, discriminator,
+                              accelerator, fixed, label_space)
+            if step % cfg.checkpoint_every == 0 or step == last:
+                save(step)
+            elif stop.requested:
+                save(step)
+                raise TrainingInterrupted(
+                    f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
+                    f"Continue with: stargan train --resume {run_dir}"
+                )
+    return Result(run_dir, last, bar.last_logs)
+
+
+def _at(meta: ModelInfo, step: int) -> ModelInfo:
+    return ModelInfo(meta.architecture, meta.config, meta.label_space, step, meta.role)
+
+
+def _restore(checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generator, discriminator,
+             g_opt, d_opt, accelerator: Accelerator) -> int:
+    state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
+    if state.get("config_hash") != recipe.hash():
+        raise CheckpointError(f"{checkpoint} was written with another configuration than {checkpoint.parents[1]}/config.json")
+    for role, module in (("generator", generator), ("discriminator", discriminator)):
+        meta = read_info(checkpoint / f"{role}.safetensors")
+        if meta.label_space != label_space:
+            raise CheckpointError(
+                f"{checkpoint} was trained on label space {meta.label_space.describe()}, but the datasets now give "
+                f"{label_space.describe()}; restore the original datasets or start a new run"
+            )
+        if meta.architecture != recipe.model.architecture or meta.config != recipe.model.params:
+            raise CheckpointError(f"{checkpoint} holds a different architecture or size than the run's config.json")
+        load_weights(module, checkpoint / f"{role}.safetensors")
+    opt_state = load_optimizer_state(checkpoint)
+    g_opt.load_state_dict(opt_state["g_opt"])
+    d_opt.load_state_dict(opt_state["d_opt"])
+    torch.set_rng_state(opt_state["rng"]["torch"])
+    info(f"resuming {checkpoint.parents[1]} from step {state['step']}")
+    return int(state["step"])
+
+
+def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device):
+    from ..images import to_tensor
+
+    fixed = []
+    for d, ds in enumerate(datasets):
+        split = ds.split("test") if ds.split_sizes.get("test") else ds.split("train")
+        n = min(count, len(split))
+        fixed.append((d, to_tensor(split.images[:n], device), torch.from_numpy(split.labels[:n]).to(device)))
+    return fixed
+
+
+@torch.no_grad()
+def _save_samples(path: Path, generator, discriminator, accelerator, fixed, label_space: LabelSpace) -> None:
+    """Fixed inputs (rows) x [input, every single target of every dataset] (columns), one PNG per dataset."""
+    g, d = accelerator.unwrap_model(generator), accelerator.unwrap_model(discriminator)
+    pictures = []
+    with accelerator.autocast():
+        for dataset, x, labels in fixed:
+            columns = single_target_columns(g, d, x, label_space, {dataset: labels})
+            pictures.append(grid([x] + [images for _, images in columns]))
+    width = max(p.shape[1] for p in pictures)
+    import numpy as np
+
+    padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]
+    save_png(np.concatenate(padded, axis=0), path)

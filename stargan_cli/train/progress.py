@@ -1,0 +1,51 @@
+"""The training progress bar and metrics.jsonl (one JSON object per log interval)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from rich.progress import TextColumn
+
+from ..console import progress
+
+
+class TrainProgress:
+    def __init__(self, run_dir: Path | None, start: int, total: int, enabled: bool) -> None:
+        self.run_dir, self.start, self.total, self.enabled = run_dir, start, total, enabled
+        self.last_logs: dict[str, float] = {}
+        self._images = 0
+        self._since = time.perf_counter()
+
+    def __enter__(self) -> TrainProgress:
+        if self.enabled:
+            self._bar = progress(TextColumn("{task.fields[stats]}"))
+            self._bar.__enter__()
+            self._task = self._bar.add_task("train", total=self.total, completed=self.start, stats="")
+            self._metrics = (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.enabled:
+            self._metrics.close()
+            self._bar.__exit__(*exc)
+
+    def advance(self, step: int, images: int) -> None:
+        self._images += images
+        if self.enabled:
+            self._bar.update(self._task, completed=step)
+
+    def log(self, step: int, logs: dict[str, float], lr: float, images: int) -> None:
+        self._images += images
+        now = time.perf_counter()
+        rate = self._images / max(now - self._since, 1e-9)
+        self._images, self._since = 0, now
+        self.last_logs = logs
+        if not self.enabled:
+            return
+        record = {"step": step, **{k: round(v, 6) for k, v in logs.items()}, "lr": lr, "images/s": round(rate, 2)}
+        self._metrics.write(json.dumps(record) + "\n")
+        self._metrics.flush()
+        stats = " ".join(f"{k} {v:.3f}" for k, v in logs.items()) + f" | {rate:.0f} img/s"
+        self._bar.update(self._task, completed=step, stats=stats)

@@ -1,0 +1,43 @@
+"""Run directories (DESIGN.md, contract 4): runs/NNNN-<name>/ with config.json, metrics.jsonl, samples/,
+checkpoints/ and the latest generator.safetensors."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from ..config import Recipe, recipe_from_dict
+from ..errors import CheckpointError, ConfigError
+
+
+def new_run_dir(runs_dir: str | Path, name: str) -> Path:
+    root = Path(runs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{4,})-", p.name))]
+    safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "run"
+    number = max(numbers, default=0) + 1
+    while True:
+        path = root / f"{number:04d}-{safe}"
+        try:
+            path.mkdir()
+            return path
+        except FileExistsError:  # another process took the number
+            number += 1
+
+
+def write_config(run_dir: Path, recipe: Recipe) -> None:
+    (run_dir / "config.json").write_text(recipe.to_json(), encoding="utf-8")
+
+
+def read_config(run_dir: Path) -> Recipe:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass runs/NNNN-name")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        model = data["model"]
+        data["model"] = model
+        return recipe_from_dict(data)
+    except (json.JSONDecodeError, KeyError, ConfigError) as exc:
+        raise CheckpointError(f"{path} is damaged ({exc})") from None
