@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import set_seed
 
 from ..checkpoint import (
@@ -71,6 +72,9 @@ def make_accelerator(recipe: Recipe) -> Accelerator:
     device = recipe.train.device
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA GPU is visible; use --set train.device=cpu")
+    # Accelerate keeps its settings in a process-wide singleton; a second run in the same process (tests,
+    # notebooks) with another precision must start from a clean slate. The process group is kept.
+    AcceleratorState._reset_state(reset_partial_state=False)
     return Accelerator(mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu")
 
 
@@ -132,9 +136,9 @@ def train(
     fused = accelerator.device.type == "cuda"
     g_opt = torch.optim.Adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
     d_opt = torch.optim.Adam(discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
-    start = 0
+    start, logs = 0, {}
     if checkpoint is not None:
-        start = _restore(checkpoint, recipe, label_space, generator, discriminator, g_opt, d_opt, accelerator)
+        start, logs = _restore(checkpoint, recipe, label_space, generator, discriminator, g_opt, d_opt)
     generator, discriminator, g_opt, d_opt = accelerator.prepare(generator, discriminator, g_opt, d_opt)
     if checkpoint is not None and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(load_optimizer_state(checkpoint).get("scaler") or {})
@@ -159,12 +163,12 @@ def train(
                 "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else {},
                 "rng": {"torch": torch.get_rng_state()},
             }
-            save_training_state(run_dir, step, nets, opt_state, {"config_hash": recipe.hash()}, cfg.keep_checkpoints)
+            state = {"config_hash": recipe.hash(), "last_losses": {k: v.item() for k, v in logs.items()}}
+            save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
             for role, (module, meta) in nets.items():
                 save_model(run_dir / f"{role}.safetensors", module, meta)
 
     # 3. the loop
-    logs: dict[str, torch.Tensor] = {}
     images_per_step = recipe.data.batch_size * accelerator.num_processes * len(streams)
     with _StopFlag() as stop, TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
         for step in range(start + 1, last + 1):
@@ -220,7 +224,8 @@ def _at(meta: ModelInfo, step: int) -> ModelInfo:
 
 
 def _restore(checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generator, discriminator,
-             g_opt, d_opt, accelerator: Accelerator) -> int:
+             g_opt, d_opt) -> tuple[int, dict[str, torch.Tensor]]:
+    """Load a checkpoint's networks, optimisers and RNG; returns its step and its last logged losses."""
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
     if state.get("config_hash") != recipe.hash():
         raise CheckpointError(f"{checkpoint} was written with another configuration than {checkpoint.parents[1]}/config.json")
@@ -239,7 +244,7 @@ def _restore(checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generato
     d_opt.load_state_dict(opt_state["d_opt"])
     torch.set_rng_state(opt_state["rng"]["torch"])
     info(f"resuming {checkpoint.parents[1]} from step {state['step']}")
-    return int(state["step"])
+    return int(state["step"]), {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
 
 
 def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device):

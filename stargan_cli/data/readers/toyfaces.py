@@ -13,6 +13,7 @@ Faces are drawn with PIL at 4x the output size and box-filtered down (anti-alias
 
 from __future__ import annotations
 
+import colorsys
 import dataclasses
 from dataclasses import dataclass
 
@@ -55,6 +56,12 @@ class Face:
     expression: int  # index into EXPRESSIONS
 
 
+def _muted(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A varied but not garish colour (hue anywhere, saturation <= 0.55, value 0.35..0.95)."""
+    rgb = colorsys.hsv_to_rgb(rng.uniform(), rng.uniform(0.05, 0.55), rng.uniform(0.35, 0.95))
+    return tuple(int(v * 255) for v in rgb)
+
+
 def _rgb(rng: np.random.Generator, base: tuple[int, int, int], jitter: int) -> tuple[int, int, int]:
     return tuple(int(v) for v in np.clip(np.asarray(base) + rng.integers(-jitter, jitter + 1, 3), 0, 255))
 
@@ -63,7 +70,7 @@ def sample_face(seed: int, split: int, index: int, style: str) -> Face:
     """The face number `index` of a split; the same arguments always give the same face."""
     rng = np.random.default_rng([seed, split, index, 0 if style == "celeba" else 1])
     studio = style == "rafd"
-    background = _rgb(rng, (226, 226, 222), 8) if studio else tuple(int(v) for v in rng.integers(0, 256, 3))
+    background = _rgb(rng, (226, 226, 222), 8) if studio else _muted(rng)
     return Face(
         cx=0.5 + (rng.uniform(-0.015, 0.015) if studio else rng.uniform(-0.06, 0.06)),
         cy=(0.47 if studio else 0.5) + (rng.uniform(-0.015, 0.015) if studio else rng.uniform(-0.05, 0.05)),
@@ -71,9 +78,9 @@ def sample_face(seed: int, split: int, index: int, style: str) -> Face:
         skin=_rgb(rng, SKIN_RGB[rng.integers(len(SKIN_RGB))], 10),
         hair_rgb_jitter=tuple(int(v) for v in rng.integers(-14, 15, 3)),
         hair_style=int(rng.integers(3)),
-        clothes=_rgb(rng, (30, 30, 34), 6) if studio else tuple(int(v) for v in rng.integers(0, 256, 3)),
+        clothes=_rgb(rng, (30, 30, 34), 6) if studio else _muted(rng),
         background=background,
-        background2=background if studio else tuple(int(v) for v in rng.integers(0, 256, 3)),
+        background2=background if studio else _muted(rng),
         pattern=0 if studio else int(rng.integers(3)),
         blob_seed=int(rng.integers(2**31)),
         iris=_rgb(rng, ((70, 50, 30), (60, 110, 160), (70, 120, 70))[rng.integers(3)], 15),

@@ -1,0 +1,115 @@
+"""`stargan evaluate`: score a trained generator on the test splits of its datasets.
+
+Writes report.json (scores per attribute, summary, checkpoint metadata, dataset manifest hashes) and
+prints a table. The datasets come from the run's config.json, or from `--data` for a bare model file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.table import Table
+
+from ..checkpoint import load_model, model_file
+from ..data.prepared import PreparedDataset
+from ..errors import CheckpointError, DatasetError
+from ..train.rundir import read_config
+from .classifier import load_or_train
+from .metrics import AttributeScore, score_dataset
+
+
+@dataclass
+class Report:
+    path: Path
+    scores: list[AttributeScore]
+    summary: dict[str, float | None]
+    data: dict
+
+
+def _datasets_for(model: Path, data: list[str] | None) -> list[PreparedDataset]:
+    if data:
+        return [PreparedDataset(p) for p in data]
+    run_dir = model if model.is_dir() else model.parent
+    if not (run_dir / "config.json").is_file():
+        raise DatasetError(f"{model} is not in a run directory; say which prepared datasets to use with --data DIR")
+    return [PreparedDataset(p) for p in read_config(run_dir).data.datasets]
+
+
+def _weighted(scores: list[AttributeScore], field: str) -> float | None:
+    values = [(getattr(s, field), s.pairs) for s in scores if getattr(s, field) is not None]
+    total = sum(n for _, n in values)
+    return sum(v * n for v, n in values) / total if total else None
+
+
+def evaluate(model: str | Path, data: list[str] | None = None, out: str | Path | None = None,
+             limit: int | None = None, retrain_evaluator: bool = False, device: str = "cpu") -> Report:
+    model = Path(model)
+    generator, info = load_model(model)
+    generator.to(device)
+    datasets = _datasets_for(model, data)
+    scores: list[AttributeScore] = []
+    described = {}
+    for ds in datasets:
+        names = [d.name for d in info.label_space.datasets]
+        if ds.name not in names:
+            raise CheckpointError(
+                f"the model was trained on {', '.join(names)}; {ds.root} holds {ds.name}. Pass --data with one of those"
+            )
+        if ds.image_size != info.config.image_size:
+            raise CheckpointError(
+                f"the model works on {info.config.image_size} px images; {ds.root} holds {ds.image_size} px"
+            )
+        evaluator, accuracy = load_or_train(ds, retrain_evaluator)
+        scores += score_dataset(generator, info.label_space, ds, evaluator, accuracy, limit=limit, device=device)
+        described[ds.name] = {
+            "path": str(ds.root),
+            "manifest_sha256": hashlib.sha256((ds.root / "manifest.json").read_bytes()).hexdigest(),
+            "evaluator_accuracy": dict(zip(ds.labels.attributes, accuracy, strict=True)),
+        }
+    summary = {f: _weighted(scores, f) for f in
+               ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")}
+    file = model_file(model)
+    report = {
+        "model": str(file),
+        "architecture": info.architecture,
+        "step": info.step,
+        "label_space": json.loads(info.label_space.to_json()),
+        "model_config": json.loads(json.dumps(info.config.__dict__)),
+        "datasets": described,
+        "summary": summary,
+        "scores": [s.to_dict() for s in scores],
+    }
+    path = Path(out) if out else file.parent / "report.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    tmp.replace(path)
+    return Report(path, scores, summary, report)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1%}"
+
+
+def _l1(v: float | None) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+def table(report: Report) -> Table:
+    t = Table(title=f"stargan evaluate: {report.data['model']} (step {report.data['step']})")
+    for col in ("dataset", "target", "pairs", "target acc", "preserved", "rec L1", "vs truth L1", "do-nothing L1",
+                "evaluator acc"):
+        t.add_column(col, justify="left" if col in ("dataset", "target") else "right")
+    for s in report.scores:
+        t.add_row(s.dataset, s.attribute, str(s.pairs), _pct(s.target_accuracy), _pct(s.preservation),
+                  _l1(s.reconstruction_l1), _l1(s.counterfactual_l1), _l1(s.identity_l1), _pct(s.evaluator_accuracy))
+    m = report.summary
+    t.add_row("all", "", str(sum(s.pairs for s in report.scores)), _pct(m["target_accuracy"]),
+              _pct(m["preservation"]), _l1(m["reconstruction_l1"]), _l1(m["counterfactual_l1"]),
+              _l1(m["identity_l1"]), "", style="bold")
+    return t
+
+

@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny prepared toyfaces dataset and a tiny trained run (16 px, a few channels)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ["STARGAN_QUIET"] = "1"
+
+TINY_MODEL = {"image_size": 16, "g_conv_dim": 8, "g_repeat_num": 1, "d_conv_dim": 8, "d_repeat_num": 2}
+
+
+def tiny_recipe_text(datasets: list[Path], runs_dir: Path, **train) -> str:
+    settings = {"steps": 6, "decay_start": 3, "n_critic": 2, "log_every": 1, "sample_every": 3,
+                "checkpoint_every": 3, "seed": 7, **train}
+    lines = ["[data]", f"datasets = {[str(d) for d in datasets]!r}".replace("'", '"'), "batch_size = 4",
+             "sample_count = 2", "[model]"]
+    lines += [f"{k} = {v}" for k, v in TINY_MODEL.items()]
+    lines += ["[train]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in settings.items()]
+    lines += ["[output]", f'runs_dir = "{runs_dir}"']
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory) -> Path:
+    from stargan_cli.data.readers.toyfaces import prepare_toyfaces
+
+    out = tmp_path_factory.mktemp("data") / "toy-celeba"
+    prepare_toyfaces(str(out), "celeba", 16, 48, 12, 0, False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def trained_run(toy_dataset, tmp_path_factory) -> Path:
+    from stargan_cli.config import load_recipe
+    from stargan_cli.train.loop import train
+
+    root = tmp_path_factory.mktemp("run")
+    recipe_path = root / "tiny.toml"
+    recipe_path.write_text(tiny_recipe_text([toy_dataset], root / "runs"))
+    recipe, _ = load_recipe(recipe_path)
+    return train(recipe).run_dir
+
+
+@pytest.fixture
+def recipe_file(toy_dataset, tmp_path) -> Path:
+    path = tmp_path / "tiny.toml"
+    path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs"))
+    return path

@@ -1,0 +1,109 @@
+"""Each loss term against a hand computation on tiny tensors."""
+
+import math
+
+import torch
+from torch import nn
+
+from stargan_cli import losses
+from stargan_cli.labels import DatasetLabels, LabelSpace
+from stargan_cli.objectives import Batch, StarGANObjective
+
+
+def test_wgan_terms():
+    assert losses.wgan_real(torch.tensor([[1.0, 3.0]])).item() == -2.0
+    assert losses.wgan_fake(torch.tensor([[1.0, 3.0], [0.0, 4.0]])).item() == 2.0
+
+
+def test_multi_label_loss_sums_attributes_and_averages_batch():
+    logits = torch.tensor([[0.0, 2.0], [-1.0, 1.0]])
+    target = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+
+    def bce(z, y):
+        p = 1 / (1 + math.exp(-z))
+        return -(y * math.log(p) + (1 - y) * math.log(1 - p))
+
+    expected = (bce(0, 1) + bce(2, 0) + bce(-1, 0) + bce(1, 1)) / 2
+    assert abs(losses.multi_label_loss(logits, target).item() - expected) < 1e-6
+
+
+def test_single_label_loss_is_mean_cross_entropy():
+    logits = torch.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]])
+    target = torch.tensor([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]])
+    lse = math.log(math.exp(1) + math.exp(2) + math.exp(3))
+    expected = ((lse - 3) + math.log(3)) / 2
+    assert abs(losses.single_label_loss(logits, target).item() - expected) < 1e-6
+
+
+class LinearCritic(nn.Module):
+    """D_src(x) = sum(w * x) per sample (a 1x1 patch), D_cls = constant logits: its input gradient is w."""
+
+    def __init__(self, w: torch.Tensor, logits: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w)
+        self.logits = nn.Parameter(logits)
+
+    def forward(self, x):
+        src = (x * self.w).flatten(1).sum(1)[:, None, None, None]
+        return src, self.logits.expand(x.shape[0], -1) + 0 * src.flatten(1)
+
+
+def test_gradient_penalty_on_a_network_with_known_gradient():
+    w = torch.full((1, 1, 2, 2), 0.25)  # ||w|| = 0.5 for every sample
+    x = torch.rand(3, 1, 2, 2, requires_grad=True)
+    out = (x * w).flatten(1).sum(1)
+    assert abs(losses.gradient_penalty(out, x).item() - 0.25) < 1e-6  # (0.5 - 1)^2
+    # under loss scaling the gradient is unscaled before the norm
+    assert abs(losses.gradient_penalty(out, x, grad_scale=1024.0).item() - 0.25) < 1e-6
+
+
+def test_discriminator_loss_matches_hand_computation():
+    space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"),))
+    w = torch.full((1, 3, 2, 2), 0.5)  # ||grad|| = sqrt(12 * 0.25) = sqrt(3)
+    critic = LinearCritic(w, torch.tensor([[0.0, 1.0]]))
+    x_real, x_fake = torch.ones(2, 3, 2, 2), -torch.ones(2, 3, 2, 2)
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    batch = Batch(x_real, 0, labels, labels.flip(0))
+    objective = StarGANObjective(space, lambda_cls=1.0, lambda_rec=10.0, lambda_gp=10.0)
+    loss, logs = objective.discriminator_loss(critic, batch, x_fake, torch.full((2, 1, 1, 1), 0.3))
+    cls = losses.multi_label_loss(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), labels).item()
+    assert abs(logs["D/real"].item() - (-6.0)) < 1e-6  # sum(0.5 * 1 over 12 values)
+    assert abs(logs["D/fake"].item() - (-6.0)) < 1e-6
+    assert abs(logs["D/cls"].item() - cls) < 1e-6
+    assert abs(logs["D/gp"].item() - (math.sqrt(3) - 1) ** 2) < 1e-5
+    expected = -6.0 + -6.0 + cls + 10 * (math.sqrt(3) - 1) ** 2
+    assert abs(loss.item() - expected) < 1e-5
+    loss.backward()  # one backward reaches the critic's weights through the penalty too
+    assert critic.w.grad is not None and critic.logits.grad is not None
+
+
+def test_generator_loss_matches_hand_computation():
+    space = LabelSpace((DatasetLabels("a", ("x", "y", "z"), "single"),))
+    critic = LinearCritic(torch.full((1, 3, 2, 2), 0.5), torch.tensor([[2.0, 0.0, 0.0]]))
+
+    class Shift(nn.Module):  # G(x, c) = x + 0.1: reconstruction error 0.1 after a second pass from fake
+        def forward(self, x, c):
+            return x + 0.1
+
+    x_real = torch.zeros(2, 3, 2, 2)
+    labels = torch.eye(3)[[0, 1]]
+    batch = Batch(x_real, 0, labels, torch.eye(3)[[2, 0]])
+    fake = Shift()(x_real, None)
+    loss, logs = StarGANObjective(space).generator_loss(Shift(), critic, batch, fake)
+    lse = math.log(math.exp(2) + 2)
+    cls = ((lse - 0) + (lse - 2)) / 2  # targets: class 2, then class 0
+    assert abs(logs["G/fake"].item() - (-0.6)) < 1e-6  # -(0.5 * 0.1 * 12)
+    assert abs(logs["G/rec"].item() - 0.2) < 1e-6  # |0 - (0.1 + 0.1)|
+    assert abs(logs["G/cls"].item() - cls) < 1e-6
+    assert abs(loss.item() - (-0.6 + 10 * 0.2 + cls)) < 1e-5
+
+
+def test_classification_uses_only_the_batch_datasets_slice():
+    space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"), DatasetLabels("b", ("p", "q", "r"), "single")))
+    objective = StarGANObjective(space)
+    logits = torch.tensor([[5.0, -5.0, 0.0, 3.0, 0.0]])
+    batch = Batch(torch.zeros(1, 3, 2, 2), 1, torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]]))
+    expected = losses.single_label_loss(torch.tensor([[0.0, 3.0, 0.0]]), torch.tensor([1]))
+    assert abs(objective._classification(logits, batch, batch.labels_org).item() - expected.item()) < 1e-6
+    c_org, _ = objective.generator_labels(batch)
+    assert c_org.tolist() == [[0, 0, 0, 1, 0, 0, 1]]

@@ -1,0 +1,132 @@
+import json
+import os
+import signal
+
+import numpy as np
+import pytest
+from safetensors.torch import load_file
+
+from stargan_cli.config import load_recipe
+from stargan_cli.data.readers.toyfaces import prepare_toyfaces
+from stargan_cli.errors import CheckpointError, ConfigError
+from stargan_cli.train import loop
+from stargan_cli.train.loop import TrainingInterrupted, train
+from stargan_cli.train.schedule import learning_rate
+from stargan_cli.train.stream import BatchStream
+
+from .conftest import tiny_recipe_text
+
+LOSSES = ["D/cls", "D/fake", "D/gp", "D/real", "G/cls", "G/fake", "G/rec"]
+
+
+def metrics(run_dir):
+    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_learning_rate_decays_linearly_to_exactly_zero():
+    assert learning_rate(1e-4, 0, 10, 4) == 1e-4
+    assert learning_rate(1e-4, 4, 10, 4) == 1e-4
+    assert learning_rate(1e-4, 7, 10, 4) == pytest.approx(0.5e-4)
+    assert learning_rate(1e-4, 10, 10, 4) == 0.0
+
+
+def test_batches_are_a_deterministic_sharded_permutation(toy_dataset):
+    from stargan_cli.data.prepared import PreparedDataset
+
+    split = PreparedDataset(toy_dataset).split("train")
+    one = BatchStream(split, 4, 3, 0, True)
+    assert one.per_epoch == 12
+    epoch = np.concatenate([one.rows(s) for s in range(12)])
+    assert sorted(epoch.tolist()) == list(range(48))  # every row once per epoch
+    assert not np.array_equal(one.rows(0), one.rows(12))  # a new order each epoch
+    ranks = [BatchStream(split, 4, 3, 0, True, rank=r, world=2) for r in range(2)]
+    both = np.concatenate([r.rows(s) for r in ranks for s in range(6)])
+    assert sorted(both.tolist()) == list(range(48))  # processes never share a row in an epoch
+    a, b = one.draw(5, __import__("torch").device("cpu")), one.draw(5, __import__("torch").device("cpu"))
+    assert (a.x_real == b.x_real).all() and (a.labels_trg == b.labels_trg).all() and (a.alpha == b.alpha).all()
+    assert sorted(a.labels_trg.tolist()) == sorted(a.labels_org.tolist())
+
+
+def test_training_writes_the_run_directory(trained_run):
+    config = json.loads((trained_run / "config.json").read_text())
+    assert config["train"]["steps"] == 6 and config["model"]["architecture"] == "stargan"
+    rows = metrics(trained_run)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4, 5, 6]
+    assert all(set(LOSSES) <= set(r) for r in rows[1:])  # G is first updated at step 2 (n_critic 2)
+    assert rows[0]["lr"] == 1e-4 and rows[-1]["lr"] == 0.0 and rows[4]["lr"] == pytest.approx(1e-4 / 3)
+    assert all(np.isfinite(r[k]) for r in rows[1:] for k in LOSSES)
+    assert sorted(p.name for p in (trained_run / "checkpoints").iterdir()) == ["step-0000003", "step-0000006"]
+    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == ["step-0000003.png", "step-0000006.png"]
+    from PIL import Image
+
+    # 2 fixed test images x (input + 5 single-attribute targets), 16 px cells with 2 px gaps
+    assert Image.open(trained_run / "samples" / "step-0000006.png").size == (6 * 18 + 2, 2 * 18 + 2)
+    meta = load_file(trained_run / "generator.safetensors")
+    assert meta["main.0.weight"].shape == (8, 8, 7, 7)
+
+
+def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(toy_dataset, tmp_path, monkeypatch):
+    path = tmp_path / "r.toml"
+    path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs"))
+    recipe, _ = load_recipe(path)
+    straight = train(recipe).run_dir
+
+    original = loop.learning_rate
+
+    calls = []
+
+    def press_ctrl_c(base, step, total, decay_start):  # Ctrl-C arrives as step 2 sets its learning rates
+        calls.append(step)
+        if calls.count(1) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(base, step, total, decay_start)
+
+    monkeypatch.setattr(loop, "learning_rate", press_ctrl_c)
+    with pytest.raises(TrainingInterrupted, match="interrupted at step 2.*stargan train --resume"):
+        train(recipe)
+    monkeypatch.setattr(loop, "learning_rate", original)
+    interrupted = sorted((tmp_path / "runs").iterdir())[-1]
+    assert [p.name for p in (interrupted / "checkpoints").iterdir()] == ["step-0000002"]
+    train(resume=interrupted)
+    a, b = metrics(straight), metrics(interrupted)
+    assert [r["step"] for r in b] == [1, 2, 3, 4, 5, 6]
+    for ra, rb in zip(a, b, strict=True):
+        assert {k: ra.get(k) for k in LOSSES} == {k: rb.get(k) for k in LOSSES}
+    for role in ("generator", "discriminator"):
+        wa, wb = load_file(straight / f"{role}.safetensors"), load_file(interrupted / f"{role}.safetensors")
+        assert all((wa[k] == wb[k]).all() for k in wa)
+
+
+def test_resume_needs_a_complete_checkpoint(trained_run, tmp_path):
+    run = tmp_path / "0001-empty"
+    (run / "checkpoints" / "step-0000003.tmp").mkdir(parents=True)
+    (run / "config.json").write_text((trained_run / "config.json").read_text())
+    with pytest.raises(CheckpointError, match="no complete checkpoint to resume from"):
+        train(resume=run)
+    with pytest.raises(CheckpointError, match="not a run directory"):
+        train(resume=tmp_path)
+
+
+def test_resume_refuses_another_label_space(tmp_path):
+    data = tmp_path / "data"
+    prepare_toyfaces(str(data), "celeba", 16, 24, 4, 0, False)
+    path = tmp_path / "r.toml"
+    path.write_text(tiny_recipe_text([data], tmp_path / "runs"))
+    run = train(load_recipe(path)[0], stop_at=3).run_dir
+    prepare_toyfaces(str(data), "rafd", 16, 24, 4, 0, True)  # the dataset was replaced by another one
+    before = (run / "checkpoints" / "step-0000003" / "generator.safetensors").read_bytes()
+    with pytest.raises(CheckpointError, match="label space toy-celeba\\[5\\].*toy-rafd\\[8\\]"):
+        train(resume=run)
+    assert (run / "checkpoints" / "step-0000003" / "generator.safetensors").read_bytes() == before
+
+
+def test_image_size_must_match_the_data(recipe_file):
+    recipe, _ = load_recipe(recipe_file, ["model.image_size=32"])
+    with pytest.raises(ConfigError, match="holds 16 px images but model.image_size is 32"):
+        train(recipe)
+
+
+def test_bf16_training_runs_on_cpu(recipe_file):
+    recipe, _ = load_recipe(recipe_file, ["train.precision=bf16", "train.steps=2", "train.decay_start=1"])
+    result = train(recipe)
+    assert set(LOSSES) <= set(result.last_logs) and all(np.isfinite(list(result.last_logs.values())))
