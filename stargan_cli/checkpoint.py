@@ -95,7 +95,9 @@ def read_info(path: str | Path) -> ModelInfo:
             f"{path} holds a {name!r} model; this stargan knows {', '.join(ARCHITECTURES)}. Upgrade stargan"
         )
     try:
-        config = build_dataclass(ARCHITECTURES[name].config_class, json.loads(meta["stargan.model_config"]), "")
+        config = build_dataclass(
+            ARCHITECTURES[name].config_class, json.loads(meta["stargan.model_config"]), ""
+        )
         label_space = LabelSpace.from_json(meta["stargan.label_space"])
         step = int(meta.get("stargan.step", "0"))
     except (KeyError, ValueError, ConfigError, LabelError) as exc:
@@ -211,4 +213,6 @@ def load_optimizer_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure here means a damaged file
-        raise CheckpointError(f"{path / 'optimizer.pt'} cannot be read safely ({exc}); resume from an older step") from None
+        raise CheckpointError(
+            f"{path / 'optimizer.pt'} cannot be read safely ({exc}); resume from an older step"
+        ) from None

@@ -23,8 +23,9 @@ app = typer.Typer(
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
-prepare_app = typer.Typer(help="Turn raw datasets into prepared datasets that training reads fast.",
-                          no_args_is_help=True)
+prepare_app = typer.Typer(
+    help="Turn raw datasets into prepared datasets that training reads fast.", no_args_is_help=True
+)
 app.add_typer(prepare_app, name="prepare")
 
 
@@ -50,7 +51,9 @@ def friendly(func):
 @friendly
 def prepare_toyfaces(
     out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")] = Path("data/toyfaces"),
-    style: Annotated[str, typer.Option(help="celeba (hair colours, male, young) or rafd (8 expressions).")] = "celeba",
+    style: Annotated[
+        str, typer.Option(help="celeba (hair colours, male, young) or rafd (8 expressions).")
+    ] = "celeba",
     size: Annotated[int, typer.Option(help="Image size in pixels.")] = 32,
     train: Annotated[int, typer.Option(help="Training images.")] = 8000,
     test: Annotated[int, typer.Option(help="Test images.")] = 500,
@@ -59,7 +62,8 @@ def prepare_toyfaces(
 ) -> None:
     """Render the built-in synthetic face dataset (no download needed)."""
     from .config import did_you_mean
-    from .data.readers.toyfaces import STYLES, prepare_toyfaces as run
+    from .data.readers.toyfaces import STYLES
+    from .data.readers.toyfaces import prepare_toyfaces as run
     from .errors import ConfigError
 
     if style not in STYLES:
@@ -69,16 +73,24 @@ def prepare_toyfaces(
     run(str(out), style, size, train, test, seed, overwrite)
 
 
-@app.command(epilog="Examples:\n\n  stargan train recipes/toyfaces.toml\n\n"
-             "  stargan train --recipe recipes/toyfaces.toml --set train.steps=500 --dry-run\n\n"
-             "  stargan train --resume runs/0001-toyfaces")
+@app.command(
+    epilog="Examples:\n\n  stargan train recipes/toyfaces.toml\n\n"
+    "  stargan train --recipe recipes/toyfaces.toml --set train.steps=500 --dry-run\n\n"
+    "  stargan train --resume runs/0001-toyfaces"
+)
 @friendly
 def train(
     recipe_arg: Annotated[Path | None, typer.Argument(metavar="[RECIPE]", help="Recipe TOML file.")] = None,
     recipe: Annotated[Path | None, typer.Option("--recipe", "-r", help="Recipe TOML file.")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="Override a setting: section.key=value.")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the resolved configuration and stop.")] = False,
-    resume: Annotated[Path | None, typer.Option(help="Continue a run directory from its last checkpoint.")] = None,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="Override a setting: section.key=value.")
+    ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the resolved configuration and stop.")
+    ] = False,
+    resume: Annotated[
+        Path | None, typer.Option(help="Continue a run directory from its last checkpoint.")
+    ] = None,
 ) -> None:
     """Train a model from a recipe; writes runs/NNNN-<recipe>/ (config, metrics, samples, checkpoints)."""
     from .config import load_recipe
@@ -87,7 +99,9 @@ def train(
     path = recipe or recipe_arg
     if resume is not None:
         if path is not None or set_:
-            raise ConfigError("--resume continues a run with its own config.json; do not pass a recipe or --set")
+            raise ConfigError(
+                "--resume continues a run with its own config.json; do not pass a recipe or --set"
+            )
         from .train.rundir import read_config
 
         config = read_config(resume)
@@ -109,15 +123,21 @@ def train(
     stdout.print(f"next: stargan evaluate {result.run_dir}")
 
 
-@app.command(epilog="Examples:\n\n  stargan translate face.png --model runs/0001-toyfaces --to blond,male=0\n\n"
-             "  stargan translate faces/ --model runs/0001-toyfaces --grid --out translated/")
+@app.command(
+    epilog="Examples:\n\n  stargan translate face.png --model runs/0001-toyfaces --to blond,male=0\n\n"
+    "  stargan translate faces/ --model runs/0001-toyfaces --grid --out translated/"
+)
 @friendly
 def translate(
     inputs: Annotated[list[str], typer.Argument(metavar="IMAGE...", help="Image files or folders.")],
     model: Annotated[str, typer.Option(help="A run directory or a generator.safetensors.")],
     to: Annotated[str | None, typer.Option(help="Targets, e.g. blond,male=0,young=0.5.")] = None,
-    grid: Annotated[bool, typer.Option("--grid", help="Also write every single-attribute target side by side.")] = False,
-    from_: Annotated[str | None, typer.Option("--from", help="Source attributes instead of inferring them.")] = None,
+    grid: Annotated[
+        bool, typer.Option("--grid", help="Also write every single-attribute target side by side.")
+    ] = False,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Source attributes instead of inferring them.")
+    ] = None,
     out: Annotated[str | None, typer.Option(help="Output folder (default: beside each input).")] = None,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
@@ -132,13 +152,16 @@ def translate(
 @friendly
 def evaluate(
     model: Annotated[str, typer.Argument(metavar="RUN", help="A run directory or a generator.safetensors.")],
-    data: Annotated[list[str] | None, typer.Option(help="Prepared dataset(s); default: the run's datasets.")] = None,
+    data: Annotated[
+        list[str] | None, typer.Option(help="Prepared dataset(s); default: the run's datasets.")
+    ] = None,
     out: Annotated[str | None, typer.Option(help="report.json path (default: beside the model).")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N test images.")] = None,
     retrain_evaluator: Annotated[bool, typer.Option(help="Retrain the cached attribute classifier.")] = False,
 ) -> None:
     """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth."""
-    from .evaluate.run import evaluate as run, table
+    from .evaluate.run import evaluate as run
+    from .evaluate.run import table
 
     report = run(model, data, out, limit, retrain_evaluator)
     stdout.print(table(report))
@@ -163,5 +186,3 @@ def export(
 
 def main() -> None:  # pragma: no cover - console entry for `python -m stargan_cli`
     app()
-
-

@@ -78,13 +78,22 @@ class TrainConfig:
     compile_generator: bool = False  # torch.compile the generator (never D: double backward)
 
     def __post_init__(self) -> None:
-        for name in ("steps", "n_critic", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints"):
+        for name in (
+            "steps",
+            "n_critic",
+            "log_every",
+            "sample_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+        ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
         if not 0 <= self.decay_start <= self.steps:
             raise ConfigError(f"train.decay_start must be between 0 and train.steps ({self.steps})")
         if self.precision not in PRECISIONS:
-            raise ConfigError(f"train.precision {self.precision!r} unknown.{did_you_mean(self.precision, PRECISIONS)}")
+            raise ConfigError(
+                f"train.precision {self.precision!r} unknown.{did_you_mean(self.precision, PRECISIONS)}"
+            )
         if self.device not in DEVICES:
             raise ConfigError(f"train.device {self.device!r} unknown.{did_you_mean(self.device, DEVICES)}")
         for name in ("g_lr", "d_lr"):
@@ -176,7 +185,7 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
         if not isinstance(data[key], Mapping):
             raise ConfigError(f"[{key}] must be a table of settings")
     if "data" not in data:
-        raise ConfigError("the recipe has no [data] section: add `[data]` with `datasets = [\"DIR\"]`")
+        raise ConfigError('the recipe has no [data] section: add `[data]` with `datasets = ["DIR"]`')
     return Recipe(
         data=build_dataclass(DataConfig, data["data"], "data."),
         model=_build_model(data.get("model", {})),
@@ -206,7 +215,9 @@ def apply_overrides(data: dict, overrides: Iterable[str]) -> dict:
             raise ConfigError(f"--set {text!r}: the key must be section.key, e.g. train.steps")
         section, key = path
         if section not in SECTIONS:
-            raise ConfigError(f"--set {text!r}: unknown section {section!r}.{did_you_mean(section, SECTIONS)}")
+            raise ConfigError(
+                f"--set {text!r}: unknown section {section!r}.{did_you_mean(section, SECTIONS)}"
+            )
         data.setdefault(section, {})[key] = value
     return data
 

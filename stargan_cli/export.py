@@ -38,7 +38,13 @@ def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetenso
     # rebuild from the written file alone and compare one forward pass
     rebuilt, info = load_model(files[0])
     generator = modules["generator"]
-    x = torch.rand(2, 3, info.config.image_size, info.config.image_size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    x = (
+        torch.rand(
+            2, 3, info.config.image_size, info.config.image_size, generator=torch.Generator().manual_seed(0)
+        )
+        * 2
+        - 1
+    )
     c = torch.rand(2, info.label_space.generator_dim, generator=torch.Generator().manual_seed(1)).round()
     with torch.no_grad():
         diff = (rebuilt(x, c) - generator(x, c)).abs().max().item()

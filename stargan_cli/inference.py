@@ -13,7 +13,9 @@ from .labels import LabelSpace
 
 
 @torch.no_grad()
-def source_labels(discriminator: nn.Module, x: torch.Tensor, label_space: LabelSpace, dataset: int) -> torch.Tensor:
+def source_labels(
+    discriminator: nn.Module, x: torch.Tensor, label_space: LabelSpace, dataset: int
+) -> torch.Tensor:
     """The discriminator's classifier's reading of `dataset`'s attributes of x: (B, A) 0/1."""
     _, logits = discriminator(x)
     logits = logits[:, label_space.slice(dataset)].float()

@@ -128,7 +128,9 @@ class LabelSpace:
             out[:, self.num_classes + dataset] = 1
         return out
 
-    def permuted_targets(self, labels: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def permuted_targets(
+        self, labels: torch.Tensor, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
         """The reference's training targets: the batch's own labels in a random order."""
         order = torch.randperm(labels.shape[0], generator=generator).to(labels.device)
         return labels[order]

@@ -44,7 +44,9 @@ def gradient_penalty(
 
 def multi_label_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """BCE with logits, summed over attributes and averaged over the batch (the reference's CelebA loss)."""
-    return F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="sum") / logits.shape[0]
+    return (
+        F.binary_cross_entropy_with_logits(logits.float(), target.float(), reduction="sum") / logits.shape[0]
+    )
 
 
 def single_label_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -34,7 +34,9 @@ def load_image(path: Path, size: int) -> np.ndarray:
     except FileNotFoundError:
         raise ImageError(f"{path} not found") from None
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageError(f"{path} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files") from None
+        raise ImageError(
+            f"{path} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files"
+        ) from None
     image = ImageOps.fit(image, (size, size), Image.Resampling.LANCZOS)
     return np.asarray(image)
 
@@ -85,9 +87,17 @@ class Translator:
         except CheckpointError as exc:
             if "not found" not in str(exc) and "no discriminator" not in str(exc):
                 raise
-        return cls(generator.to(device), discriminator, info.label_space, info.config.image_size, torch.device(device))
+        return cls(
+            generator.to(device),
+            discriminator,
+            info.label_space,
+            info.config.image_size,
+            torch.device(device),
+        )
 
-    def sources(self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]) -> dict[int, torch.Tensor]:
+    def sources(
+        self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
+    ) -> dict[int, torch.Tensor]:
         out = {}
         for d in datasets:
             if d in given:
@@ -112,13 +122,26 @@ class Translator:
 
     @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor]) -> np.ndarray:
-        columns = single_target_columns(self.generator, self.discriminator, x, self.label_space,
-                                        {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()})
+        columns = single_target_columns(
+            self.generator,
+            self.discriminator,
+            x,
+            self.label_space,
+            {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()},
+        )
         return grid([x] + [images for _, images in columns])
 
 
-def run(inputs: list[str], model: str, to: str | None, out: str | None = None, grid_: bool = False,
-        source: str | None = None, batch_size: int = 32, device: str = "cpu") -> list[Path]:
+def run(
+    inputs: list[str],
+    model: str,
+    to: str | None,
+    out: str | None = None,
+    grid_: bool = False,
+    source: str | None = None,
+    batch_size: int = 32,
+    device: str = "cpu",
+) -> list[Path]:
     if not to and not grid_:
         raise LabelError("say what to change with --to (e.g. --to blond,male=0) or ask for --grid")
     translator = Translator.load(model, device)

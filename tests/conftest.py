@@ -13,10 +13,23 @@ TINY_MODEL = {"image_size": 16, "g_conv_dim": 8, "g_repeat_num": 1, "d_conv_dim"
 
 
 def tiny_recipe_text(datasets: list[Path], runs_dir: Path, **train) -> str:
-    settings = {"steps": 6, "decay_start": 3, "n_critic": 2, "log_every": 1, "sample_every": 3,
-                "checkpoint_every": 3, "seed": 7, **train}
-    lines = ["[data]", f"datasets = {[str(d) for d in datasets]!r}".replace("'", '"'), "batch_size = 4",
-             "sample_count = 2", "[model]"]
+    settings = {
+        "steps": 6,
+        "decay_start": 3,
+        "n_critic": 2,
+        "log_every": 1,
+        "sample_every": 3,
+        "checkpoint_every": 3,
+        "seed": 7,
+        **train,
+    }
+    lines = [
+        "[data]",
+        f"datasets = {[str(d) for d in datasets]!r}".replace("'", '"'),
+        "batch_size = 4",
+        "sample_count = 2",
+        "[model]",
+    ]
     lines += [f"{k} = {v}" for k, v in TINY_MODEL.items()]
     lines += ["[train]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in settings.items()]
     lines += ["[output]", f'runs_dir = "{runs_dir}"']

@@ -4,10 +4,17 @@ import torch
 from stargan_cli.errors import LabelError
 from stargan_cli.labels import DatasetLabels, LabelSpace, Target
 
-CELEBA = DatasetLabels("celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"), "multi",
-                       (("Black_Hair", "Blond_Hair", "Brown_Hair"),))
-RAFD = DatasetLabels("rafd", ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad",
-                              "surprised"), "single")
+CELEBA = DatasetLabels(
+    "celeba",
+    ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"),
+    "multi",
+    (("Black_Hair", "Blond_Hair", "Brown_Hair"),),
+)
+RAFD = DatasetLabels(
+    "rafd",
+    ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised"),
+    "single",
+)
 
 
 def test_single_dataset_layout_has_no_mask():
@@ -51,8 +58,12 @@ def test_ambiguous_and_unknown_names_list_choices():
 def test_parse_and_apply_targets_keep_unnamed_attributes():
     space = LabelSpace((CELEBA, RAFD))
     targets = space.parse_targets("blond, male=0, young=0.5, happy")
-    assert targets == [Target(0, "Blond_Hair", 1.0), Target(0, "Male", 0.0), Target(0, "Young", 0.5),
-                       Target(1, "happy", 1.0)]
+    assert targets == [
+        Target(0, "Blond_Hair", 1.0),
+        Target(0, "Male", 0.0),
+        Target(0, "Young", 0.5),
+        Target(1, "happy", 1.0),
+    ]
     source = torch.tensor([[1.0, 0, 0, 1, 1], [0, 0, 1, 0, 0]])
     assert space.apply_targets(0, source, targets).tolist() == [[0, 1, 0, 0, 0.5], [0, 1, 0, 0, 0.5]]
     only_male = space.apply_targets(0, source, [Target(0, "Male", 1.0)])
@@ -71,8 +82,13 @@ def test_single_targets_follow_the_reference_test_protocol():
     space = LabelSpace((CELEBA,))
     source = torch.tensor([[1.0, 0, 0, 1, 0]])
     targets = dict((n, t.tolist()) for n, t in space.single_targets(0, source))
-    assert targets == {"Black_Hair": [[1, 0, 0, 1, 0]], "Blond_Hair": [[0, 1, 0, 1, 0]],
-                       "Brown_Hair": [[0, 0, 1, 1, 0]], "Male": [[1, 0, 0, 0, 0]], "Young": [[1, 0, 0, 1, 1]]}
+    assert targets == {
+        "Black_Hair": [[1, 0, 0, 1, 0]],
+        "Blond_Hair": [[0, 1, 0, 1, 0]],
+        "Brown_Hair": [[0, 0, 1, 1, 0]],
+        "Male": [[1, 0, 0, 0, 0]],
+        "Young": [[1, 0, 0, 1, 1]],
+    }
 
 
 def test_json_round_trip_and_validation():

@@ -99,10 +99,14 @@ def test_generator_loss_matches_hand_computation():
 
 
 def test_classification_uses_only_the_batch_datasets_slice():
-    space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"), DatasetLabels("b", ("p", "q", "r"), "single")))
+    space = LabelSpace(
+        (DatasetLabels("a", ("x", "y"), "multi"), DatasetLabels("b", ("p", "q", "r"), "single"))
+    )
     objective = StarGANObjective(space)
     logits = torch.tensor([[5.0, -5.0, 0.0, 3.0, 0.0]])
-    batch = Batch(torch.zeros(1, 3, 2, 2), 1, torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]]))
+    batch = Batch(
+        torch.zeros(1, 3, 2, 2), 1, torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]])
+    )
     expected = losses.single_label_loss(torch.tensor([[0.0, 3.0, 0.0]]), torch.tensor([1]))
     assert abs(objective._classification(logits, batch, batch.labels_org).item() - expected.item()) < 1e-6
     c_org, _ = objective.generator_labels(batch)

@@ -42,7 +42,18 @@ def test_state_dict_uses_the_reference_layout():
     assert g["main.15.weight"] == (256, 128, 4, 4) and g["main.18.weight"] == (128, 64, 4, 4)
     assert g["main.21.weight"] == (3, 64, 7, 7)
     assert {k.split(".")[1] for k in g if k.startswith("main.") and k.count(".") == 2} == {
-        "0", "1", "3", "4", "6", "7", "15", "16", "18", "19", "21"}
+        "0",
+        "1",
+        "3",
+        "4",
+        "6",
+        "7",
+        "15",
+        "16",
+        "18",
+        "19",
+        "21",
+    }
     d = {k: tuple(v.shape) for k, v in discriminator.state_dict().items()}
     assert [d[f"main.{i}.weight"][0] for i in (0, 2, 4, 6, 8, 10)] == [64, 128, 256, 512, 1024, 2048]
     assert all(f"main.{i}.bias" in d for i in (0, 2, 4, 6, 8, 10))

@@ -47,7 +47,9 @@ def test_counterfactual_changes_only_the_attribute():
 
 def test_every_expression_looks_different():
     face = sample_face(0, 0, 2, "rafd")
-    images = [render(with_labels(face, "rafd", np.eye(8)[i]), 32).astype(int) for i in range(len(EXPRESSIONS))]
+    images = [
+        render(with_labels(face, "rafd", np.eye(8)[i]), 32).astype(int) for i in range(len(EXPRESSIONS))
+    ]
     for i in range(8):
         for j in range(i + 1, 8):
             assert np.abs(images[i] - images[j]).sum() > 300, (EXPRESSIONS[i], EXPRESSIONS[j])

@@ -43,7 +43,9 @@ def test_batches_are_a_deterministic_sharded_permutation(toy_dataset):
     both = np.concatenate([r.rows(s) for r in ranks for s in range(6)])
     assert sorted(both.tolist()) == list(range(48))  # processes never share a row in an epoch
     a, b = one.draw(5, __import__("torch").device("cpu")), one.draw(5, __import__("torch").device("cpu"))
-    assert (a.x_real == b.x_real).all() and (a.labels_trg == b.labels_trg).all() and (a.alpha == b.alpha).all()
+    assert (
+        (a.x_real == b.x_real).all() and (a.labels_trg == b.labels_trg).all() and (a.alpha == b.alpha).all()
+    )
     assert sorted(a.labels_trg.tolist()) == sorted(a.labels_org.tolist())
 
 
@@ -56,11 +58,15 @@ def test_training_writes_the_run_directory(trained_run):
     assert rows[0]["lr"] == 1e-4 and rows[-1]["lr"] == 0.0 and rows[4]["lr"] == pytest.approx(1e-4 / 3)
     assert all(np.isfinite(r[k]) for r in rows[1:] for k in LOSSES)
     assert sorted(p.name for p in (trained_run / "checkpoints").iterdir()) == ["step-0000003", "step-0000006"]
-    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == ["step-0000003.png", "step-0000006.png"]
+    assert sorted(p.name for p in (trained_run / "samples").iterdir()) == [
+        "step-0000003.png",
+        "step-0000006.png",
+    ]
     from PIL import Image
 
     # 2 fixed test images x (input + 5 single-attribute targets), 16 px cells with 2 px gaps
     assert Image.open(trained_run / "samples" / "step-0000006.png").size == (6 * 18 + 2, 2 * 18 + 2)
+    assert (trained_run.parent / "latest").resolve() == trained_run.resolve()
     meta = load_file(trained_run / "generator.safetensors")
     assert meta["main.0.weight"].shape == (8, 8, 7, 7)
 
@@ -85,7 +91,7 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(toy_dataset, t
     with pytest.raises(TrainingInterrupted, match="interrupted at step 2.*stargan train --resume"):
         train(recipe)
     monkeypatch.setattr(loop, "learning_rate", original)
-    interrupted = sorted((tmp_path / "runs").iterdir())[-1]
+    interrupted = (tmp_path / "runs" / "latest").resolve()
     assert [p.name for p in (interrupted / "checkpoints").iterdir()] == ["step-0000002"]
     train(resume=interrupted)
     a, b = metrics(straight), metrics(interrupted)
@@ -126,7 +132,8 @@ def test_image_size_must_match_the_data(recipe_file):
         train(recipe)
 
 
-def test_bf16_training_runs_on_cpu(recipe_file):
-    recipe, _ = load_recipe(recipe_file, ["train.precision=bf16", "train.steps=2", "train.decay_start=1"])
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_training_runs_on_cpu(recipe_file, precision):
+    recipe, _ = load_recipe(recipe_file, [f"train.precision={precision}", "train.steps=2", "train.decay_start=1"])
     result = train(recipe)
     assert set(LOSSES) <= set(result.last_logs) and all(np.isfinite(list(result.last_logs.values())))

@@ -38,9 +38,13 @@ def check_output(out: Path, overwrite: bool) -> None:
             name = PreparedDataset(out).name
         except DatasetError:
             name = "a prepared dataset"
-        raise DatasetError(f"{out} already holds {name}; pass --overwrite to replace it or choose another --out")
+        raise DatasetError(
+            f"{out} already holds {name}; pass --overwrite to replace it or choose another --out"
+        )
     if any(out.iterdir()) if out.is_dir() else True:
-        raise DatasetError(f"{out} exists and is not an empty directory; choose another --out or pass --overwrite")
+        raise DatasetError(
+            f"{out} exists and is not an empty directory; choose another --out or pass --overwrite"
+        )
 
 
 def _run(items: Sequence[Any], worker: Worker, workers: int, description: str):
@@ -58,9 +62,19 @@ def _run(items: Sequence[Any], worker: Worker, workers: int, description: str):
                 bar.advance(task)
 
 
-def _write_split(tmp: Path, split: str, items: Sequence[Any], worker: Worker, size: int, attrs: int,
-                 workers: int, skipped: Counter) -> int:
-    images = np.lib.format.open_memmap(tmp / f"images-{split}.npy", "w+", np.uint8, (len(items), size, size, 3))
+def _write_split(
+    tmp: Path,
+    split: str,
+    items: Sequence[Any],
+    worker: Worker,
+    size: int,
+    attrs: int,
+    workers: int,
+    skipped: Counter,
+) -> int:
+    images = np.lib.format.open_memmap(
+        tmp / f"images-{split}.npy", "w+", np.uint8, (len(items), size, size, 3)
+    )
     labels = np.zeros((len(items), attrs), np.float32)
     sources, row = [], 0
     for image, label, source in _run(items, worker, workers, f"prepare {split}"):
@@ -106,11 +120,15 @@ def write_prepared(
     skipped: Counter = Counter()
     try:
         sizes = {
-            split: _write_split(tmp, split, items, worker, image_size, len(labels.attributes), workers, skipped)
+            split: _write_split(
+                tmp, split, items, worker, image_size, len(labels.attributes), workers, skipped
+            )
             for split, items in splits.items()
         }
         if sizes.get("train", 0) == 0:
-            raise DatasetError(f"no usable training images from {source} ({dict(skipped) or 'no input files'})")
+            raise DatasetError(
+                f"no usable training images from {source} ({dict(skipped) or 'no input files'})"
+            )
         manifest = {
             "format_version": FORMAT_VERSION,
             "name": labels.name,
@@ -134,6 +152,9 @@ def write_prepared(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    info(f"prepared {labels.name} at {out}: " + ", ".join(f"{k} {v}" for k, v in sizes.items())
-         + (f"; skipped {sum(skipped.values())}" if skipped else ""))
+    info(
+        f"prepared {labels.name} at {out}: "
+        + ", ".join(f"{k} {v}" for k, v in sizes.items())
+        + (f"; skipped {sum(skipped.values())}" if skipped else "")
+    )
     return PreparedDataset(out)

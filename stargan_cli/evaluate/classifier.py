@@ -35,7 +35,11 @@ class AttributeClassifier(nn.Module):
         channels = 3
         for i in range(4):
             out = width * 2**i
-            layers += [nn.Conv2d(channels, out, 3, 2, 1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(channels, out, 3, 2, 1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(inplace=True),
+            ]
             channels = out
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(channels, num_outputs)
@@ -74,7 +78,9 @@ def classify(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: in
     return torch.cat(outs)
 
 
-def train_classifier(dataset: PreparedDataset, epochs: int = 4, batch_size: int = 64, seed: int = 0) -> tuple[nn.Module, list[float]]:
+def train_classifier(
+    dataset: PreparedDataset, epochs: int = 4, batch_size: int = 64, seed: int = 0
+) -> tuple[nn.Module, list[float]]:
     torch.manual_seed(seed)
     labels = dataset.labels
     train, test = dataset.split("train"), dataset.split("test")

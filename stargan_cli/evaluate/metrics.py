@@ -112,15 +112,17 @@ def score_dataset(
         pairs = int(s.get("pairs", 0))
         if not pairs:
             continue
-        scores.append(AttributeScore(
-            dataset=dataset.name,
-            attribute=name,
-            pairs=pairs,
-            target_accuracy=s["hit"] / pairs,
-            preservation=s["kept"] / s["kept_n"] if s.get("kept_n") else None,
-            reconstruction_l1=s["rec"] / pairs,
-            counterfactual_l1=s["cf"] / pairs if toy else None,
-            identity_l1=s["id"] / pairs if toy else None,
-            evaluator_accuracy=evaluator_accuracy[i],
-        ))
+        scores.append(
+            AttributeScore(
+                dataset=dataset.name,
+                attribute=name,
+                pairs=pairs,
+                target_accuracy=s["hit"] / pairs,
+                preservation=s["kept"] / s["kept_n"] if s.get("kept_n") else None,
+                reconstruction_l1=s["rec"] / pairs,
+                counterfactual_l1=s["cf"] / pairs if toy else None,
+                identity_l1=s["id"] / pairs if toy else None,
+                evaluator_accuracy=evaluator_accuracy[i],
+            )
+        )
     return scores

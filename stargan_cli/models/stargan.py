@@ -84,7 +84,11 @@ class Generator(nn.Module):
             nn.ReLU(inplace=True),
         ]
         for _ in range(config.g_down):
-            layers += [nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False), InstanceNorm(dim * 2), nn.ReLU(inplace=True)]
+            layers += [
+                nn.Conv2d(dim, dim * 2, 4, 2, 1, bias=False),
+                InstanceNorm(dim * 2),
+                nn.ReLU(inplace=True),
+            ]
             dim *= 2
         layers += [ResidualBlock(dim) for _ in range(config.g_repeat_num)]
         for _ in range(config.g_down):

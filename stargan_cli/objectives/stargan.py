@@ -76,10 +76,7 @@ class StarGANObjective:
             "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
         loss = (
-            logs["D/real"]
-            + logs["D/fake"]
-            + self.lambda_cls * logs["D/cls"]
-            + self.lambda_gp * logs["D/gp"]
+            logs["D/real"] + logs["D/fake"] + self.lambda_cls * logs["D/cls"] + self.lambda_gp * logs["D/gp"]
         )
         return loss, {k: v.detach() for k, v in logs.items()}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -132,10 +131,14 @@ def train(
     # 2. networks, optimisers, objective
     model_cfg = recipe.model.params
     generator, discriminator = arch.build(model_cfg, label_space.generator_dim, label_space.num_classes)
-    infos = {role: ModelInfo(arch.name, model_cfg, label_space, 0, role) for role in ("generator", "discriminator")}
+    infos = {
+        role: ModelInfo(arch.name, model_cfg, label_space, 0, role) for role in ("generator", "discriminator")
+    }
     fused = accelerator.device.type == "cuda"
     g_opt = torch.optim.Adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
-    d_opt = torch.optim.Adam(discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
+    d_opt = torch.optim.Adam(
+        discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None
+    )
     start, logs = 0, {}
     if checkpoint is not None:
         start, logs = _restore(checkpoint, recipe, label_space, generator, discriminator, g_opt, d_opt)
@@ -145,8 +148,16 @@ def train(
     g_forward = torch.compile(generator) if cfg.compile_generator else generator
     objective = OBJECTIVES[arch.name](label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp)
     streams = [
-        BatchStream(ds.split("train"), recipe.data.batch_size, cfg.seed, d, recipe.data.flip,
-                    accelerator.process_index, accelerator.num_processes, ds.name)
+        BatchStream(
+            ds.split("train"),
+            recipe.data.batch_size,
+            cfg.seed,
+            d,
+            recipe.data.flip,
+            accelerator.process_index,
+            accelerator.num_processes,
+            ds.name,
+        )
         for d, ds in enumerate(datasets)
     ]
     fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
@@ -156,7 +167,10 @@ def train(
         accelerator.wait_for_everyone()
         if main:
             g, d = accelerator.unwrap_model(generator), accelerator.unwrap_model(discriminator)
-            nets = {"generator": (g, _at(infos["generator"], step)), "discriminator": (d, _at(infos["discriminator"], step))}
+            nets = {
+                "generator": (g, _at(infos["generator"], step)),
+                "discriminator": (d, _at(infos["discriminator"], step)),
+            }
             opt_state = {
                 "g_opt": g_opt.state_dict(),
                 "d_opt": d_opt.state_dict(),
@@ -185,7 +199,9 @@ def train(
                     x_fake = g_forward(batch.x_real, c_trg)
                 with accelerator.autocast():
                     scale = accelerator.scaler.get_scale() if accelerator.scaler is not None else None
-                    d_loss, d_logs = objective.discriminator_loss(discriminator, batch, x_fake, draw.alpha, scale)
+                    d_loss, d_logs = objective.discriminator_loss(
+                        discriminator, batch, x_fake, draw.alpha, scale
+                    )
                 d_opt.zero_grad(set_to_none=True)
                 accelerator.backward(d_loss)
                 d_opt.step()
@@ -206,8 +222,14 @@ def train(
             else:
                 bar.advance(step, images_per_step)
             if main and (step % cfg.sample_every == 0 or step == last):
-                _save_samples(run_dir / "samples" / f"step-{step:07d}.png", generator, discriminator,
-                              accelerator, fixed, label_space)
+                _save_samples(
+                    run_dir / "samples" / f"step-{step:07d}.png",
+                    generator,
+                    discriminator,
+                    accelerator,
+                    fixed,
+                    label_space,
+                )
             if step % cfg.checkpoint_every == 0 or step == last:
                 save(step)
             elif stop.requested:
@@ -223,12 +245,15 @@ def _at(meta: ModelInfo, step: int) -> ModelInfo:
     return ModelInfo(meta.architecture, meta.config, meta.label_space, step, meta.role)
 
 
-def _restore(checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generator, discriminator,
-             g_opt, d_opt) -> tuple[int, dict[str, torch.Tensor]]:
+def _restore(
+    checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generator, discriminator, g_opt, d_opt
+) -> tuple[int, dict[str, torch.Tensor]]:
     """Load a checkpoint's networks, optimisers and RNG; returns its step and its last logged losses."""
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
     if state.get("config_hash") != recipe.hash():
-        raise CheckpointError(f"{checkpoint} was written with another configuration than {checkpoint.parents[1]}/config.json")
+        raise CheckpointError(
+            f"{checkpoint} was written with another configuration than {checkpoint.parents[1]}/config.json"
+        )
     for role, module in (("generator", generator), ("discriminator", discriminator)):
         meta = read_info(checkpoint / f"{role}.safetensors")
         if meta.label_space != label_space:
@@ -237,7 +262,9 @@ def _restore(checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generato
                 f"{label_space.describe()}; restore the original datasets or start a new run"
             )
         if meta.architecture != recipe.model.architecture or meta.config != recipe.model.params:
-            raise CheckpointError(f"{checkpoint} holds a different architecture or size than the run's config.json")
+            raise CheckpointError(
+                f"{checkpoint} holds a different architecture or size than the run's config.json"
+            )
         load_weights(module, checkpoint / f"{role}.safetensors")
     opt_state = load_optimizer_state(checkpoint)
     g_opt.load_state_dict(opt_state["g_opt"])

@@ -44,7 +44,12 @@ class TrainProgress:
         self.last_logs = logs
         if not self.enabled:
             return
-        record = {"step": step, **{k: round(v, 6) for k, v in logs.items()}, "lr": lr, "images/s": round(rate, 2)}
+        record = {
+            "step": step,
+            **{k: round(v, 6) for k, v in logs.items()},
+            "lr": lr,
+            "images/s": round(rate, 2),
+        }
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
         stats = " ".join(f"{k} {v:.3f}" for k, v in logs.items()) + f" | {rate:.0f} img/s"

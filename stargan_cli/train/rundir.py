@@ -21,9 +21,25 @@ def new_run_dir(runs_dir: str | Path, name: str) -> Path:
         path = root / f"{number:04d}-{safe}"
         try:
             path.mkdir()
-            return path
         except FileExistsError:  # another process took the number
             number += 1
+            continue
+        _point_latest(root, path)
+        return path
+
+
+def _point_latest(root: Path, run: Path) -> None:
+    """runs/latest -> the newest run, so `stargan evaluate runs/latest` works in scripts and the README."""
+    link = root / "latest"
+    if link.exists() and not link.is_symlink():
+        return  # a real file or folder named latest belongs to the user: leave it
+    tmp = root / f".latest.{run.name}"
+    try:
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(run.name, target_is_directory=True)
+        tmp.replace(link)
+    except OSError:  # file systems without symlinks: the numbered name still works
+        tmp.unlink(missing_ok=True)
 
 
 def write_config(run_dir: Path, recipe: Recipe) -> None:
@@ -35,9 +51,6 @@ def read_config(run_dir: Path) -> Recipe:
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass runs/NNNN-name")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        model = data["model"]
-        data["model"] = model
-        return recipe_from_dict(data)
-    except (json.JSONDecodeError, KeyError, ConfigError) as exc:
+        return recipe_from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (json.JSONDecodeError, ConfigError) as exc:
         raise CheckpointError(f"{path} is damaged ({exc})") from None

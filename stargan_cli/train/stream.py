@@ -33,8 +33,17 @@ class Draw:
 
 
 class BatchStream:
-    def __init__(self, split: Split, batch_size: int, seed: int, dataset: int, flip: bool,
-                 rank: int = 0, world: int = 1, name: str = "") -> None:
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        seed: int,
+        dataset: int,
+        flip: bool,
+        rank: int = 0,
+        world: int = 1,
+        name: str = "",
+    ) -> None:
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
         self.per_epoch = len(split) // (batch_size * world)

@@ -16,10 +16,12 @@ from __future__ import annotations
 import colorsys
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw
 
+from ...console import info
 from ...labels import DatasetLabels
 
 CELEBA_ATTRIBUTES = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
@@ -160,11 +162,20 @@ def _mouth(draw: ImageDraw.ImageDraw, face: Face, x: float, y: float, r: float) 
         hx, hy = (0.14 * r, 0.16 * r) if name == "surprised" else (0.3 * r, 0.09 * r)
         draw.ellipse([x - hx, y - hy, x + hx, y + hy], fill=dark, outline=lip, width=int(w))
     elif name == "disgusted":
-        pts = [(x - hw, y + 0.04 * r), (x - hw / 3, y - 0.07 * r), (x + hw / 3, y + 0.06 * r), (x + hw, y - 0.06 * r)]
+        pts = [
+            (x - hw, y + 0.04 * r),
+            (x - hw / 3, y - 0.07 * r),
+            (x + hw / 3, y + 0.06 * r),
+            (x + hw, y - 0.06 * r),
+        ]
         draw.line(pts, fill=lip, width=int(w * 1.3), joint="curve")
     elif name == "contemptuous":
-        draw.line([(x - hw, y + 0.03 * r), (x + 0.1 * r, y + 0.03 * r), (x + hw, y - 0.12 * r)], fill=lip,
-                  width=int(w * 1.3), joint="curve")
+        draw.line(
+            [(x - hw, y + 0.03 * r), (x + 0.1 * r, y + 0.03 * r), (x + hw, y - 0.12 * r)],
+            fill=lip,
+            width=int(w * 1.3),
+            joint="curve",
+        )
     else:  # neutral, angry (tighter, thicker)
         thick, half = (1.8, 0.24 * r) if name == "angry" else (1.2, hw)
         draw.line([(x - half, y), (x + half, y)], fill=lip, width=int(w * thick))
@@ -177,14 +188,18 @@ def render(face: Face, size: int) -> np.ndarray:
     draw = ImageDraw.Draw(image)
     _background(draw, face, n)
     cx, cy, r = face.cx * n, face.cy * n, face.radius * n
-    hair = tuple(int(np.clip(a + b, 0, 255)) for a, b in zip(HAIR_RGB[face.hair], face.hair_rgb_jitter, strict=True))
+    hair = tuple(
+        int(np.clip(a + b, 0, 255)) for a, b in zip(HAIR_RGB[face.hair], face.hair_rgb_jitter, strict=True)
+    )
     # shoulders and neck
     draw.ellipse([cx - 1.5 * r, cy + 1.25 * r, cx + 1.5 * r, cy + 3.2 * r], fill=face.clothes)
     draw.rectangle([cx - 0.3 * r, cy + 0.7 * r, cx + 0.3 * r, cy + 1.4 * r], fill=_shade(face.skin, 0.9))
     # hair behind the head (bob: to the jaw, long: to the shoulders)
     if face.hair_style:
         length = 0.8 if face.hair_style == 1 else 1.55
-        draw.rounded_rectangle([cx - 1.0 * r, cy - 0.9 * r, cx + 1.0 * r, cy + length * r], radius=0.4 * r, fill=hair)
+        draw.rounded_rectangle(
+            [cx - 1.0 * r, cy - 0.9 * r, cx + 1.0 * r, cy + length * r], radius=0.4 * r, fill=hair
+        )
     # head
     draw.ellipse([cx - 0.82 * r, cy - 1.0 * r, cx + 0.82 * r, cy + 1.0 * r], fill=face.skin)
     # hair cap over the top of the head
@@ -194,14 +209,22 @@ def render(face: Face, size: int) -> np.ndarray:
     if face.male:  # beard on the jaw and a moustache
         beard = _shade(hair, 0.85)
         draw.chord([cx - 0.82 * r, cy + 0.14 * r, cx + 0.82 * r, cy + 1.02 * r], 0, 180, fill=beard)
-        draw.rounded_rectangle([cx - 0.3 * r, cy + 0.22 * r, cx + 0.3 * r, cy + 0.31 * r], radius=0.05 * r, fill=beard)
+        draw.rounded_rectangle(
+            [cx - 0.3 * r, cy + 0.22 * r, cx + 0.3 * r, cy + 0.31 * r], radius=0.05 * r, fill=beard
+        )
     if not face.young:  # wrinkles: forehead lines, eye bags, nasolabial folds
         line, w = _shade(face.skin, 0.55), int(0.08 * r)
         draw.line([(cx - 0.35 * r, cy - 0.44 * r), (cx + 0.35 * r, cy - 0.44 * r)], fill=line, width=w)
         for side in (-1, 1):
             ex = cx + side * 0.35 * r
-            draw.arc([ex - 0.17 * r, cy - 0.05 * r, ex + 0.17 * r, cy + 0.16 * r], 20, 160, fill=line, width=w)
-            draw.line([(cx + side * 0.2 * r, cy + 0.12 * r), (cx + side * 0.42 * r, cy + 0.45 * r)], fill=line, width=w)
+            draw.arc(
+                [ex - 0.17 * r, cy - 0.05 * r, ex + 0.17 * r, cy + 0.16 * r], 20, 160, fill=line, width=w
+            )
+            draw.line(
+                [(cx + side * 0.2 * r, cy + 0.12 * r), (cx + side * 0.42 * r, cy + 0.45 * r)],
+                fill=line,
+                width=w,
+            )
     # eyes
     for side in (-1, 1):
         ex, ey = cx + side * 0.35 * r, cy - 0.08 * r
@@ -213,11 +236,17 @@ def render(face: Face, size: int) -> np.ndarray:
     brow = _shade(hair, 0.7)
     for side in (-1, 1):
         y0 = cy - 0.3 * r + (lift * r if side == 1 else 0)
-        draw.line([(cx + side * 0.14 * r, y0 + inner * r), (cx + side * 0.52 * r, y0 + outer * r)],
-                  fill=brow, width=int(0.09 * r))
+        draw.line(
+            [(cx + side * 0.14 * r, y0 + inner * r), (cx + side * 0.52 * r, y0 + outer * r)],
+            fill=brow,
+            width=int(0.09 * r),
+        )
     # nose and mouth
-    draw.line([(cx, cy + 0.02 * r), (cx - 0.06 * r, cy + 0.18 * r), (cx + 0.04 * r, cy + 0.2 * r)],
-              fill=_shade(face.skin, 0.75), width=int(0.05 * r))
+    draw.line(
+        [(cx, cy + 0.02 * r), (cx - 0.06 * r, cy + 0.18 * r), (cx + 0.04 * r, cy + 0.2 * r)],
+        fill=_shade(face.skin, 0.75),
+        width=int(0.05 * r),
+    )
     _mouth(draw, face, cx, cy + 0.45 * r, r)
     return np.asarray(image.resize((size, size), Image.Resampling.BOX))
 
@@ -241,8 +270,18 @@ def face_of_source(source: str) -> tuple[Face, str]:
 
 def prepare_toyfaces(out: str, style: str, size: int, train: int, test: int, seed: int, overwrite: bool):
     from ..prepare import write_prepared
+    from ..prepared import PreparedDataset, is_prepared
 
-    splits = {split: [(style, seed, split, i, size) for i in range(n)] for split, n in (("train", train), ("test", test))}
+    if is_prepared(Path(out)) and not overwrite:  # the same rendering already there: nothing to do
+        existing = PreparedDataset(out)
+        same = existing.manifest.get("toyfaces") == {"style": style, "seed": seed}
+        if same and existing.image_size == size and existing.split_sizes == {"train": train, "test": test}:
+            info(f"{out} already holds this toyfaces dataset; nothing to do")
+            return existing
+    splits = {
+        split: [(style, seed, split, i, size) for i in range(n)]
+        for split, n in (("train", train), ("test", test))
+    }
     return write_prepared(
         out,
         STYLES[style],
