@@ -134,6 +134,8 @@ def test_image_size_must_match_the_data(recipe_file):
 
 @pytest.mark.parametrize("precision", ["bf16", "fp16"])
 def test_mixed_precision_training_runs_on_cpu(recipe_file, precision):
-    recipe, _ = load_recipe(recipe_file, [f"train.precision={precision}", "train.steps=2", "train.decay_start=1"])
+    recipe, _ = load_recipe(
+        recipe_file, [f"train.precision={precision}", "train.steps=2", "train.decay_start=1"]
+    )
     result = train(recipe)
     assert set(LOSSES) <= set(result.last_logs) and all(np.isfinite(list(result.last_logs.values())))
