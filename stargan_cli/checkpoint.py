@@ -136,7 +136,7 @@ def model_file(path: str | Path, role: str = "generator") -> Path:
     path = Path(path)
     if path.is_dir():
         candidate = path / f"{role}.safetensors"
-        if not candidate.is_file():
+        if role == "generator" and not candidate.is_file():
             raise CheckpointError(
                 f"{path} has no {role}.safetensors; finish training or run `stargan export {path}` first"
             )

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from .checkpoint import load_model
+from .checkpoint import load_model, model_file
 from .errors import CheckpointError, ImageError, LabelError
 from .images import grid, save_png, to_tensor, to_uint8
 from .inference import single_target_columns, source_labels, translate
@@ -77,16 +77,17 @@ class Translator:
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
+        """The generator, and the discriminator beside it when there is one (it reads source attributes)."""
         generator, info = load_model(model)
         discriminator = None
-        try:
+        if model_file(model, "discriminator").is_file():
             discriminator, d_info = load_model(model, "discriminator")
             if d_info.label_space != info.label_space:
-                raise CheckpointError("the discriminator beside the generator has another label space")
+                raise CheckpointError(
+                    f"the discriminator beside {model} was trained on {d_info.label_space.describe()}, the "
+                    f"generator on {info.label_space.describe()}; export them together with `stargan export`"
+                )
             discriminator.to(device)
-        except CheckpointError as exc:
-            if "not found" not in str(exc) and "no discriminator" not in str(exc):
-                raise
         return cls(
             generator.to(device),
             discriminator,

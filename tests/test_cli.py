@@ -241,3 +241,26 @@ def test_prepare_cli(tmp_path):
     assert_one_line_error(code, output, "already holds toy-celeba; pass --overwrite")
     code, output = invoke("prepare", "toyfaces", "--out", tmp_path / "e", "--style", "rafdd")
     assert_one_line_error(code, output, "unknown style 'rafdd'. Did you mean 'rafd'")
+
+
+def test_translate_without_a_discriminator_needs_source_attributes(trained_run, face_files, tmp_path):
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(trained_run / "generator.safetensors", alone / "generator.safetensors")
+    code, output = invoke(
+        "translate", face_files[0], "--model", alone / "generator.safetensors", "--to", "blond"
+    )
+    assert_one_line_error(code, output, "no discriminator.safetensors beside it.*--from")
+    code, output = invoke(
+        "translate",
+        face_files[0],
+        "--model",
+        alone,
+        "--to",
+        "blond",
+        "--from",
+        "brown,male",
+        "--out",
+        tmp_path / "out",
+    )
+    assert code == 0 and (tmp_path / "out" / "face0_blond.png").is_file()

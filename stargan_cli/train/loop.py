@@ -13,6 +13,7 @@ import signal
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
@@ -31,7 +32,7 @@ from ..config import Recipe
 from ..console import info
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
-from ..images import grid, save_png
+from ..images import grid, save_png, to_tensor
 from ..inference import single_target_columns
 from ..labels import LabelSpace
 from ..models import get_architecture
@@ -275,8 +276,7 @@ def _restore(
 
 
 def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device):
-    from ..images import to_tensor
-
+    """The first `count` test images of every dataset (train images where there is no test split)."""
     fixed = []
     for d, ds in enumerate(datasets):
         split = ds.split("test") if ds.split_sizes.get("test") else ds.split("train")
@@ -295,7 +295,5 @@ def _save_samples(path: Path, generator, discriminator, accelerator, fixed, labe
             columns = single_target_columns(g, d, x, label_space, {dataset: labels})
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
-    import numpy as np
-
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]
     save_png(np.concatenate(padded, axis=0), path)
