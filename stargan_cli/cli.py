@@ -73,6 +73,113 @@ def prepare_toyfaces(
     run(str(out), style, size, train, test, seed, overwrite)
 
 
+def _workers(value: int | None) -> int | None:
+    return value if value and value > 0 else None
+
+
+@prepare_app.command(
+    "celeba",
+    epilog="Example: stargan prepare celeba --source ~/data/celeba --out data/celeba "
+    "--attrs Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
+)
+@friendly
+def prepare_celeba(
+    source: Annotated[
+        Path, typer.Option(help="The download: img_align_celeba/ (or .zip) + list_attr_celeba.txt.")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")] = Path("data/celeba"),
+    attrs: Annotated[str, typer.Option(help="Comma-separated attributes (default: the paper's five).")] = (
+        "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
+    ),
+    size: Annotated[int, typer.Option(help="Image size after the 178 px centre crop (128 or 256).")] = 128,
+    split: Annotated[
+        str, typer.Option(help="reference (1,999 test images, as the reference) or clean (2,000).")
+    ] = ("reference"),
+    test_size: Annotated[int | None, typer.Option(help="Test images (overrides --split).")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a dataset already at --out.")] = False,
+) -> None:
+    """CelebA as downloaded: attribute file + aligned images, the reference's split and crop."""
+    from .config import did_you_mean
+    from .data.readers.celeba import TEST_SIZES
+    from .data.readers.celeba import prepare_celeba as run
+    from .errors import ConfigError
+
+    if split not in TEST_SIZES:
+        raise ConfigError(f"unknown --split {split!r}.{did_you_mean(split, TEST_SIZES)}")
+    names = [a.strip() for a in attrs.split(",") if a.strip()]
+    run(str(source), str(out), names, size, split, test_size, overwrite, _workers(workers))
+
+
+@prepare_app.command("rafd", epilog="Example: stargan prepare rafd --source ~/data/RaFD --out data/rafd")
+@friendly
+def prepare_rafd(
+    source: Annotated[
+        Path, typer.Option(help="Raw RaFD images, or the reference's train/<expression>/ folders.")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")] = Path("data/rafd"),
+    size: Annotated[int, typer.Option(help="Image size.")] = 128,
+    angles: Annotated[
+        str, typer.Option(help="Camera angles to keep from raw names, e.g. 090 or 045,090,135.")
+    ] = "090",
+    test_fraction: Annotated[float, typer.Option(help="Fraction of the persons held out for test.")] = 0.1,
+    crop_center: Annotated[
+        float, typer.Option(help="Vertical centre of the square crop, as a fraction.")
+    ] = 0.42,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a dataset already at --out.")] = False,
+) -> None:
+    """RaFD: 8 expressions, split by person, square face crop."""
+    from .data.readers.rafd import prepare_rafd as run
+
+    chosen = tuple(a.strip().zfill(3) for a in angles.split(",") if a.strip())
+    run(str(source), str(out), size, chosen, test_fraction, seed, crop_center, overwrite, _workers(workers))
+
+
+@prepare_app.command(
+    "folder",
+    epilog="Examples:\n\n  stargan prepare folder --source ~/data/afhq --out data/afhq\n\n"
+    "  stargan prepare folder --source photos/ --labels photos/labels.csv --out data/mine",
+)
+@friendly
+def prepare_folder(
+    source: Annotated[
+        Path, typer.Option(help="One sub-folder per domain (or train/ and test/ split folders).")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")],
+    labels: Annotated[
+        Path | None, typer.Option(help="CSV `file,attr1,attr2,...` of 0/1 values (multi-label).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Dataset name (default: the folder's name).")] = None,
+    size: Annotated[int, typer.Option(help="Image size.")] = 128,
+    test_fraction: Annotated[
+        float, typer.Option(help="Fraction held out for test without split folders.")
+    ] = 0.1,
+    crop_center: Annotated[
+        float, typer.Option(help="Vertical centre of the square crop, as a fraction.")
+    ] = 0.5,
+    seed: Annotated[int, typer.Option(help="Seed of the split.")] = 0,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a dataset already at --out.")] = False,
+) -> None:
+    """Any labelled folder of images: domains as sub-folders, or a CSV of attributes."""
+    from .data.readers.folder import prepare_folder as run
+
+    run(
+        str(source),
+        str(out),
+        size,
+        str(labels) if labels else None,
+        name,
+        test_fraction,
+        seed,
+        crop_center,
+        overwrite,
+        _workers(workers),
+    )
+
+
 @app.command(
     epilog="Examples:\n\n  stargan train recipes/toyfaces.toml\n\n"
     "  stargan train --recipe recipes/toyfaces.toml --set train.steps=500 --dry-run\n\n"

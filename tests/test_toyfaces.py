@@ -56,7 +56,7 @@ def test_every_expression_looks_different():
 
 
 def test_source_line_rebuilds_the_face():
-    image, labels, source = render_item(("rafd", 3, "test", 9, 16))
+    image, labels, source, _ = render_item(("rafd", 3, "test", 9, 16))
     face, style = face_of_source(source)
     assert style == "rafd" and np.array_equal(render(face, 16), image)
     assert np.array_equal(labels_of(face, style), labels)

@@ -1,8 +1,9 @@
 """Write a prepared dataset from a reader's work items: parallel, with a progress bar, crash-safe.
 
-A reader supplies, per split, a list of picklable work items and a top-level `worker(item)` returning
-`(image (S,S,3) uint8, labels (A,) float32, source)` or `(None, None, reason)` for a bad source file, which
-is skipped and counted in the manifest. Rows go into `.<out>.partial-<pid>/`, the manifest is written last
+A reader supplies, per split, a list of picklable work items and a top-level `worker(item)` returning a
+`Row`: the image (S,S,3) uint8, its labels (A,) float32, its source and a note. A bad source file gives
+`image=None` and the reason as the note: it is skipped and counted in the manifest (with a few examples);
+a note on a good row (e.g. "converted from CMYK") is counted too. Rows go into `.<out>.partial-<pid>/`, the manifest is written last
 and the directory renamed to `out` at the end: an interrupted preparation never looks complete.
 """
 
@@ -15,7 +16,7 @@ import shutil
 from collections import Counter
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -25,7 +26,16 @@ from ..errors import DatasetError
 from ..labels import DatasetLabels
 from .prepared import FORMAT_VERSION, PreparedDataset
 
-Worker = Callable[[Any], tuple[np.ndarray | None, np.ndarray | None, str]]
+
+class Row(NamedTuple):
+    image: np.ndarray | None
+    labels: np.ndarray | None
+    source: str
+    note: str = ""
+
+
+Worker = Callable[[Any], Row]
+EXAMPLES = 20  # skipped files listed by name in the manifest
 PARALLEL_THRESHOLD = 256  # fewer items than this are processed in-process
 
 
@@ -70,17 +80,21 @@ def _write_split(
     size: int,
     attrs: int,
     workers: int,
-    skipped: Counter,
+    report: dict,
 ) -> int:
     images = np.lib.format.open_memmap(
         tmp / f"images-{split}.npy", "w+", np.uint8, (len(items), size, size, 3)
     )
     labels = np.zeros((len(items), attrs), np.float32)
     sources, row = [], 0
-    for image, label, source in _run(items, worker, workers, f"prepare {split}"):
+    for image, label, source, note in _run(items, worker, workers, f"prepare {split}"):
         if image is None:
-            skipped[source] += 1
+            report["skipped"][note] += 1
+            if len(report["examples"]) < EXAMPLES:
+                report["examples"].append([source, note])
             continue
+        if note:
+            report["converted"][note] += 1
         images[row], labels[row] = image, label
         sources.append(source)
         row += 1
@@ -117,17 +131,17 @@ def write_prepared(
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
     tmp.mkdir()
     workers = workers or os.cpu_count() or 1
-    skipped: Counter = Counter()
+    report: dict = {"skipped": Counter(), "examples": [], "converted": Counter()}
     try:
         sizes = {
             split: _write_split(
-                tmp, split, items, worker, image_size, len(labels.attributes), workers, skipped
+                tmp, split, items, worker, image_size, len(labels.attributes), workers, report
             )
             for split, items in splits.items()
         }
         if sizes.get("train", 0) == 0:
             raise DatasetError(
-                f"no usable training images from {source} ({dict(skipped) or 'no input files'})"
+                f"no usable training images from {source} ({dict(report['skipped']) or 'no input files'})"
             )
         manifest = {
             "format_version": FORMAT_VERSION,
@@ -137,7 +151,9 @@ def write_prepared(
             "image_size": image_size,
             "preprocessing": preprocessing,
             "splits": sizes,
-            "skipped": dict(skipped),
+            "skipped": dict(report["skipped"]),
+            "skipped_examples": report["examples"],
+            "converted": dict(report["converted"]),
             "stargan_version": __version__,
             **(extra or {}),
         }
@@ -152,6 +168,7 @@ def write_prepared(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    skipped = report["skipped"]
     info(
         f"prepared {labels.name} at {out}: "
         + ", ".join(f"{k} {v}" for k, v in sizes.items())

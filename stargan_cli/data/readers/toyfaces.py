@@ -255,11 +255,13 @@ def render(face: Face, size: int) -> np.ndarray:
 SPLIT_IDS = {"train": 0, "test": 1}
 
 
-def render_item(item: tuple[str, int, str, int, int]) -> tuple[np.ndarray, np.ndarray, str]:
-    """Worker for `write_prepared`: (style, seed, split, index, size) -> (image, labels, source)."""
+def render_item(item: tuple[str, int, str, int, int]):
+    """Worker for `write_prepared`: (style, seed, split, index, size) -> Row(image, labels, source)."""
+    from ..prepare import Row
+
     style, seed, split, index, size = item
     face = sample_face(seed, SPLIT_IDS[split], index, style)
-    return render(face, size), labels_of(face, style), f"toyfaces:{style}:{seed}:{split}:{index}"
+    return Row(render(face, size), labels_of(face, style), f"toyfaces:{style}:{seed}:{split}:{index}")
 
 
 def face_of_source(source: str) -> tuple[Face, str]:
