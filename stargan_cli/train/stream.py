@@ -18,10 +18,9 @@ from ..errors import DatasetError
 from ..images import to_tensor
 
 
-def step_generator(seed: int, step: int, dataset: int, rank: int) -> torch.Generator:
-    """A torch.Generator for one (step, dataset, process): its draws never depend on earlier steps."""
-    mixed = np.random.SeedSequence([seed, step, dataset, rank]).generate_state(1, np.uint64)[0]
-    return torch.Generator().manual_seed(int(mixed))
+def step_generator(seed: int, step: int, dataset: int, rank: int) -> np.random.Generator:
+    """The random generator of one (step, dataset, process): its draws never depend on earlier steps."""
+    return np.random.default_rng([seed, step, dataset, rank])
 
 
 @dataclass
@@ -47,6 +46,7 @@ class BatchStream:
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
         self.per_epoch = len(split) // (batch_size * world)
+        self._epoch, self._shard = -1, np.empty(0, np.int64)
         if self.per_epoch < 1:
             raise DatasetError(
                 f"dataset {name} has {len(split)} training images, fewer than one batch of {batch_size} "
@@ -54,25 +54,27 @@ class BatchStream:
             )
 
     def rows(self, step: int) -> np.ndarray:
-        """Row indices of this process's batch at `step` (0-based): epoch permutation, then shard."""
+        """Row indices of this process's batch at `step` (0-based): epoch permutation, then shard; sorted,
+        so the memory map is read front to back (the order inside a batch carries no meaning)."""
         epoch, position = divmod(step, self.per_epoch)
-        order = np.random.default_rng([self.seed, self.dataset, epoch]).permutation(len(self.split))
-        shard = order[self.rank :: self.world]
-        return shard[position * self.batch_size : (position + 1) * self.batch_size]
+        if self._epoch != epoch:  # one permutation per epoch, cached
+            order = np.random.default_rng([self.seed, self.dataset, epoch]).permutation(len(self.split))
+            self._epoch, self._shard = epoch, order[self.rank :: self.world]
+        return np.sort(self._shard[position * self.batch_size : (position + 1) * self.batch_size])
 
     def draw(self, step: int, device: torch.device) -> Draw:
         rows = self.rows(step)
-        gen = step_generator(self.seed, step, self.dataset, self.rank)
-        flips = torch.rand(len(rows), generator=gen) < 0.5
-        permutation = torch.randperm(len(rows), generator=gen)
-        alpha = torch.rand(len(rows), 1, 1, 1, generator=gen)
-        order = np.argsort(rows)  # read the memory map in file order, keep the batch order
-        images = np.empty((len(rows),) + self.split.images.shape[1:], np.uint8)
-        images[order] = self.split.images[rows[order]]
+        rng = step_generator(self.seed, step, self.dataset, self.rank)
+        flips = np.flatnonzero(rng.random(len(rows)) < 0.5)
+        permutation = torch.from_numpy(rng.permutation(len(rows)))
+        alpha = torch.from_numpy(rng.random((len(rows), 1, 1, 1), dtype=np.float32))
+        images = self.split.images[rows]  # one read of the memory map, in file order
+        batch = torch.from_numpy(images)  # (B, H, W, 3) uint8, a fresh copy of the rows
+        if self.flip:  # only the chosen images, in place, on uint8: cheaper than flipping a float batch
+            for i in flips.tolist():
+                batch[i] = batch[i].flip(1)
         if device.type == "cuda":
-            images = torch.from_numpy(images).pin_memory()
-        x = to_tensor(images, device)
-        if self.flip:
-            x = torch.where(flips.to(device)[:, None, None, None], x.flip(3), x)
+            batch = batch.pin_memory()
+        x = to_tensor(batch, device)  # (B, 3, H, W)
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
         return Draw(x, labels, labels[permutation.to(device)], alpha.to(device))
