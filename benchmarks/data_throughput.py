@@ -37,9 +37,13 @@ def make_download(root: Path, count: int) -> Path:
     files = [f"{i + 1:06d}.jpg" for i in range(count)]
     for i, name in enumerate(files):
         if not (folder / name).exists():
-            face = render(sample_face(0, 0, i, "celeba"), 218)  # 218x218 -> 178x218 like CelebA's aligned faces
+            face = render(
+                sample_face(0, 0, i, "celeba"), 218
+            )  # 218x218 -> 178x218 like CelebA's aligned faces
             Image.fromarray(face[:, 20:198]).save(folder / name, quality=90)
-    (root / "list_attr_celeba.txt").write_text(attribute_text(files, [celeba_values(i) for i in range(count)]))
+    (root / "list_attr_celeba.txt").write_text(
+        attribute_text(files, [celeba_values(i) for i in range(count)])
+    )
     return root
 
 
@@ -65,8 +69,15 @@ def time_stream(prepared: Path, steps: int) -> float:
 def time_reference(source: Path, steps: int) -> float:
     from torchvision import transforms as T
 
-    transform = T.Compose([T.RandomHorizontalFlip(), T.CenterCrop(178), T.Resize(128), T.ToTensor(),
-                           T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+    transform = T.Compose(
+        [
+            T.RandomHorizontalFlip(),
+            T.CenterCrop(178),
+            T.Resize(128),
+            T.ToTensor(),
+            T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
+        ]
+    )
     files = sorted((source / "img_align_celeba").iterdir())
     rng = np.random.default_rng(0)
     start = time.perf_counter()
@@ -86,15 +97,19 @@ def main() -> None:
     cores = os.cpu_count()
     all_cores = time_prepare(source, work / "prepared", cores)
     one = time_prepare(source, work / "prepared1", 1)
-    print(f"prepare: {all_cores:.0f} images/s with {cores} processes, {one:.0f} with 1 ({all_cores / one:.2f}x)")
+    print(
+        f"prepare: {all_cores:.0f} images/s with {cores} processes, {one:.0f} with 1 ({all_cores / one:.2f}x)"
+    )
     ours, reference = [], []
     for _ in range(5):  # interleaved repeats; medians, since a shared VM is noisy
         ours.append(time_stream(work / "prepared", 1000))
         reference.append(time_reference(source, 40))
     a, b = float(np.median(ours)), float(np.median(reference))
-    print(f"training input, 128 px, batch 16, 1 process, median of 5: ours {a:.0f} images/s "
-          f"(runs {', '.join(f'{v:.0f}' for v in ours)}), reference per-sample pipeline {b:.0f} images/s "
-          f"({a / b:.1f}x)")
+    print(
+        f"training input, 128 px, batch 16, 1 process, median of 5: ours {a:.0f} images/s "
+        f"(runs {', '.join(f'{v:.0f}' for v in ours)}), reference per-sample pipeline {b:.0f} images/s "
+        f"({a / b:.1f}x)"
+    )
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, workdir {work}")
 
 

@@ -270,14 +270,32 @@ def test_prepare_real_formats_from_the_cli(tmp_path):
     from .realdata import make_celeba
 
     source = make_celeba(tmp_path / "celeba", 8, layout="official")
-    code, output = invoke("prepare", "celeba", "--source", source, "--out", tmp_path / "c", "--size", 16,
-                          "--test-size", 2, "--attrs", "Smiling,Male")
+    code, output = invoke(
+        "prepare",
+        "celeba",
+        "--source",
+        source,
+        "--out",
+        tmp_path / "c",
+        "--size",
+        16,
+        "--test-size",
+        2,
+        "--attrs",
+        "Smiling,Male",
+    )
     assert code == 0, output
-    assert json.loads((tmp_path / "c" / "manifest.json").read_text())["labels"]["attributes"] == ["Smiling", "Male"]
-    code, output = invoke("prepare", "celeba", "--source", source, "--out", tmp_path / "c", "--size", 16,
-                          "--test-size", 2)
+    assert json.loads((tmp_path / "c" / "manifest.json").read_text())["labels"]["attributes"] == [
+        "Smiling",
+        "Male",
+    ]
+    code, output = invoke(
+        "prepare", "celeba", "--source", source, "--out", tmp_path / "c", "--size", 16, "--test-size", 2
+    )
     assert_one_line_error(code, output, "already holds celeba; pass --overwrite")
-    code, output = invoke("prepare", "celeba", "--source", source, "--out", tmp_path / "d", "--attrs", "Smilin")
+    code, output = invoke(
+        "prepare", "celeba", "--source", source, "--out", tmp_path / "d", "--attrs", "Smilin"
+    )
     assert_one_line_error(code, output, "no attribute 'Smilin'. Did you mean Smiling")
     code, output = invoke("prepare", "celeba", "--source", source, "--out", tmp_path / "d", "--split", "clen")
     assert_one_line_error(code, output, "unknown --split 'clen'. Did you mean 'clean'")

@@ -79,6 +79,13 @@ def test_recipes_exist():
 def test_paper_recipes_have_the_paper_settings(name):
     recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / name)
     t, m = recipe.train, recipe.model.params
-    assert (t.steps, t.decay_start, t.g_lr, t.d_lr, t.beta1, t.beta2) == (200_000, 100_000, 1e-4, 1e-4, 0.5, 0.999)
+    assert (t.steps, t.decay_start, t.g_lr, t.d_lr, t.beta1, t.beta2) == (
+        200_000,
+        100_000,
+        1e-4,
+        1e-4,
+        0.5,
+        0.999,
+    )
     assert (t.n_critic, t.lambda_cls, t.lambda_rec, t.lambda_gp, recipe.data.batch_size) == (5, 1, 10, 10, 16)
     assert (m.image_size, m.g_conv_dim, m.g_repeat_num, m.d_conv_dim, m.d_repeat_num) == (128, 64, 6, 64, 6)
