@@ -62,3 +62,26 @@ def recipe_file(toy_dataset, tmp_path) -> Path:
     path = tmp_path / "tiny.toml"
     path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs"))
     return path
+
+
+@pytest.fixture(scope="session")
+def toy_rafd_dataset(tmp_path_factory) -> Path:
+    from stargan_cli.data.readers.toyfaces import prepare_toyfaces
+
+    out = tmp_path_factory.mktemp("data") / "toy-rafd"
+    prepare_toyfaces(str(out), "rafd", 16, 48, 8, 0, False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def joint_run(toy_dataset, toy_rafd_dataset, tmp_path_factory) -> Path:
+    from stargan_cli.config import load_recipe
+    from stargan_cli.train.loop import train
+
+    root = tmp_path_factory.mktemp("joint")
+    recipe_path = root / "joint.toml"
+    recipe_path.write_text(
+        tiny_recipe_text([toy_dataset, toy_rafd_dataset], root / "runs", steps=4, decay_start=2)
+    )
+    recipe, _ = load_recipe(recipe_path)
+    return train(recipe).run_dir

@@ -194,7 +194,7 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
 
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.evaluate.classifier import load_or_train
-    from stargan_cli.evaluate.metrics import score_dataset
+    from stargan_cli.evaluate.metrics import Evaluator, score_pair
     from stargan_cli.labels import LabelSpace
 
     ds = PreparedDataset(toy_dataset)
@@ -204,7 +204,9 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
         def forward(self, x, c):
             return x
 
-    scores = score_dataset(Identity(), LabelSpace((ds.labels,)), ds, evaluator, accuracy)
+    scores = score_pair(
+        Identity(), LabelSpace((ds.labels,)), ds, ds, {ds.name: Evaluator(evaluator, accuracy)}
+    )
     for s in scores:
         assert s.reconstruction_l1 == 0 and s.counterfactual_l1 == pytest.approx(s.identity_l1)
     assert max(s.target_accuracy for s in scores) <= 1 - min(accuracy) + 1e-6

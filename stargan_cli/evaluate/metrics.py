@@ -8,6 +8,10 @@ have, flip a binary attribute, another expression):
 - reconstruction L1: |x - G(G(x, c_trg), c_org)|, in [0, 1] pixel units;
 - counterfactual L1 (toyfaces only): |G(x, c_trg) - the exactly rendered face with the target|, with the
   L1 of doing nothing (the input against the counterfactual) beside it as the baseline to beat.
+
+Across datasets (joint training: a CelebA face given a RaFD expression, with RaFD's mask), the target is
+read by the target dataset's evaluator, preservation covers all of the source dataset's attributes (read
+by the source's evaluator), and a multi-label target dataset's source values are read by its evaluator.
 """
 
 from __future__ import annotations
@@ -29,18 +33,25 @@ from .classifier import classify, predict
 
 @dataclass
 class AttributeScore:
-    dataset: str
+    dataset: str  # the dataset whose attribute is the target
     attribute: str
     pairs: int  # (image, target) pairs that change the image
     target_accuracy: float
-    preservation: float | None  # None for single-label datasets (nothing else to preserve)
+    preservation: float | None  # None when nothing else is there to preserve
     reconstruction_l1: float
     counterfactual_l1: float | None = None
     identity_l1: float | None = None
     evaluator_accuracy: float | None = None  # the evaluator's accuracy on real images: the ceiling
+    source: str = ""  # the dataset of the translated images (= dataset unless across datasets)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Evaluator:
+    model: nn.Module
+    accuracy: list[float]  # per attribute, on real test images
 
 
 def _touched(labels: LabelSpace, dataset: int, attribute: str) -> list[int]:
@@ -51,78 +62,105 @@ def _touched(labels: LabelSpace, dataset: int, attribute: str) -> list[int]:
     return [spec.index(a) for a in (group or (attribute,))]
 
 
-def _counterfactuals(sources: list[str], targets: np.ndarray, size: int) -> torch.Tensor:
+def _counterfactuals(sources: list[str], style: str, targets: np.ndarray, size: int) -> torch.Tensor:
     rendered = []
     for source, target in zip(sources, targets, strict=True):
-        face, style = face_of_source(source)
+        face, _ = face_of_source(source)
         rendered.append(render(with_labels(face, style, target), size))
     return to_tensor(np.stack(rendered))
 
 
+def _add(sums: dict, key: str, value: float) -> None:
+    sums[key] = sums.get(key, 0.0) + value
+
+
 @torch.no_grad()
-def score_dataset(
+def score_pair(
     generator: nn.Module,
     label_space: LabelSpace,
-    dataset: PreparedDataset,
-    evaluator: nn.Module,
-    evaluator_accuracy: list[float],
+    source: PreparedDataset,
+    target: PreparedDataset,
+    evaluators: dict[str, Evaluator],
     batch_size: int = 64,
     limit: int | None = None,
     device: torch.device | str = "cpu",
 ) -> list[AttributeScore]:
-    d = label_space.dataset_index(dataset.name)
-    spec = label_space.datasets[d]
-    test = dataset.split("test")
+    """Translate `source`'s test images to every single-attribute target of `target`'s labels."""
+    s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
+    s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
+    same = s == t
+    test = source.split("test")
     n = min(len(test), limit) if limit else len(test)
-    sources = dataset.files("test")[:n]
-    toy = dataset.manifest.get("toyfaces") is not None
-    sums: dict[str, dict[str, float]] = {a: {} for a in spec.attributes}
+    files = source.files("test")[:n]
+    style = (target.manifest.get("toyfaces") or {}).get("style")
+    toy = style is not None and source.manifest.get("toyfaces") is not None
+    sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
+    label = source.name if same else f"{source.name} -> {target.name}"
     with progress() as bar:
-        task = bar.add_task(f"evaluate {dataset.name}", total=n)
+        task = bar.add_task(f"evaluate {label}", total=n)
         for start in range(0, n, batch_size):
             rows = slice(start, min(n, start + batch_size))
             x = to_tensor(test.images[rows], device)
             org = torch.from_numpy(test.labels[rows]).to(device)
-            for name, trg in label_space.single_targets(d, org):
-                changed = (trg != org).any(1)
+            if same:
+                base = org
+            elif t_spec.kind == "single":
+                base = x.new_zeros(len(org), len(t_spec.attributes))
+            else:  # the target dataset's attributes of these images, as its evaluator reads them
+                base = predict(classify(evaluators[target.name].model, x.cpu()), t_spec).to(device)
+            for name, trg in label_space.single_targets(t, base):
+                changed = (
+                    (trg != base).any(1)
+                    if same or t_spec.kind == "multi"
+                    else torch.ones_like(org[:, 0]).bool()
+                )
                 if not changed.any():
                     continue
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]
-                fake = translate(generator, x_c, label_space, [(d, trg_c)])
-                rec = translate(generator, fake, label_space, [(d, org_c)])
-                pred = predict(classify(evaluator, fake.cpu()), spec).to(device)
-                touched = _touched(label_space, d, name)
-                kept = [i for i in range(len(spec.attributes)) if i not in touched]
-                s = sums[name]
-                s["pairs"] = s.get("pairs", 0) + len(x_c)
-                s["hit"] = s.get("hit", 0) + (pred[:, touched] == trg_c[:, touched]).all(1).sum().item()
+                fake = translate(generator, x_c, label_space, [(t, trg_c)])
+                rec = translate(generator, fake, label_space, [(s, org_c)])
+                pred = predict(classify(evaluators[target.name].model, fake.cpu()), t_spec).to(device)
+                touched = _touched(label_space, t, name)
+                acc = sums[name]
+                _add(acc, "pairs", len(x_c))
+                _add(acc, "hit", (pred[:, touched] == trg_c[:, touched]).all(1).sum().item())
+                if same:
+                    kept = [i for i in range(len(t_spec.attributes)) if i not in touched]
+                    kept_pred, kept_org = pred[:, kept], org_c[:, kept]
+                else:
+                    kept = list(range(len(s_spec.attributes)))
+                    kept_pred = predict(classify(evaluators[source.name].model, fake.cpu()), s_spec).to(
+                        device
+                    )
+                    kept_org = org_c
                 if kept:
-                    s["kept"] = s.get("kept", 0) + (pred[:, kept] == org_c[:, kept]).float().sum().item()
-                    s["kept_n"] = s.get("kept_n", 0) + len(x_c) * len(kept)
-                s["rec"] = s.get("rec", 0) + (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2
+                    _add(acc, "kept", (kept_pred == kept_org).float().sum().item())
+                    _add(acc, "kept_n", len(x_c) * len(kept))
+                _add(acc, "rec", (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2)
                 if toy:
-                    idx = [sources[i] for i in range(rows.start, rows.stop) if changed[i - rows.start]]
-                    truth = _counterfactuals(idx, trg_c.cpu().numpy(), dataset.image_size).to(device)
-                    s["cf"] = s.get("cf", 0) + (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2
-                    s["id"] = s.get("id", 0) + (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2
+                    names = [files[i] for i in range(rows.start, rows.stop) if changed[i - rows.start]]
+                    truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
+                    _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
+                    _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
             bar.advance(task, rows.stop - rows.start)
     scores = []
-    for i, name in enumerate(spec.attributes):
-        s = sums[name]
-        pairs = int(s.get("pairs", 0))
+    for i, name in enumerate(t_spec.attributes):
+        acc = sums[name]
+        pairs = int(acc.get("pairs", 0))
         if not pairs:
             continue
         scores.append(
             AttributeScore(
-                dataset=dataset.name,
+                dataset=target.name,
                 attribute=name,
                 pairs=pairs,
-                target_accuracy=s["hit"] / pairs,
-                preservation=s["kept"] / s["kept_n"] if s.get("kept_n") else None,
-                reconstruction_l1=s["rec"] / pairs,
-                counterfactual_l1=s["cf"] / pairs if toy else None,
-                identity_l1=s["id"] / pairs if toy else None,
-                evaluator_accuracy=evaluator_accuracy[i],
+                target_accuracy=acc["hit"] / pairs,
+                preservation=acc["kept"] / acc["kept_n"] if acc.get("kept_n") else None,
+                reconstruction_l1=acc["rec"] / pairs,
+                counterfactual_l1=acc["cf"] / pairs if toy else None,
+                identity_l1=acc["id"] / pairs if toy else None,
+                evaluator_accuracy=evaluators[target.name].accuracy[i],
+                source=source.name,
             )
         )
     return scores

@@ -1,0 +1,113 @@
+"""Joint training over two datasets with the mask vector (toy-celeba + toy-rafd, layout [5 | 8 | 2])."""
+
+import json
+
+import torch
+from PIL import Image
+from typer.testing import CliRunner
+
+from stargan_cli.cli import app
+from stargan_cli.labels import LabelSpace
+from stargan_cli.objectives import Batch, StarGANObjective
+from stargan_cli.translate import Translator
+
+
+def space(run) -> LabelSpace:
+    from stargan_cli.checkpoint import read_info
+
+    return read_info(run / "generator.safetensors").label_space
+
+
+def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
+    ls = space(joint_run)
+    assert [d.name for d in ls.datasets] == ["toy-celeba", "toy-rafd"]
+    assert (ls.num_classes, ls.generator_dim) == (13, 15)
+    objective = StarGANObjective(ls)
+    celeba = Batch(
+        torch.zeros(2, 3, 16, 16),
+        0,
+        torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1]]),
+        torch.tensor([[0.0, 1, 0, 1, 0], [1, 0, 0, 0, 1]]),
+    )
+    c_org, c_trg = objective.generator_labels(celeba)
+    assert c_org.tolist() == [[1, 0, 0, 1, 0] + [0] * 8 + [1, 0], [0, 0, 1, 0, 1] + [0] * 8 + [1, 0]]
+    assert c_trg.tolist() == [[0, 1, 0, 1, 0] + [0] * 8 + [1, 0], [1, 0, 0, 0, 1] + [0] * 8 + [1, 0]]
+    happy, sad = torch.eye(8)[4], torch.eye(8)[6]
+    rafd = Batch(torch.zeros(2, 3, 16, 16), 1, torch.stack([happy, sad]), torch.stack([sad, happy]))
+    c_org, c_trg = objective.generator_labels(rafd)
+    assert c_org.tolist() == [[0] * 5 + happy.tolist() + [0, 1], [0] * 5 + sad.tolist() + [0, 1]]
+    assert c_trg.tolist() == [[0] * 5 + sad.tolist() + [0, 1], [0] * 5 + happy.tolist() + [0, 1]]
+    # the classification loss of a RaFD batch reads logits 5..12 only, with cross-entropy
+    logits = torch.zeros(2, 13)
+    logits[:, :5] = 100.0  # CelebA logits: would dominate a loss that looked at them
+    loss = objective._classification(logits, rafd, rafd.labels_org)
+    assert abs(loss.item() - torch.log(torch.tensor(8.0)).item()) < 1e-5
+
+
+def test_joint_run_logs_and_samples(joint_run):
+    rows = [json.loads(line) for line in (joint_run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [1, 2, 3, 4] and "G/cls" in rows[-1]
+    # samples: 2 toy-celeba rows then 2 toy-rafd rows; columns: input + 5 CelebA targets + 8 expressions
+    assert Image.open(joint_run / "samples" / "step-0000004.png").size == (14 * 18 + 2, 2 * (2 * 18 + 2))
+
+
+def test_blond_and_happy_are_two_passes_with_their_own_masks(joint_run):
+    translator = Translator.load(joint_run)
+    seen = []
+    original = translator.generator.forward
+    translator.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]
+    ls = translator.label_space
+    given = {0: torch.tensor([1.0, 0, 0, 1, 0])}  # --from black,male
+    translator.apply(torch.zeros(1, 3, 16, 16), ls.parse_targets("blond,happy"), given)
+    assert [c.tolist() for c in seen] == [
+        [
+            [0, 1, 0, 1, 0] + [0] * 8 + [1, 0]
+        ],  # CelebA pass: blond, other hair cleared, male kept, CelebA mask
+        [[0] * 5 + [0, 0, 0, 0, 1, 0, 0, 0] + [0, 1]],  # RaFD pass: happy, RaFD mask
+    ]
+    seen.clear()
+    translator.apply(torch.zeros(1, 3, 16, 16), ls.parse_targets("sad,young=0"), given)
+    assert [c[0, -2:].tolist() for c in seen] == [[0, 1], [1, 0]]  # passes in the order of --to
+
+
+def test_grid_shows_every_target_of_every_dataset(joint_run, toy_dataset, tmp_path):
+    from stargan_cli.data.prepared import PreparedDataset
+
+    face = tmp_path / "face.png"
+    Image.fromarray(PreparedDataset(toy_dataset).split("test").images[0]).save(face)
+    result = CliRunner().invoke(
+        app,
+        [
+            "translate",
+            str(face),
+            "--model",
+            str(joint_run),
+            "--grid",
+            "--to",
+            "blond,happy",
+            "--out",
+            str(tmp_path / "out"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert Image.open(tmp_path / "out" / "face_grid.png").size == (14 * 18 + 2, 20)
+    assert (tmp_path / "out" / "face_blond_happy.png").is_file()
+
+
+def test_evaluate_reports_each_dataset_and_across(joint_run, tmp_path):
+    result = CliRunner().invoke(app, ["evaluate", str(joint_run), "--out", str(tmp_path / "r.json")])
+    assert result.exit_code == 0, result.output
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert list(report["by_pair"]) == [
+        "toy-celeba",
+        "toy-celeba -> toy-rafd",
+        "toy-rafd",
+        "toy-rafd -> toy-celeba",
+    ]
+    cross = [s for s in report["scores"] if s["source"] == "toy-celeba" and s["dataset"] == "toy-rafd"]
+    assert [s["attribute"] for s in cross][:2] == ["angry", "contemptuous"] and len(cross) == 8
+    assert all(s["pairs"] == 12 for s in cross)  # every test face, to every expression
+    assert all(s["counterfactual_l1"] is not None and s["preservation"] is not None for s in cross)
+    own_rafd = [s for s in report["scores"] if s["source"] == s["dataset"] == "toy-rafd"]
+    assert sum(s["pairs"] for s in own_rafd) == 8 * 7  # each test face to the 7 other expressions
+    assert all(s["preservation"] is None for s in own_rafd)
