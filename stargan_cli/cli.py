@@ -268,10 +268,11 @@ def evaluate(
 ) -> None:
     """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth."""
     from .evaluate.run import evaluate as run
-    from .evaluate.run import table
+    from .evaluate.run import tables
 
     report = run(model, data, out, limit, retrain_evaluator)
-    stdout.print(table(report))
+    for table in tables(report):
+        stdout.print(table)
     stdout.print(f"report: {report.path}")
 
 

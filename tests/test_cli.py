@@ -184,7 +184,7 @@ def test_evaluate_writes_a_report(trained_run, tmp_path):
         assert 0 <= s["target_accuracy"] <= 1 and 0 <= s["preservation"] <= 1
         assert s["counterfactual_l1"] > 0 and s["identity_l1"] > 0 and s["reconstruction_l1"] > 0
     assert report["step"] == 6 and "manifest_sha256" in report["datasets"]["toy-celeba"]
-    assert "Male" in output and "kept" in output and "toy-celeba at step 6" in output
+    assert "Male" in output and "kept" in output and "toy-celeba (step 6)" in output
 
 
 def test_evaluate_scores_against_hand_counts(toy_dataset):

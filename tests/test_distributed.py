@@ -79,8 +79,16 @@ def _in_each_process(rank: int, out_dir: str, port: int) -> None:
 
     from accelerate import Accelerator
 
-    os.environ.update({"RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1",
-                       "MASTER_PORT": str(port), "ACCELERATE_USE_CPU": "yes"})
+    os.environ.update(
+        {
+            "RANK": str(rank),
+            "LOCAL_RANK": str(rank),
+            "WORLD_SIZE": "2",
+            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_PORT": str(port),
+            "ACCELERATE_USE_CPU": "yes",
+        }
+    )
     torch.set_num_threads(1)
     accelerator = Accelerator(cpu=True)
     generator, discriminator = accelerator.prepare(*networks())

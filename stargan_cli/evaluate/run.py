@@ -116,49 +116,54 @@ def _pct(v: float | None) -> str:
 
 
 def _l1(v: float | None) -> str:
-    return "-" if v is None else f"{v:.4f}"
+    return "-" if v is None else f"{v:.3f}"
 
 
-def table(report: Report) -> Table:
-    """One row per target attribute, then the pair-weighted mean; the legend is the caption."""
-    several = len({_pair(s) for s in report.scores}) > 1
-    t = Table(
-        title=f"{', '.join(report.data['datasets'])} at step {report.data['step']}",
-        caption="acc: target reached | kept: other attributes preserved | rec: L1 of x vs G(G(x,c),c_org) | "
-        "truth: L1 to the rendered counterfactual | noop: L1 of doing nothing | ceil: evaluator on "
-        "real images (L1 in [0,1] pixel units)",
-    )
-    columns = (["dataset"] if several else []) + [
-        "target",
-        "pairs",
-        "acc",
-        "kept",
-        "rec",
-        "truth",
-        "noop",
-        "ceil",
+COLUMNS = ("target", "pairs", "acc", "kept", "rec", "truth", "noop", "ceil")
+LEGEND = (
+    "acc: target reached | kept: other attributes preserved | rec: L1 of x vs G(G(x,c),c_org) | truth: L1 to "
+    "the rendered counterfactual | noop: L1 of doing nothing | ceil: evaluator on real images | L1 in [0,1]"
+)
+
+
+def _row(name: str, pairs: int, s: dict, ceil: str) -> list[str]:
+    return [
+        name,
+        str(pairs),
+        _pct(s["target_accuracy"]),
+        _pct(s["preservation"]),
+        _l1(s["reconstruction_l1"]),
+        _l1(s["counterfactual_l1"]),
+        _l1(s["identity_l1"]),
+        ceil,
     ]
-    for col in columns:
-        t.add_column(col, justify="left" if col in ("dataset", "target") else "right")
 
-    def row(scores_of, name, pairs, s, ceil):
-        values = [
-            name,
-            str(pairs),
-            _pct(s["target_accuracy"]),
-            _pct(s["preservation"]),
-            _l1(s["reconstruction_l1"]),
-            _l1(s["counterfactual_l1"]),
-            _l1(s["identity_l1"]),
-            ceil,
-        ]
-        return ([scores_of] if several else []) + values
 
-    for s in report.scores:
-        t.add_row(*row(_pair(s), s.attribute, s.pairs, s.to_dict(), _pct(s.evaluator_accuracy)))
-    if several:
-        for group, summary in report.data["by_pair"].items():
-            pairs = sum(s.pairs for s in report.scores if _pair(s) == group)
-            t.add_row(*row(group, "all", pairs, summary, ""), style="italic")
-    t.add_row(*row("all", "all", sum(s.pairs for s in report.scores), report.summary, ""), style="bold")
+def _table(title: str, caption: str | None = None, first: str = "target", ceiling: bool = True) -> Table:
+    t = Table(title=title, caption=caption, title_justify="left")
+    for col in (first, *COLUMNS[1:-1], *(COLUMNS[-1:] if ceiling else ())):
+        t.add_column(col, justify="left" if col == first else "right", no_wrap=col == first)
     return t
+
+
+def tables(report: Report) -> list[Table]:
+    """One table per (images, target dataset) pair: a row per target attribute and the pair's mean; with
+    several pairs, a last table of the pairs' means and the overall mean. The legend is the caption."""
+    groups = list(report.data["by_pair"])
+    out = []
+    for i, group in enumerate(groups):
+        scores = [s for s in report.scores if _pair(s) == group]
+        last = i == len(groups) - 1 and len(groups) == 1
+        t = _table(f"{group} (step {report.data['step']})", LEGEND if last else None)
+        for s in scores:
+            t.add_row(*_row(s.attribute, s.pairs, s.to_dict(), _pct(s.evaluator_accuracy)))
+        t.add_row(*_row("all", sum(s.pairs for s in scores), report.data["by_pair"][group], ""), style="bold")
+        out.append(t)
+    if len(groups) > 1:
+        t = _table("summary", LEGEND, first="images -> targets", ceiling=False)
+        for group in groups:
+            pairs = sum(s.pairs for s in report.scores if _pair(s) == group)
+            t.add_row(*_row(group, pairs, report.data["by_pair"][group], "")[:-1])
+        t.add_row(*_row("all", sum(s.pairs for s in report.scores), report.summary, "")[:-1], style="bold")
+        out.append(t)
+    return out
