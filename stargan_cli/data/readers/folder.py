@@ -76,6 +76,39 @@ def one_hot(index: int, count: int) -> tuple[float, ...]:
     return tuple(float(i == index) for i in range(count))
 
 
+def write_image_splits(
+    out: str,
+    labels: DatasetLabels,
+    size: int,
+    train: list,
+    test: list,
+    crop: Crop,
+    root: Path,
+    preprocessing: dict,
+    overwrite: bool,
+    workers: int | None,
+    extra: dict | None = None,
+):
+    """(path, labels) pairs of both splits -> decoded, cropped, resized prepared dataset (bicubic)."""
+    from ..prepare import write_prepared
+
+    def items(pairs) -> list[ImageItem]:
+        return [ImageItem(str(p), tuple(v), size, crop, "bicubic") for p, v in pairs]
+
+    return write_prepared(
+        out,
+        labels,
+        size,
+        {"train": items(train), "test": items(test)},
+        decode,
+        source=str(root.resolve()),
+        preprocessing={"crop": crop.describe(), "resize": "bicubic", **preprocessing},
+        extra=extra,
+        overwrite=overwrite,
+        workers=workers,
+    )
+
+
 def read_label_csv(path: Path) -> tuple[list[str], list[tuple[Path, tuple[float, ...]]]]:
     """A CSV with a header `file,attr1,attr2,...` and 0/1 (or -1/1, true/false) values."""
     with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -111,16 +144,10 @@ def prepare_folder(
     overwrite: bool = False,
     workers: int | None = None,
 ):
-    from ..prepare import write_prepared
-
     root = Path(source)
     if not root.is_dir():
         raise DatasetError(f"{root} is not a folder")
     crop = Crop("square", center_y=crop_center)
-
-    def items(pairs) -> list[ImageItem]:
-        return [ImageItem(str(p), labels, size, crop, "bicubic") for p, labels in pairs]
-
     if labels_csv:
         names, rows = read_label_csv(Path(labels_csv))
         labels = DatasetLabels(name or root.name, tuple(names), "multi")
@@ -150,19 +177,15 @@ def prepare_folder(
                 train, test = train + a, test + b
         else:
             train, test = pairs["train"], pairs.get("test", [])
-    return write_prepared(
+    return write_image_splits(
         out,
         labels,
         size,
-        {"train": items(train), "test": items(test)},
-        decode,
-        source=str(root.resolve()),
-        preprocessing={
-            "crop": crop.describe(),
-            "resize": "bicubic",
-            "test_fraction": test_fraction,
-            "seed": seed,
-        },
-        overwrite=overwrite,
-        workers=workers,
+        train,
+        test,
+        crop,
+        root,
+        {"test_fraction": test_fraction, "seed": seed},
+        overwrite,
+        workers,
     )

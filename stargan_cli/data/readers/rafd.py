@@ -14,8 +14,8 @@ from pathlib import Path
 from ...console import info
 from ...errors import DatasetError
 from ...labels import DatasetLabels
-from ..decode import Crop, ImageItem, decode
-from .folder import by_class, holdout, image_files, one_hot, split_folders, subfolders
+from ..decode import Crop
+from .folder import by_class, holdout, image_files, one_hot, split_folders, subfolders, write_image_splits
 
 EXPRESSIONS = ("angry", "contemptuous", "disgusted", "fearful", "happy", "neutral", "sad", "surprised")
 NAME = re.compile(r"^Rafd(\d{3})_(\d+)_([^_]+)_([^_]+)_([^_]+)_([^_]+)$", re.IGNORECASE)
@@ -85,8 +85,6 @@ def prepare_rafd(
     overwrite: bool = False,
     workers: int | None = None,
 ):
-    from ..prepare import write_prepared
-
     root = Path(source)
     if not root.is_dir():
         raise DatasetError(f"RaFD source {root} is not a folder")
@@ -108,23 +106,20 @@ def prepare_rafd(
     crop = Crop("square", center_y=crop_center)
     labels = DatasetLabels("rafd", EXPRESSIONS, "single")
 
-    def items(pairs) -> list[ImageItem]:
-        return [ImageItem(str(f), one_hot(k, len(EXPRESSIONS)), size, crop, "bicubic") for f, k in pairs]
+    def pairs(rows) -> list:
+        return [(f, one_hot(k, len(EXPRESSIONS))) for f, k in rows]
 
-    return write_prepared(
+    split = f"by person, {test_fraction:g} to test, seed {seed}"
+    return write_image_splits(
         out,
         labels,
         size,
-        {"train": items(train), "test": items(test)},
-        decode,
-        source=str(root.resolve()),
-        preprocessing={
-            "layout": layout,
-            "crop": crop.describe(),
-            "resize": "bicubic",
-            "split": f"by person, {test_fraction:g} to test, seed {seed}",
-        },
-        extra={"rafd": {"angles": list(angles)}},
-        overwrite=overwrite,
-        workers=workers,
+        pairs(train),
+        pairs(test),
+        crop,
+        root,
+        {"layout": layout, "split": split},
+        overwrite,
+        workers,
+        {"rafd": {"angles": list(angles)}},
     )
