@@ -290,7 +290,3 @@ def export(
     for path in result.files:
         stdout.print(str(path))
     stdout.print(f"step {result.step}; reloaded from metadata alone: max |diff| {result.max_abs_diff:g}")
-
-
-def main() -> None:  # pragma: no cover - console entry for `python -m stargan_cli`
-    app()
