@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import latest_checkpoint, load_model, read_info, save_model
+from .checkpoint import latest_checkpoint, load_model, save_model
 from .errors import CheckpointError
 
 
@@ -50,4 +50,4 @@ def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetenso
         diff = (rebuilt(x, c) - generator(x, c)).abs().max().item()
     if diff != 0.0:
         raise CheckpointError(f"the exported generator differs from the checkpoint (max |diff| {diff:g})")
-    return Exported(files, read_info(files[0]).step, diff)
+    return Exported(files, info.step, diff)

@@ -24,6 +24,8 @@ def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "c
         array = images.numpy() if isinstance(images, torch.Tensor) else images
         x = torch.from_numpy(np.asarray(array).astype(np.float32)).permute(0, 3, 1, 2)
         return x.div_(127.5).sub_(1.0)
+    if isinstance(images, np.ndarray) and not images.flags.writeable:  # e.g. a memory-mapped split
+        images = np.array(images)
     batch = torch.as_tensor(images).to(device, non_blocking=True)
     b, h, w, c = batch.shape
     x = torch.empty((b, c, h, w), dtype=torch.float32, device=device)

@@ -36,25 +36,33 @@ def tiny_recipe_text(datasets: list[Path], runs_dir: Path, **train) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.fixture(scope="session")
-def toy_dataset(tmp_path_factory) -> Path:
+def prepared_toy(root: Path, style: str, train: int, test: int) -> Path:
     from stargan_cli.data.readers.toyfaces import prepare_toyfaces
 
-    out = tmp_path_factory.mktemp("data") / "toy-celeba"
-    prepare_toyfaces(str(out), "celeba", 16, 48, 12, 0, False)
+    out = root / f"toy-{style}"
+    prepare_toyfaces(str(out), style, 16, train, test, 0, False)
     return out
+
+
+def train_tiny(root: Path, datasets: list[Path], **settings) -> Path:
+    """Write a tiny recipe under `root`, train it, return the run directory."""
+    from stargan_cli.config import load_recipe
+    from stargan_cli.train.loop import train
+
+    recipe_path = root / "tiny.toml"
+    recipe_path.write_text(tiny_recipe_text(datasets, root / "runs", **settings))
+    recipe, _ = load_recipe(recipe_path)
+    return train(recipe).run_dir
+
+
+@pytest.fixture(scope="session")
+def toy_dataset(tmp_path_factory) -> Path:
+    return prepared_toy(tmp_path_factory.mktemp("data"), "celeba", 48, 12)
 
 
 @pytest.fixture(scope="session")
 def trained_run(toy_dataset, tmp_path_factory) -> Path:
-    from stargan_cli.config import load_recipe
-    from stargan_cli.train.loop import train
-
-    root = tmp_path_factory.mktemp("run")
-    recipe_path = root / "tiny.toml"
-    recipe_path.write_text(tiny_recipe_text([toy_dataset], root / "runs"))
-    recipe, _ = load_recipe(recipe_path)
-    return train(recipe).run_dir
+    return train_tiny(tmp_path_factory.mktemp("run"), [toy_dataset])
 
 
 @pytest.fixture
@@ -66,22 +74,11 @@ def recipe_file(toy_dataset, tmp_path) -> Path:
 
 @pytest.fixture(scope="session")
 def toy_rafd_dataset(tmp_path_factory) -> Path:
-    from stargan_cli.data.readers.toyfaces import prepare_toyfaces
-
-    out = tmp_path_factory.mktemp("data") / "toy-rafd"
-    prepare_toyfaces(str(out), "rafd", 16, 48, 8, 0, False)
-    return out
+    return prepared_toy(tmp_path_factory.mktemp("data"), "rafd", 48, 8)
 
 
 @pytest.fixture(scope="session")
 def joint_run(toy_dataset, toy_rafd_dataset, tmp_path_factory) -> Path:
-    from stargan_cli.config import load_recipe
-    from stargan_cli.train.loop import train
-
-    root = tmp_path_factory.mktemp("joint")
-    recipe_path = root / "joint.toml"
-    recipe_path.write_text(
-        tiny_recipe_text([toy_dataset, toy_rafd_dataset], root / "runs", steps=4, decay_start=2)
+    return train_tiny(
+        tmp_path_factory.mktemp("joint"), [toy_dataset, toy_rafd_dataset], steps=4, decay_start=2
     )
-    recipe, _ = load_recipe(recipe_path)
-    return train(recipe).run_dir

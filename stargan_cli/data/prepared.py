@@ -7,6 +7,7 @@ written last and the directory renamed into place, so a directory without a mani
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from functools import cached_property
@@ -93,6 +94,11 @@ class PreparedDataset:
                 f"{self.root}: labels-{name}.npy is {labels.shape}, expected ({count}, {attrs}); prepare it again"
             )
         return Split(images, labels.astype(np.float32, copy=False))
+
+    @cached_property
+    def manifest_sha256(self) -> str:
+        """Identifies this preparation: caches beside it and reports refer to it."""
+        return hashlib.sha256((self.root / "manifest.json").read_bytes()).hexdigest()
 
     def files(self, name: str) -> list[str]:
         return (self.root / f"files-{name}.txt").read_text(encoding="utf-8").splitlines()

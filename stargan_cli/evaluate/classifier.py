@@ -7,7 +7,6 @@ and retrained when the dataset's manifest changes.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
@@ -62,10 +61,6 @@ def attribute_accuracy(pred: torch.Tensor, target: torch.Tensor, labels: Dataset
     return (pred == target).float().mean(0).tolist()
 
 
-def _manifest_hash(dataset: PreparedDataset) -> str:
-    return hashlib.sha256((dataset.root / "manifest.json").read_bytes()).hexdigest()[:16]
-
-
 @torch.no_grad()
 def classify(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> torch.Tensor:
     """Logits for (N,H,W,3) uint8 images or (N,3,H,W) tensors in [-1, 1]."""
@@ -113,7 +108,7 @@ def train_classifier(
 def load_or_train(dataset: PreparedDataset, retrain: bool = False) -> tuple[nn.Module, list[float]]:
     """The cached evaluator of `dataset` and its per-attribute accuracy on real test images."""
     path: Path = dataset.root / CACHE_NAME
-    key = _manifest_hash(dataset)
+    key = dataset.manifest_sha256[:16]
     if path.is_file() and not retrain:
         try:
             with safe_open(str(path), "pt") as handle:

@@ -6,9 +6,8 @@ prints a table. The datasets come from the run's config.json, or from `--data` f
 
 from __future__ import annotations
 
-import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from rich.table import Table
@@ -73,7 +72,7 @@ def evaluate(
         evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator))
         described[ds.name] = {
             "path": str(ds.root),
-            "manifest_sha256": hashlib.sha256((ds.root / "manifest.json").read_bytes()).hexdigest(),
+            "manifest_sha256": ds.manifest_sha256,
             "evaluator_accuracy": dict(zip(ds.labels.attributes, evaluators[ds.name].accuracy, strict=True)),
         }
     scores: list[AttributeScore] = []
@@ -84,7 +83,7 @@ def evaluate(
             )
     fields = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
     summary = {f: _weighted(scores, f) for f in fields}
-    groups = sorted({_pair(s) for s in scores}, key=[_pair(s) for s in scores].index)
+    groups = list(dict.fromkeys(_pair(s) for s in scores))  # in order of first appearance
     by_pair = {g: {f: _weighted([s for s in scores if _pair(s) == g], f) for f in fields} for g in groups}
     file = model_file(model)
     report = {
@@ -92,7 +91,7 @@ def evaluate(
         "architecture": info.architecture,
         "step": info.step,
         "label_space": json.loads(info.label_space.to_json()),
-        "model_config": json.loads(json.dumps(info.config.__dict__)),
+        "model_config": asdict(info.config),
         "datasets": described,
         "summary": summary,
         "by_pair": by_pair,

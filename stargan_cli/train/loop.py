@@ -140,12 +140,15 @@ def train(
     d_opt = torch.optim.Adam(
         discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None
     )
-    start, logs = 0, {}
+    start, logs, opt_state = 0, {}, {}
     if checkpoint is not None:
-        start, logs = _restore(checkpoint, recipe, label_space, generator, discriminator, g_opt, d_opt)
+        opt_state = load_optimizer_state(checkpoint)
+        start, logs = _restore(
+            checkpoint, opt_state, recipe, label_space, generator, discriminator, g_opt, d_opt
+        )
     generator, discriminator, g_opt, d_opt = accelerator.prepare(generator, discriminator, g_opt, d_opt)
-    if checkpoint is not None and accelerator.scaler is not None:
-        accelerator.scaler.load_state_dict(load_optimizer_state(checkpoint).get("scaler") or {})
+    if opt_state.get("scaler") and accelerator.scaler is not None:
+        accelerator.scaler.load_state_dict(opt_state["scaler"])
     g_forward = torch.compile(generator) if cfg.compile_generator else generator
     objective = OBJECTIVES[arch.name](label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp)
     streams = [
@@ -247,7 +250,14 @@ def _at(meta: ModelInfo, step: int) -> ModelInfo:
 
 
 def _restore(
-    checkpoint: Path, recipe: Recipe, label_space: LabelSpace, generator, discriminator, g_opt, d_opt
+    checkpoint: Path,
+    opt_state: dict,
+    recipe: Recipe,
+    label_space: LabelSpace,
+    generator,
+    discriminator,
+    g_opt,
+    d_opt,
 ) -> tuple[int, dict[str, torch.Tensor]]:
     """Load a checkpoint's networks, optimisers and RNG; returns its step and its last logged losses."""
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
@@ -267,7 +277,6 @@ def _restore(
                 f"{checkpoint} holds a different architecture or size than the run's config.json"
             )
         load_weights(module, checkpoint / f"{role}.safetensors")
-    opt_state = load_optimizer_state(checkpoint)
     g_opt.load_state_dict(opt_state["g_opt"])
     d_opt.load_state_dict(opt_state["d_opt"])
     torch.set_rng_state(opt_state["rng"]["torch"])
