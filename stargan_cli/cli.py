@@ -231,12 +231,15 @@ def train(
 
 
 @app.command(
-    epilog="Examples:\n\n  stargan translate face.png --model runs/0001-toyfaces --to blond,male=0\n\n"
-    "  stargan translate faces/ --model runs/0001-toyfaces --grid --out translated/"
+    epilog="Examples:\n\n  stargan translate photo.jpg --model models/celeba-128 --to blond,male=0\n\n"
+    "  stargan translate photos/ --pattern '*.jpg' --model runs/latest --to young=0.5 --out translated/\n\n"
+    "  stargan translate crops/ --no-detect --model runs/0001-toyfaces --grid --out grids/"
 )
 @friendly
 def translate(
-    inputs: Annotated[list[str], typer.Argument(metavar="IMAGE...", help="Image files or folders.")],
+    inputs: Annotated[
+        list[str], typer.Argument(metavar="INPUT...", help="Image files, folders, or .txt lists of paths.")
+    ],
     model: Annotated[str, typer.Option(help="A run directory or a generator.safetensors.")],
     to: Annotated[str | None, typer.Option(help="Targets, e.g. blond,male=0,young=0.5.")] = None,
     grid: Annotated[
@@ -245,14 +248,80 @@ def translate(
     from_: Annotated[
         str | None, typer.Option("--from", help="Source attributes instead of inferring them.")
     ] = None,
-    out: Annotated[str | None, typer.Option(help="Output folder (default: beside each input).")] = None,
+    out: Annotated[
+        str | None,
+        typer.Option(help="Output folder, mirroring the input folders (default: beside each input)."),
+    ] = None,
+    detect: Annotated[
+        bool,
+        typer.Option("--detect/--no-detect", help="Find faces; --no-detect: images already are face crops."),
+    ] = True,
+    face: Annotated[
+        int | None, typer.Option(help="Only the N-th face found, counting from 1 left to right.")
+    ] = None,
+    pattern: Annotated[str | None, typer.Option(help="Only files whose name matches, e.g. '*.jpg'.")] = None,
+    format_: Annotated[
+        str | None, typer.Option("--format", help="png, jpg or webp (default: the input's format).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Faces translated at once.")] = 16,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
-    """Translate images to the named attributes; unnamed attributes are kept."""
+    """Translate the faces in photos to the named attributes; unnamed attributes are kept."""
+    from .errors import ImageError
     from .translate import run
 
-    for path in run(inputs, model, to, out, grid, from_, device=device):
+    result = run(
+        inputs,
+        model,
+        to,
+        out,
+        grid,
+        from_,
+        batch_size,
+        device,
+        detect=detect,
+        face=face,
+        pattern=pattern,
+        fmt=format_,
+    )
+    for path in result.written:
         stdout.print(str(path))
+    if result.skipped and not result.written:
+        raise ImageError(f"none of the {result.inputs} inputs could be translated (warnings above)")
+    if result.skipped:
+        raise ImageError(
+            f"{len(result.skipped)} of {result.inputs} inputs skipped (warnings above); the other results are written"
+        )
+
+
+@app.command(
+    "import-reference",
+    epilog="Example: stargan import-reference stargan_celeba_128/models/200000-G.ckpt "
+    "--discriminator stargan_celeba_128/models/200000-D.ckpt --out models/celeba-128",
+)
+@friendly
+def import_reference(
+    generator: Annotated[
+        Path, typer.Argument(metavar="G.ckpt", help="The reference's generator checkpoint.")
+    ],
+    out: Annotated[Path, typer.Option(help="Folder for generator.safetensors (and discriminator).")],
+    discriminator: Annotated[
+        Path | None, typer.Option(help="The matching -D.ckpt; its classifier infers source attributes.")
+    ] = None,
+    image_size: Annotated[
+        int | None, typer.Option(help="128 or 256 (read from the discriminator when given).")
+    ] = None,
+    attributes: Annotated[
+        str, typer.Option(help="The labels in training order.")
+    ] = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
+) -> None:
+    """Convert the reference implementation's released .ckpt weights (weights-only load) for translate."""
+    from .reference import import_reference as run
+
+    names = tuple(a.strip() for a in attributes.split(",") if a.strip())
+    for path in run(generator, out, discriminator, image_size, names):
+        stdout.print(str(path))
+    stdout.print(f"next: stargan translate photo.jpg --model {out} --to blond")
 
 
 @app.command(epilog="Example: stargan evaluate runs/0001-toyfaces")

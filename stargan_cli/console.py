@@ -43,6 +43,10 @@ def error(message: str) -> None:
     console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
 
 
+def warn(message: str) -> None:
+    console.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+
+
 def info(message: str) -> None:
     if not quiet():
         console.print(message, soft_wrap=True)

@@ -1,57 +1,32 @@
-"""`stargan translate`: apply named attributes to image files with a trained generator.
+"""`stargan translate`: apply named attributes to the faces in photos with a trained generator.
 
-Each image is centre-cropped to a square and resized to the model's size (already-cropped faces; face
-detection in full photos comes with faces.py). Attributes the user does not name keep the source value,
-which the discriminator's classifier reads from the image (or `--from` gives). Targets of several
-datasets become several passes, each with its own mask.
+Every face found (or `--face N`, or the whole centre square with `--no-detect`) is cut with the training
+framing, translated in batches on the device, and pasted back into the full-resolution photo
+(faces.py). Attributes the user does not name keep the source value, which the discriminator's
+classifier reads from the face (or `--from` gives). Targets of several datasets become several passes,
+each with its own mask.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .checkpoint import load_model, model_file
-from .errors import CheckpointError, ImageError, LabelError
-from .images import grid, save_png, to_tensor, to_uint8
+from .console import progress, warn
+from .errors import CheckpointError, ImageError, LabelError, StarganError
+from .faces import FaceDetector, Region, cut, paste
+from .images import grid, to_tensor, to_uint8
 from .inference import single_target_columns, source_labels, translate
 from .labels import LabelSpace, Target
-
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp"}
-
-
-def load_image(path: Path, size: int) -> np.ndarray:
-    """A file -> (size, size, 3) uint8: EXIF orientation applied, any mode converted to RGB, centre square."""
-    try:
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image)
-            image = image.convert("RGB")
-    except FileNotFoundError:
-        raise ImageError(f"{path} not found") from None
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageError(
-            f"{path} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files"
-        ) from None
-    image = ImageOps.fit(image, (size, size), Image.Resampling.LANCZOS)
-    return np.asarray(image)
-
-
-def collect_inputs(inputs: list[str]) -> list[Path]:
-    files: list[Path] = []
-    for name in inputs:
-        path = Path(name)
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-        else:
-            files.append(path)
-    if not files:
-        raise ImageError(f"no images found in {', '.join(inputs)}")
-    return files
+from .photos import WRITABLE, InputFile, collect_inputs, output_path, read_photo, write_photo
 
 
 def parse_source(label_space: LabelSpace, spec: str) -> dict[int, torch.Tensor]:
@@ -133,6 +108,101 @@ class Translator:
         return grid([x] + [images for _, images in columns])
 
 
+@dataclass
+class Job:
+    """One input photo in flight: its faces' regions and their model-size crops."""
+
+    item: InputFile
+    photo: np.ndarray
+    regions: list[Region]
+    crops: np.ndarray  # (faces, size, size, 3) uint8
+
+
+@dataclass
+class Result:
+    written: list[Path] = field(default_factory=list)
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    faces: int = 0
+    inputs: int = 0
+
+
+@dataclass
+class Options:
+    targets: list[Target]
+    given: dict[int, torch.Tensor]
+    tag: str  # the targets as they appear in output names
+    grid: bool = False
+    detect: bool = True
+    face: int | None = None  # 1-based, left to right
+    out: str | None = None
+    fmt: str | None = None
+    inputs: set[Path] = field(default_factory=set)  # resolved input paths, never overwritten
+
+
+def _load(item: InputFile, detector: FaceDetector | None, size: int, face: int | None) -> Job:
+    photo = read_photo(item.path)
+    if detector is None:
+        regions = [Region.centre(*photo.shape[:2])]
+    else:
+        regions = detector(photo)
+        if not regions:
+            raise ImageError(f"no face found in {item.path}; pass --no-detect if it already is a face crop")
+        if face is not None:
+            if face > len(regions):
+                raise ImageError(
+                    f"{item.path} has {len(regions)} face(s) found; --face {face} is not one of them"
+                )
+            regions = [regions[face - 1]]
+    return Job(item, photo, regions, np.stack([cut(photo, r, size) for r in regions]))
+
+
+def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[Job | None]:
+    """Read and detect in a background thread, `ahead` photos in advance. With several inputs a failure
+    is warned about, recorded in `result.skipped` and yielded as None; a single input's failure raises."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending: deque = deque()
+        queue = iter(items)
+        for item in queue:
+            pending.append((item, pool.submit(load, item)))
+            if len(pending) >= ahead:
+                break
+        while pending:
+            item, future = pending.popleft()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.append((nxt, pool.submit(load, nxt)))
+            try:
+                yield future.result()
+            except StarganError as exc:
+                if len(items) == 1:
+                    raise
+                warn(str(exc))
+                result.skipped.append((item.path, str(exc)))
+                yield None
+
+
+def _finish(job: Job, translated: np.ndarray, translator: Translator, options: Options, result: Result):
+    """Paste a photo's translated faces back and write it (and its grid)."""
+    outputs: list[tuple[Path, np.ndarray]] = []
+    if options.targets:
+        if options.detect:
+            photo = job.photo.copy()
+            for region, before, after in zip(job.regions, job.crops, translated, strict=True):
+                paste(photo, region, before, after)
+        else:  # the centre square at the input's resolution, with the generator's change added
+            region = job.regions[0]
+            photo = cut(job.photo, region, region.side).copy()
+            paste(photo, Region(0, 0, region.side), job.crops[0], translated[0], feather=0.0)
+        outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
+    if options.grid:
+        x = to_tensor(job.crops, translator.device)
+        outputs.append((output_path(job.item, options.out, "grid", "png"), translator.grid(x, options.given)))
+    for path, image in outputs:
+        if path.resolve() in options.inputs:
+            raise ImageError(f"refusing to overwrite the input {path}; choose another --out")
+        result.written.append(write_photo(image, path))
+
+
 def run(
     inputs: list[str],
     model: str,
@@ -140,35 +210,65 @@ def run(
     out: str | None = None,
     grid_: bool = False,
     source: str | None = None,
-    batch_size: int = 32,
+    batch_size: int = 16,
     device: str = "cpu",
-) -> list[Path]:
+    detect: bool = True,
+    face: int | None = None,
+    pattern: str | None = None,
+    fmt: str | None = None,
+) -> Result:
+    """Translate every face of every input; returns what was written and what was skipped (and why)."""
     if not to and not grid_:
         raise LabelError("say what to change with --to (e.g. --to blond,male=0) or ask for --grid")
+    if fmt and f".{fmt.lower().lstrip('.')}" not in WRITABLE:
+        raise ImageError(f"--format {fmt}: choose one of png, jpg, webp")
+    if face is not None and (face < 1 or not detect):
+        raise LabelError("--face N counts detected faces from 1 (left to right) and needs face detection")
+    if batch_size < 1:
+        raise LabelError(f"--batch-size must be at least 1, got {batch_size}")
     translator = Translator.load(model, device)
-    targets = translator.label_space.parse_targets(to) if to else []
-    given = parse_source(translator.label_space, source) if source else {}
-    files = collect_inputs(inputs)
-    written: list[Path] = []
-    for start in range(0, len(files), batch_size):
-        chunk = files[start : start + batch_size]
-        x = to_tensor(np.stack([load_image(f, translator.image_size) for f in chunk]), translator.device)
-        outputs: list[tuple[Path, np.ndarray]] = []
-        if targets:
-            for f, image in zip(chunk, to_uint8(translator.apply(x, targets, given)), strict=True):
-                outputs.append((_out_path(f, out, suffix_of(to)), image))
-        if grid_:
-            picture = translator.grid(x, given)
-            h = translator.image_size + 2
-            for i, f in enumerate(chunk):
-                outputs.append((_out_path(f, out, "grid"), picture[i * h : (i + 1) * h + 2]))
-        for path, image in outputs:
-            if path.resolve() in {f.resolve() for f in files}:
-                raise ImageError(f"refusing to overwrite the input {path}; choose another --out")
-            written.append(save_png(image, path))
-    return written
+    options = Options(
+        targets=translator.label_space.parse_targets(to) if to else [],
+        given=parse_source(translator.label_space, source) if source else {},
+        tag=suffix_of(to) if to else "",
+        grid=grid_,
+        detect=detect,
+        face=face,
+        out=out,
+        fmt=fmt,
+    )
+    items = collect_inputs(inputs, pattern)
+    options.inputs = {i.path.resolve() for i in items}
+    detector = FaceDetector() if detect else None
+    size = translator.image_size
+    result = Result(inputs=len(items))
 
+    def flush(batch: list[Job]) -> None:
+        if options.targets:
+            x = to_tensor(np.concatenate([job.crops for job in batch]), translator.device)
+            translated = to_uint8(translator.apply(x, options.targets, options.given))
+        else:
+            translated = np.concatenate([job.crops for job in batch])
+        start = 0
+        for job in batch:
+            count = len(job.crops)
+            _finish(job, translated[start : start + count], translator, options, result)
+            result.faces += count
+            start += count
+            bar.advance(task)
+        batch.clear()
 
-def _out_path(source: Path, out: str | None, suffix: str) -> Path:
-    folder = Path(out) if out else source.parent
-    return folder / f"{source.stem}_{suffix}.png"
+    with progress() as bar:
+        task = bar.add_task("translate", total=len(items))
+        batch: list[Job] = []
+        load = lambda item: _load(item, detector, size, face)  # noqa: E731
+        for job in _jobs(items, load, result, ahead=2 * batch_size):
+            if job is None:
+                bar.advance(task)
+                continue
+            batch.append(job)
+            if sum(len(j.crops) for j in batch) >= batch_size:
+                flush(batch)
+        if batch:
+            flush(batch)
+    return result

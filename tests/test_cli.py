@@ -7,26 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 from safetensors import safe_open
-from typer.testing import CliRunner
 
-from stargan_cli.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    return result.exit_code, result.output
-
-
-def assert_one_line_error(code, output, pattern):
-    assert code == 1, output
-    assert "Traceback" not in output
-    lines = [line for line in output.splitlines() if line.strip()]
-    assert lines[0].startswith("error:"), output
-    import re
-
-    assert re.search(pattern, " ".join(lines)), output
+from .cli_helpers import assert_one_line_error, invoke
 
 
 @pytest.mark.parametrize(
@@ -58,6 +40,7 @@ def test_translate_files_and_grid(trained_run, face_files, tmp_path):
     out = tmp_path / "out"
     code, output = invoke(
         "translate",
+        "--no-detect",
         face_files[0],
         face_files[1],
         "--model",
@@ -71,7 +54,7 @@ def test_translate_files_and_grid(trained_run, face_files, tmp_path):
     assert code == 0, output
     names = sorted(p.name for p in out.iterdir())
     assert names == ["face0_blond_male-0.png", "face0_grid.png", "face1_blond_male-0.png", "face1_grid.png"]
-    assert Image.open(out / "face0_blond_male-0.png").size == (16, 16)
+    assert Image.open(out / "face0_blond_male-0.png").size == (64, 64)  # the input's resolution
     assert Image.open(out / "face0_grid.png").size == (6 * 18 + 2, 20)  # input + 5 targets
 
 
@@ -79,6 +62,7 @@ def test_translate_a_folder_with_given_source_attributes(trained_run, face_files
     out = tmp_path / "out"
     code, output = invoke(
         "translate",
+        "--no-detect",
         face_files[0].parent,
         "--model",
         trained_run / "generator.safetensors",
@@ -114,17 +98,17 @@ def test_translate_label_vectors(trained_run):
 
 
 def test_translate_bad_inputs(trained_run, face_files, tmp_path):
-    code, output = invoke("translate", face_files[0], "--model", trained_run, "--to", "blnd")
+    code, output = invoke("translate", "--no-detect", face_files[0], "--model", trained_run, "--to", "blnd")
     assert_one_line_error(code, output, "unknown attribute 'blnd'.*Valid names: Black_Hair")
-    code, output = invoke("translate", face_files[0], "--model", trained_run, "--to", "hair")
+    code, output = invoke("translate", "--no-detect", face_files[0], "--model", trained_run, "--to", "hair")
     assert_one_line_error(code, output, "ambiguous")
     text = tmp_path / "notes.png"
     text.write_text("not an image")
-    code, output = invoke("translate", text, "--model", trained_run, "--to", "blond")
+    code, output = invoke("translate", "--no-detect", text, "--model", trained_run, "--to", "blond")
     assert_one_line_error(code, output, "notes.png is not a readable image")
     assert text.read_text() == "not an image"
     code, output = invoke(
-        "translate", face_files[0], "--model", tmp_path / "none.safetensors", "--to", "blond"
+        "translate", "--no-detect", face_files[0], "--model", tmp_path / "none.safetensors", "--to", "blond"
     )
     assert_one_line_error(code, output, "not found")
 
@@ -138,13 +122,13 @@ def test_model_from_another_architecture_or_label_space(trained_run, face_files,
     other = tmp_path / "other" / "generator.safetensors"
     other.parent.mkdir()
     save_file(weights, other, {**meta, "stargan.architecture": "cyclegan"})
-    code, output = invoke("translate", face_files[0], "--model", other, "--to", "blond")
+    code, output = invoke("translate", "--no-detect", face_files[0], "--model", other, "--to", "blond")
     assert_one_line_error(code, output, "holds a 'cyclegan' model")
     # weights that do not fit the metadata's sizes
     space = json.loads(meta["stargan.label_space"])
     space["datasets"][0]["attributes"].append("Smiling")
     save_file(weights, other, {**meta, "stargan.label_space": json.dumps(space)})
-    code, output = invoke("translate", face_files[0], "--model", other, "--to", "blond")
+    code, output = invoke("translate", "--no-detect", face_files[0], "--model", other, "--to", "blond")
     assert_one_line_error(
         code, output, "does not fit the model.*main.0.weight \\(8, 8, 7, 7\\) \\(expected \\(8, 9, 7, 7\\)"
     )
@@ -250,11 +234,12 @@ def test_translate_without_a_discriminator_needs_source_attributes(trained_run, 
     alone.mkdir()
     shutil.copy(trained_run / "generator.safetensors", alone / "generator.safetensors")
     code, output = invoke(
-        "translate", face_files[0], "--model", alone / "generator.safetensors", "--to", "blond"
+        "translate", "--no-detect", face_files[0], "--model", alone / "generator.safetensors", "--to", "blond"
     )
     assert_one_line_error(code, output, "no discriminator.safetensors beside it.*--from")
     code, output = invoke(
         "translate",
+        "--no-detect",
         face_files[0],
         "--model",
         alone,

@@ -79,6 +79,7 @@ def test_grid_shows_every_target_of_every_dataset(joint_run, toy_dataset, tmp_pa
         app,
         [
             "translate",
+            "--no-detect",
             str(face),
             "--model",
             str(joint_run),

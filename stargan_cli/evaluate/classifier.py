@@ -73,8 +73,32 @@ def classify(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: in
     return torch.cat(outs)
 
 
+def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Random framing and colour, so the evaluator reads attributes, not one dataset's framing.
+
+    Each image is flipped at random, scaled by 0.7..1.05 and shifted by up to 8% of its side (uncovered
+    pixels get a random colour), and its colours get a random gain and offset per channel. Without this, an
+    evaluator trained on studio portraits cannot read the same expression on a differently framed face
+    (measured on toyfaces: 22% on exact renders of CelebA-style faces with each expression).
+    """
+    b = x.shape[0]
+
+    def uniform(low: float, high: float, *shape: int) -> torch.Tensor:
+        return torch.rand(b, *shape, generator=generator) * (high - low) + low
+
+    flip = torch.where(torch.rand(b, generator=generator) < 0.5, -1.0, 1.0)
+    inv_scale = 1.0 / uniform(0.7, 1.05)
+    theta = torch.zeros(b, 2, 3)
+    theta[:, 0, 0], theta[:, 1, 1] = inv_scale * flip, inv_scale
+    theta[:, :, 2] = uniform(-0.16, 0.16, 2)  # grid units: the image spans [-1, 1]
+    grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    fill = uniform(-1.0, 1.0, 3, 1, 1)
+    x = nn.functional.grid_sample(x - fill, grid, align_corners=False, padding_mode="zeros") + fill
+    return (x * uniform(0.8, 1.2, 3, 1, 1) + uniform(-0.2, 0.2, 3, 1, 1)).clamp(-1, 1)
+
+
 def train_classifier(
-    dataset: PreparedDataset, epochs: int = 4, batch_size: int = 64, seed: int = 0
+    dataset: PreparedDataset, epochs: int = 12, batch_size: int = 64, seed: int = 0
 ) -> tuple[nn.Module, list[float]]:
     torch.manual_seed(seed)
     labels = dataset.labels
@@ -84,6 +108,7 @@ def train_classifier(
     steps = epochs * (len(train) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=max(steps, 1))
     rng = np.random.default_rng(seed)
+    generator = torch.Generator().manual_seed(seed)
     loss_fn = CLASSIFICATION[labels.kind]
     with progress() as bar:
         task = bar.add_task(f"train evaluator ({labels.name})", total=steps)
@@ -93,7 +118,7 @@ def train_classifier(
             for i in range(len(train) // batch_size):
                 rows = np.sort(order[i * batch_size : (i + 1) * batch_size])
                 x = to_tensor(train.images[rows])
-                x = torch.where(torch.rand(len(rows))[:, None, None, None] < 0.5, x.flip(3), x)
+                x = augment(x, generator)
                 loss = loss_fn(model(x), torch.from_numpy(train.labels[rows]))
                 opt.zero_grad()
                 loss.backward()

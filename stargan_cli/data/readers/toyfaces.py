@@ -34,6 +34,7 @@ STYLES = {
 HAIR_RGB = {0: (38, 32, 32), 1: (232, 196, 100), 2: (128, 74, 38)}
 SKIN_RGB = ((255, 226, 198), (240, 196, 162), (222, 172, 132), (196, 136, 94), (150, 96, 64), (124, 82, 56))
 SUPERSAMPLE = 4
+EXPRESSION_SCALE = 1.5  # mouths and eyebrow movements, large enough to read at 32 px
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,7 @@ def _brows(face: Face) -> tuple[float, float, float]:
 
 
 def _mouth(draw: ImageDraw.ImageDraw, face: Face, x: float, y: float, r: float) -> None:
+    r = EXPRESSION_SCALE * r  # every mouth shape and stroke scales with it
     lip, dark, w = (170, 50, 60), (70, 20, 25), 0.07 * r
     name = EXPRESSIONS[face.expression]
     hw = 0.3 * r
@@ -232,14 +234,14 @@ def render(face: Face, size: int) -> np.ndarray:
         draw.ellipse([ex - 0.08 * r, ey - 0.08 * r, ex + 0.08 * r, ey + 0.08 * r], fill=face.iris)
         draw.ellipse([ex - 0.035 * r, ey - 0.035 * r, ex + 0.035 * r, ey + 0.035 * r], fill=(10, 10, 10))
     # eyebrows
-    inner, outer, lift = _brows(face)
+    inner, outer, lift = (EXPRESSION_SCALE * v for v in _brows(face))
     brow = _shade(hair, 0.7)
     for side in (-1, 1):
         y0 = cy - 0.3 * r + (lift * r if side == 1 else 0)
         draw.line(
             [(cx + side * 0.14 * r, y0 + inner * r), (cx + side * 0.52 * r, y0 + outer * r)],
             fill=brow,
-            width=int(0.09 * r),
+            width=int(0.09 * EXPRESSION_SCALE * r),
         )
     # nose and mouth
     draw.line(

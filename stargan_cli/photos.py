@@ -1,0 +1,134 @@
+"""User photos for `stargan translate`: which files, how to read them, where their results go.
+
+- Inputs are files, folders (searched recursively, `--pattern` filters names) or list files (`.txt`,
+  one path per line, relative to the list; `#` starts a comment).
+- Reading applies EXIF orientation and converts any mode (grayscale, palette, RGBA, CMYK, 16-bit) to
+  RGB, as preparing a dataset does. Images above `max_pixels` are refused before they are decoded.
+- Results mirror the input tree under `--out` (a file given directly lands at the top), with the targets
+  in the file name, in the input's format (PNG, JPEG or WebP) unless `--format` says otherwise. Writes are
+  atomic and never replace an input.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .data.decode import to_rgb
+from .errors import ImageError
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
+WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+MAX_PIXELS = 100_000_000  # 100 megapixels: far above any camera photo, far below a decompression bomb
+
+
+@dataclass(frozen=True)
+class InputFile:
+    path: Path
+    relative: Path  # its place under --out: the path below the folder or list it came from
+
+
+def _from_folder(folder: Path, pattern: str | None) -> list[InputFile]:
+    found = []
+    for path in sorted(folder.rglob("*")):
+        if path.suffix.lower() not in IMAGE_SUFFIXES or not path.is_file():
+            continue
+        if pattern and not fnmatch.fnmatch(path.name, pattern):
+            continue
+        found.append(InputFile(path, path.relative_to(folder)))
+    return found
+
+
+def _from_list(list_file: Path) -> list[InputFile]:
+    found = []
+    for number, line in enumerate(list_file.read_text(encoding="utf-8").splitlines(), 1):
+        name = line.split("#", 1)[0].strip()
+        if not name:
+            continue
+        path = Path(name).expanduser()
+        path = path if path.is_absolute() else list_file.parent / path
+        if not path.is_file():
+            raise ImageError(f"{list_file}, line {number}: {path} not found; fix the list or remove the line")
+        try:
+            relative = path.resolve().relative_to(list_file.parent.resolve())
+        except ValueError:
+            relative = Path(path.name)
+        found.append(InputFile(path, relative))
+    return found
+
+
+def collect_inputs(inputs: list[str], pattern: str | None = None) -> list[InputFile]:
+    """Expand files, folders and list files into image files, each with its place under --out."""
+    files: list[InputFile] = []
+    for name in inputs:
+        path = Path(name).expanduser()
+        if path.is_dir():
+            found = _from_folder(path, pattern)
+            if not found:
+                what = f"matching {pattern!r} " if pattern else ""
+                raise ImageError(
+                    f"no images {what}in {path} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})"
+                )
+            files += found
+        elif path.suffix.lower() == ".txt" and path.is_file():
+            files += _from_list(path)
+        elif not path.exists():
+            raise ImageError(f"{path} not found")
+        else:
+            files.append(InputFile(path, Path(path.name)))
+    if not files:
+        raise ImageError(f"no images found in {', '.join(inputs)}")
+    return files
+
+
+def read_photo(path: Path, max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """A file -> (H, W, 3) uint8 RGB, upright (EXIF orientation applied)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below instead
+            image = Image.open(path)
+        with image:
+            width, height = image.size
+            if width * height > max_pixels:
+                raise ImageError(
+                    f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
+                    f"{max_pixels / 1e6:.0f}-megapixel guard against decompression bombs; downscale it first"
+                )
+            image.load()
+            image = ImageOps.exif_transpose(image)
+            image, _ = to_rgb(image)
+            return np.asarray(image)
+    except FileNotFoundError:
+        raise ImageError(f"{path} not found") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"{path} is too large to decode safely ({exc}); downscale it first") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise ImageError(
+            f"{path} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files"
+        ) from None
+
+
+def output_path(item: InputFile, out: str | None, tag: str, fmt: str | None = None) -> Path:
+    """Where the result of `item` with `tag` (e.g. 'blond_male-0') goes."""
+    suffix = f".{fmt.lower().lstrip('.')}" if fmt else item.path.suffix.lower()
+    if suffix not in WRITABLE:
+        suffix = ".png"
+    folder = Path(out) / item.relative.parent if out else item.path.parent
+    return folder / f"{item.path.stem}_{tag}{suffix}"
+
+
+def write_photo(array: np.ndarray, path: Path) -> Path:
+    """Write atomically in the format the suffix names (JPEG at quality 95, WebP at 95, PNG lossless)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = WRITABLE.get(path.suffix.lower(), "PNG")
+    tmp = path.with_name(f".{path.name}.tmp")
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    Image.fromarray(array).save(tmp, format=fmt, **options)
+    os.replace(tmp, path)
+    return path
