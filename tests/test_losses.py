@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 from torch import nn
 
@@ -57,7 +58,8 @@ def test_gradient_penalty_on_a_network_with_known_gradient():
     assert abs(losses.gradient_penalty(out, x, grad_scale=1024.0).item() - 0.25) < 1e-6
 
 
-def test_discriminator_loss_matches_hand_computation():
+@pytest.mark.parametrize("separate_penalty", [False, True])
+def test_discriminator_loss_matches_hand_computation(separate_penalty):
     space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"),))
     w = torch.full((1, 3, 2, 2), 0.5)  # ||grad|| = sqrt(12 * 0.25) = sqrt(3)
     critic = LinearCritic(w, torch.tensor([[0.0, 1.0]]))
@@ -65,7 +67,8 @@ def test_discriminator_loss_matches_hand_computation():
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
     batch = Batch(x_real, 0, labels, labels.flip(0))
     objective = StarGANObjective(space, lambda_cls=1.0, lambda_rec=10.0, lambda_gp=10.0)
-    loss, logs = objective.discriminator_loss(critic, batch, x_fake, torch.full((2, 1, 1, 1), 0.3))
+    alpha = torch.full((2, 1, 1, 1), 0.3)
+    loss, logs = objective.discriminator_loss(critic, batch, x_fake, alpha, separate_penalty=separate_penalty)
     cls = losses.multi_label_loss(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), labels).item()
     assert abs(logs["D/real"].item() - (-6.0)) < 1e-6  # sum(0.5 * 1 over 12 values)
     assert abs(logs["D/fake"].item() - (-6.0)) < 1e-6

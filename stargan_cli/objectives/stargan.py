@@ -58,21 +58,31 @@ class StarGANObjective:
         x_fake: torch.Tensor,
         alpha: torch.Tensor,
         grad_scale: float | torch.Tensor | None = None,
+        separate_penalty: bool = False,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The whole D loss, to be back-propagated once. `x_fake` is detached; alpha is (B,1,1,1) U(0,1).
 
-        Real, fake and interpolated images go through D in one forward (D has no cross-sample layers, so
-        this equals three forwards); every parameter takes part in one graph, as DDP requires.
+        D has no cross-sample layers, so any grouping of its forwards gives the same numbers. By default
+        real, fake and interpolated images go through D in one forward: one graph, as DDP requires, but
+        the penalty's gradient and its double backward then run over all 3B rows. With
+        `separate_penalty` (one process, no DDP) real and fake go through one forward and the
+        interpolates through another, so the penalty's extra work covers only its B rows.
         """
         x_real = batch.x_real
+        b = x_real.shape[0]
         x_fake = x_fake.detach()
         x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
-        src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
-        src_real, src_fake, src_hat = src.split(x_real.shape[0])
+        if separate_penalty:
+            src, cls = discriminator(torch.cat([x_real, x_fake]))
+            src_real, src_fake = src.split(b)
+            src_hat, _ = discriminator(x_hat)
+        else:
+            src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
+            src_real, src_fake, src_hat = src.split(b)
         logs = {
             "D/real": losses.wgan_real(src_real),
             "D/fake": losses.wgan_fake(src_fake),
-            "D/cls": self._classification(cls[: x_real.shape[0]], batch, batch.labels_org),
+            "D/cls": self._classification(cls[:b], batch, batch.labels_org),
             "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
         loss = (

@@ -1,9 +1,7 @@
 """The training loop, generic over architectures and datasets, on Hugging Face Accelerate.
 
 One step = for each dataset of the label space: one discriminator update, and when the step is the
-n_critic-th, one generator update (the reference's alternation). When G is due, its forward pass of the
-D stage is kept with its graph and reused by the G stage: G is unchanged in between, so this is the same
-maths as recomputing it, one generator forward cheaper.
+n_critic-th, one generator update (the reference's alternation); step.py holds that per-batch work.
 """
 
 from __future__ import annotations
@@ -40,6 +38,7 @@ from ..objectives import OBJECTIVES, Batch
 from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, write_config
 from .schedule import learning_rate
+from .step import StepRunner
 from .stream import BatchStream
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
@@ -151,6 +150,7 @@ def train(
         accelerator.scaler.load_state_dict(opt_state["scaler"])
     g_forward = torch.compile(generator) if cfg.compile_generator else generator
     objective = OBJECTIVES[arch.name](label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp)
+    run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
     streams = [
         BatchStream(
             ds.split("train"),
@@ -197,28 +197,8 @@ def train(
             for stream in streams:
                 draw = stream.draw(step - 1, accelerator.device)
                 batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg)
-                c_org, c_trg = objective.generator_labels(batch)
-                # 3a. discriminator: real, fake (and G's graph kept when G is due), gradient penalty
-                with accelerator.autocast(), torch.set_grad_enabled(g_due):
-                    x_fake = g_forward(batch.x_real, c_trg)
-                with accelerator.autocast():
-                    scale = accelerator.scaler.get_scale() if accelerator.scaler is not None else None
-                    d_loss, d_logs = objective.discriminator_loss(
-                        discriminator, batch, x_fake, draw.alpha, scale
-                    )
-                d_opt.zero_grad(set_to_none=True)
-                accelerator.backward(d_loss)
-                d_opt.step()
-                logs.update(d_logs)
-                # 3b. generator, every n_critic steps
-                if g_due:
-                    with accelerator.autocast():
-                        g_loss, g_logs = objective.generator_loss(g_forward, discriminator, batch, x_fake)
-                    g_opt.zero_grad(set_to_none=True)
-                    accelerator.backward(g_loss)
-                    g_opt.step()
-                    logs.update(g_logs)
-            # 3c. bookkeeping: logs, samples, checkpoints
+                logs.update(run_step(batch, draw.alpha, g_due))
+            # bookkeeping: logs, samples, checkpoints
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
             if step % cfg.log_every == 0 or step == last:
                 reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}

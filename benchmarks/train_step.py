@@ -1,0 +1,237 @@
+"""Training speed: our step (stargan_cli/train/step.py) against the reference's (train/reference_step.py).
+
+Both start from the same weights and see the same batches and gradient-penalty draws. One "iteration" is
+one D update plus, every n_critic-th, one G update; a cycle is n_critic iterations. Printed:
+- the losses of the first cycle of both (they must agree: same maths);
+- images/s of each over interleaved repeats (medians) and the ratio;
+- FLOPs per image per iteration (torch's FLOP formulas for every matmul and convolution, forward and
+  backward, averaged over a cycle) and the
+  fraction of the machine's measured fp32 (or bf16) matmul peak each reaches;
+- peak memory of one cycle of each, each variant in its own subprocess (CUDA: max allocated above what
+  was allocated before; CPU: the resident set's peak above its level before the cycle).
+
+    python benchmarks/train_step.py                          # the paper's 128 px model, batch 16, n_critic 5
+    python benchmarks/train_step.py --image-size 64 --repeats 3
+    python benchmarks/train_step.py --device cuda --precision bf16
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils.flop_counter import flop_registry
+
+from stargan_cli.models import ARCHITECTURES
+from stargan_cli.models.stargan import StarGANConfig
+from stargan_cli.objectives import OBJECTIVES, Batch
+from stargan_cli.reference import CELEBA_RELEASED, _label_space
+from stargan_cli.train.reference_step import reference_step
+from stargan_cli.train.step import StepRunner
+
+LABELS = _label_space(CELEBA_RELEASED, "celeba")
+
+
+def parse() -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--image-size", type=int, default=128)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--n-critic", type=int, default=5)
+    p.add_argument("--repeats", type=int, default=2)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
+    p.add_argument("--compile", action="store_true", help="torch.compile our generator")
+    p.add_argument("--memory-of", choices=["ours", "reference"], help=argparse.SUPPRESS)
+    return p.parse_args()
+
+
+def batches(args, count: int, seed: int = 0) -> list[tuple[Batch, torch.Tensor]]:
+    gen = torch.Generator().manual_seed(seed)
+    out = []
+    for _ in range(count):
+        x = torch.rand(args.batch, 3, args.image_size, args.image_size, generator=gen) * 2 - 1
+        org = (torch.rand(args.batch, 5, generator=gen) > 0.5).float()
+        trg = org[torch.randperm(args.batch, generator=gen)]
+        alpha = torch.rand(args.batch, 1, 1, 1, generator=gen)
+        to = lambda t: t.to(args.device)  # noqa: E731
+        out.append((Batch(to(x), 0, to(org), to(trg)), to(alpha)))
+    return out
+
+
+class Variant:
+    """One way of training (ours or the reference's) with its own copy of the networks and optimisers."""
+
+    def __init__(self, name: str, g, d, args) -> None:
+        self.name = name
+        self.g, self.d = copy.deepcopy(g).to(args.device), copy.deepcopy(d).to(args.device)
+        fused = args.device.startswith("cuda") and name == "ours"
+        self.g_opt = torch.optim.Adam(self.g.parameters(), 1e-4, (0.5, 0.999), fused=fused or None)
+        self.d_opt = torch.optim.Adam(self.d.parameters(), 1e-4, (0.5, 0.999), fused=fused or None)
+        self.objective = OBJECTIVES["stargan"](LABELS)
+        if name == "ours":
+            AcceleratorState._reset_state(True)
+            precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[args.precision]
+            acc = Accelerator(cpu=args.device == "cpu", mixed_precision=precision)
+            g_forward = torch.compile(self.g) if args.compile else None
+            self.run = StepRunner(self.g, self.d, self.g_opt, self.d_opt, self.objective, acc, g_forward)
+        else:
+            self.run = lambda batch, alpha, g_due: reference_step(  # noqa: E731
+                self.g, self.d, self.g_opt, self.d_opt, self.objective, batch, alpha, g_due
+            )
+
+    def cycle(self, data, n_critic: int) -> list[dict[str, float]]:
+        logs = []
+        for i, (batch, alpha) in enumerate(data):
+            out = self.run(batch, alpha, (i + 1) % n_critic == 0)
+            logs.append({k: v.item() for k, v in out.items()})
+        return logs
+
+
+def sync(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def matmul_peak(device: str, precision: str) -> float:
+    dtype = torch.bfloat16 if precision == "bf16" and device != "cpu" else torch.float32
+    n = 4096 if device != "cpu" else 2048
+    a, b = torch.randn(n, n, device=device, dtype=dtype), torch.randn(n, n, device=device, dtype=dtype)
+    a @ b
+    sync(device)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * n**3 / best
+
+
+class CountFlops(TorchDispatchMode):
+    """FLOPs of matmuls and convolutions (forward and backward) by torch's own formulas. Unlike
+    FlopCounterMode it tracks no modules, whose hooks break autograd.grad (the gradient penalty)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.total = 0
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is not None:
+            self.total += formula(*args, **kwargs, out_val=out)
+        return out
+
+
+def flops_per_image(variant: Variant, args) -> float:
+    small = argparse.Namespace(**{**vars(args), "batch": 2})
+    data = batches(small, 2, seed=99)
+    counts = []
+    for g_due, (batch, alpha) in zip((False, True), data, strict=True):
+        with CountFlops() as counter:
+            variant.run(batch, alpha, g_due)
+        counts.append(counter.total)
+    d_only, d_and_g = counts
+    return ((args.n_critic - 1) * d_only + d_and_g) / args.n_critic / small.batch
+
+
+def memory_child(args) -> None:
+    g, d = ARCHITECTURES["stargan"].build(StarGANConfig(image_size=args.image_size), 5, 5)
+    variant = Variant(args.memory_of, g, d, args)
+    data = batches(args, args.n_critic)
+    if args.device.startswith("cuda"):
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        variant.cycle(data, args.n_critic)
+        sync(args.device)
+        peak = torch.cuda.max_memory_allocated() - base
+    else:  # the resident set, sampled every millisecond by a thread, above where it was before the cycle
+        page = os.sysconf("SC_PAGE_SIZE")
+
+        def rss() -> int:
+            with open("/proc/self/statm") as f:
+                return int(f.read().split()[1]) * page
+
+        base, highest, done = rss(), [0], threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                highest[0] = max(highest[0], rss())
+                time.sleep(0.001)
+
+        thread = threading.Thread(target=sample)
+        thread.start()
+        variant.cycle(data, args.n_critic)
+        done.set()
+        thread.join()
+        peak = highest[0] - base
+    print(json.dumps({"peak_bytes": peak}))
+
+
+def main() -> None:
+    args = parse()
+    if args.memory_of:
+        memory_child(args)
+        return
+    torch.manual_seed(0)
+    config = StarGANConfig(image_size=args.image_size)
+    g, d = ARCHITECTURES["stargan"].build(config, LABELS.generator_dim, LABELS.num_classes)
+    device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
+    print(f"{device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads; {args.image_size} px, "
+          f"batch {args.batch}, n_critic {args.n_critic}; ours in {args.precision}, reference in fp32")  # fmt: skip
+    data = batches(args, args.n_critic)
+    variants = {name: Variant(name, g, d, args) for name in ("reference", "ours")}
+    # 1. the same losses from the same start (this cycle is also the warm-up)
+    first = {name: v.cycle(data, args.n_critic) for name, v in variants.items()}
+    worst = 0.0
+    for ref, ours in zip(first["reference"], first["ours"], strict=True):
+        for k in ref:
+            worst = max(worst, abs(ref[k] - ours[k]) / max(abs(ref[k]), 1e-3))
+    last = first["ours"][-1]
+    print(
+        "losses of the last iteration of cycle 1, ours: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items())
+    )
+    print(f"largest relative difference of any loss over cycle 1 (reference vs ours): {worst:.2e}")
+    # 2. speed, interleaved
+    times: dict[str, list[float]] = {name: [] for name in variants}
+    for r in range(args.repeats):
+        for name in ("ours", "reference") if r % 2 else ("reference", "ours"):
+            sync(args.device)
+            start = time.perf_counter()
+            variants[name].cycle(data, args.n_critic)
+            sync(args.device)
+            times[name].append(time.perf_counter() - start)
+    images = args.batch * args.n_critic
+    speed = {name: images / statistics.median(t) for name, t in times.items()}
+    # 3. work and the machine's peak
+    peak = matmul_peak(args.device, args.precision)
+    print(f"matmul peak measured: {peak / 1e9:.1f} GFLOP/s")
+    for name, v in variants.items():
+        flops = flops_per_image(v, args)
+        runs = ", ".join(f"{images / t:.2f}" for t in times[name])
+        print(f"{name:9s}: {speed[name]:8.2f} img/s (runs {runs}); {flops / 1e9:.2f} GFLOP per image per "
+              f"iteration; {flops * speed[name] / peak:.1%} of the matmul peak")  # fmt: skip
+    print(f"ratio ours / reference: {speed['ours'] / speed['reference']:.2f}x")
+    # 4. memory, each variant in a fresh process
+    for name in variants:
+        cmd = [sys.executable, __file__, "--memory-of", name] + [
+            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("memory_of", "compile", "repeats")
+        ]  # fmt: skip
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        print(f"{name:9s}: peak memory of one cycle {json.loads(out)['peak_bytes'] / 2**30:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
