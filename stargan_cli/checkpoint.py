@@ -82,6 +82,11 @@ def read_info(path: str | Path) -> ModelInfo:
             meta = handle.metadata() or {}
     except (SafetensorError, OSError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from None
+    return parse_info(meta, path)
+
+
+def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
+    """The `stargan.*` metadata of a model file (safetensors or ONNX) -> ModelInfo, checked."""
     version = meta.get("stargan.format_version")
     if version is None:
         raise CheckpointError(
@@ -142,9 +147,7 @@ def model_file(path: str | Path, role: str = "generator") -> Path:
             )
         return candidate
     if role != "generator":
-        return path.with_name(f"{role}.safetensors")
-    if path.suffix == ".onnx":
-        raise CheckpointError("ONNX models are not supported yet; pass the generator.safetensors instead")
+        return path.with_name(f"{role}{path.suffix}")
     return path
 
 

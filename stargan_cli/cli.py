@@ -350,7 +350,9 @@ def evaluate(
 def export(
     run_dir: Annotated[str, typer.Argument(metavar="RUN", help="A run directory.")],
     out: Annotated[str | None, typer.Option(help="Output folder (default: the run directory).")] = None,
-    format_: Annotated[str, typer.Option("--format", help="safetensors.")] = "safetensors",
+    format_: Annotated[
+        str, typer.Option("--format", help="safetensors, or onnx (needs the onnx extra).")
+    ] = "safetensors",
 ) -> None:
     """Write the self-describing generator.safetensors (and discriminator) of a run's last checkpoint."""
     from .export import export as run
@@ -358,4 +360,5 @@ def export(
     result = run(run_dir, out, format_)
     for path in result.files:
         stdout.print(str(path))
-    stdout.print(f"step {result.step}; reloaded from metadata alone: max |diff| {result.max_abs_diff:g}")
+    check = "onnxruntime vs PyTorch" if format_ == "onnx" else "reloaded from metadata alone"
+    stdout.print(f"step {result.step}; {check}: max |diff| {result.max_abs_diff:g}")

@@ -52,11 +52,19 @@ class Translator:
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
-        """The generator, and the discriminator beside it when there is one (it reads source attributes)."""
-        generator, info = load_model(model)
+        """The generator, and the discriminator beside it when there is one (it reads source attributes).
+        A `.onnx` generator (and discriminator.onnx beside it) runs through onnxruntime."""
+        load = load_model
+        if Path(model).suffix == ".onnx":
+            from .onnx_models import load_onnx
+
+            def load(path, role="generator"):
+                return load_onnx(model_file(path, role), role)
+
+        generator, info = load(model)
         discriminator = None
         if model_file(model, "discriminator").is_file():
-            discriminator, d_info = load_model(model, "discriminator")
+            discriminator, d_info = load(model, "discriminator")
             if d_info.label_space != info.label_space:
                 raise CheckpointError(
                     f"the discriminator beside {model} was trained on {d_info.label_space.describe()}, the "

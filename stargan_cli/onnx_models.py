@@ -1,0 +1,145 @@
+"""ONNX: export a run's networks with their metadata, check them through onnxruntime, and run them.
+
+`stargan export RUN --format onnx` writes generator.onnx (inputs `image` (B,3,H,W) in [-1, 1] and
+`label` (B, generator labels); output `translated`) and discriminator.onnx (input `image`; outputs
+`patch` and `logits`), both with a dynamic batch and the same `stargan.*` metadata as the safetensors
+files (label space, sizes, step) in the ONNX metadata_props. Each file is written under a temporary
+name, compared with PyTorch on random inputs of another batch size than the export's, and only kept
+when the largest difference is below 1e-4. `translate --model generator.onnx` runs through
+onnxruntime (the `onnx` extra: onnx, onnxscript, onnxruntime).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .checkpoint import ModelInfo, parse_info
+from .errors import CheckpointError
+
+TOLERANCE = 1e-4
+NAMES = {
+    "generator": (["image", "label"], ["translated"]),
+    "discriminator": (["image"], ["patch", "logits"]),
+}
+
+
+def _require() -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+        import onnxscript  # noqa: F401
+    except ImportError:
+        raise CheckpointError(
+            "ONNX needs the onnx extra: pip install -e '.[onnx]' (onnx, onnxscript, onnxruntime)"
+        ) from None
+
+
+def _inputs(role: str, info: ModelInfo, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
+    gen = torch.Generator().manual_seed(seed)
+    size = info.config.image_size
+    image = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
+    if role == "discriminator":
+        return (image,)
+    return image, torch.rand(batch, info.label_space.generator_dim, generator=gen).round()
+
+
+def _session(path: Path):
+    import onnxruntime
+
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
+    """Write `module` as ONNX at `path` and return the parity check's max |difference| with PyTorch."""
+    _require()
+    import onnx
+
+    role = info.role
+    inputs, outputs = NAMES[role]
+    batch = torch.export.Dim("batch", min=1)
+    dynamic = {name: {0: batch} for name in ("x", "c")[: len(inputs)]}
+    tmp = path.with_name(f".{path.name}.tmp")
+    module = module.eval()
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on naming the batch axis
+        torch.onnx.export(
+            module,
+            _inputs(role, info, 2, 0),
+            str(tmp),
+            input_names=inputs,
+            output_names=outputs,
+            dynamic_shapes=dynamic,
+            dynamo=True,
+            external_data=False,
+            verbose=False,
+        )
+    model = onnx.load(str(tmp))
+    for key, value in info.metadata().items():
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(tmp))
+    try:
+        diff = 0.0
+        session = _session(tmp)
+        for batch_size, seed in ((1, 1), (3, 2)):
+            args = _inputs(role, info, batch_size, seed)
+            got = session.run(None, {n: a.numpy() for n, a in zip(inputs, args, strict=True)})
+            with torch.no_grad():
+                want = module(*args)
+            want = want if isinstance(want, tuple) else (want,)
+            diff = max(diff, *(float(np.abs(g - w.numpy()).max()) for g, w in zip(got, want, strict=True)))
+        if not diff < TOLERANCE:
+            raise CheckpointError(
+                f"the ONNX {role} differs from PyTorch by {diff:g} (limit {TOLERANCE:g}); nothing was written"
+            )
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, path)
+    return diff
+
+
+class OnnxNetwork:
+    """An ONNX network called like the PyTorch one: generator(x, c) -> image; discriminator(x) -> (patch, logits)."""
+
+    def __init__(self, path: Path, role: str) -> None:
+        self.session = _session(path)
+        self.inputs, _ = NAMES[role]
+        self.role = role
+
+    def __call__(self, *args: torch.Tensor):
+        device = args[0].device
+        feed = {n: a.detach().float().cpu().numpy() for n, a in zip(self.inputs, args, strict=True)}
+        out = [torch.from_numpy(o).to(device) for o in self.session.run(None, feed)]
+        return out[0] if self.role == "generator" else tuple(out)
+
+    def eval(self) -> OnnxNetwork:
+        return self
+
+    def to(self, _device) -> OnnxNetwork:
+        return self
+
+
+def load_onnx(path: Path, role: str) -> tuple[OnnxNetwork, ModelInfo]:
+    _require()
+    import onnx
+
+    if not path.is_file():
+        raise CheckpointError(f"model file {path} not found")
+    try:
+        model = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # noqa: BLE001 - onnx raises several kinds for damaged files
+        raise CheckpointError(f"{path} is not a readable ONNX file ({exc.__class__.__name__})") from None
+    info = parse_info({p.key: p.value for p in model.metadata_props}, path)
+    if info.role != role:
+        raise CheckpointError(f"{path} holds a {info.role}, expected a {role}")
+    return OnnxNetwork(path, role), info
