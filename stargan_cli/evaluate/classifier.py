@@ -23,6 +23,7 @@ from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION
 
 CACHE_NAME = "evaluator.safetensors"
+VERSION = "2"  # part of the cache key: a change to how evaluators are trained retrains cached ones
 
 
 class AttributeClassifier(nn.Module):
@@ -133,7 +134,7 @@ def train_classifier(
 def load_or_train(dataset: PreparedDataset, retrain: bool = False) -> tuple[nn.Module, list[float]]:
     """The cached evaluator of `dataset` and its per-attribute accuracy on real test images."""
     path: Path = dataset.root / CACHE_NAME
-    key = dataset.manifest_sha256[:16]
+    key = f"{dataset.manifest_sha256[:16]}-v{VERSION}"
     if path.is_file() and not retrain:
         try:
             with safe_open(str(path), "pt") as handle:

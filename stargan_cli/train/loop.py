@@ -38,7 +38,7 @@ from ..objectives import OBJECTIVES, Batch
 from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, write_config
 from .schedule import learning_rate
-from .step import StepRunner
+from .step import StepRunner, adam
 from .stream import BatchStream
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
@@ -134,11 +134,8 @@ def train(
     infos = {
         role: ModelInfo(arch.name, model_cfg, label_space, 0, role) for role in ("generator", "discriminator")
     }
-    fused = accelerator.device.type == "cuda"
-    g_opt = torch.optim.Adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2), fused=fused or None)
-    d_opt = torch.optim.Adam(
-        discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2), fused=fused or None
-    )
+    g_opt = adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2))
+    d_opt = adam(discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2))
     start, logs, opt_state = 0, {}, {}
     if checkpoint is not None:
         opt_state = load_optimizer_state(checkpoint)

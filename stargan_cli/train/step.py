@@ -17,6 +17,13 @@ from torch import nn
 from ..objectives import Batch
 
 
+def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
+    """Adam with the fused kernel (CPU and CUDA): one pass over each parameter instead of a chain of
+    foreach ops; the same update rule. Measured on the paper's 44M-parameter discriminator on the 2-core
+    CPU: 29 ms per step against 192 ms (benchmarks/RESULTS.md)."""
+    return torch.optim.Adam(params, lr, betas, fused=True)
+
+
 @dataclass
 class StepRunner:
     generator: nn.Module  # as prepared by Accelerate
