@@ -75,7 +75,9 @@ class Variant:
     def __init__(self, name: str, g, d, args) -> None:
         self.name = name
         self.g, self.d = copy.deepcopy(g).to(args.device), copy.deepcopy(d).to(args.device)
-        make = adam if name == "ours" else lambda p, lr, betas: torch.optim.Adam(p, lr, betas)  # torch's default
+        make = (
+            adam if name == "ours" else lambda p, lr, betas: torch.optim.Adam(p, lr, betas)
+        )  # torch's default
         self.g_opt = make(self.g.parameters(), 1e-4, (0.5, 0.999))
         self.d_opt = make(self.d.parameters(), 1e-4, (0.5, 0.999))
         self.objective = OBJECTIVES["stargan"](LABELS)

@@ -334,12 +334,18 @@ def evaluate(
     out: Annotated[str | None, typer.Option(help="report.json path (default: beside the model).")] = None,
     limit: Annotated[int | None, typer.Option(help="Use only the first N test images.")] = None,
     retrain_evaluator: Annotated[bool, typer.Option(help="Retrain the cached attribute classifier.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
+    device: Annotated[str, typer.Option(help="cpu, or auto (a GPU when there is one).")] = "cpu",
 ) -> None:
-    """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth."""
+    """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth.
+
+    Under `accelerate launch -m stargan_cli evaluate RUN` the batches are shared between processes."""
     from .evaluate.run import evaluate as run
     from .evaluate.run import tables
 
-    report = run(model, data, out, limit, retrain_evaluator)
+    report = run(model, data, out, limit, retrain_evaluator, None if device == "auto" else device, batch_size)
+    if report is None:  # not the main process
+        return
     for table in tables(report):
         stdout.print(table)
     stdout.print(f"report: {report.path}")

@@ -1,16 +1,14 @@
 """Two CPU processes (gloo, DDP through Accelerate) give the gradients of one process on the same global
 batch: the whole D loss, gradient penalty included, is one backward per batch."""
 
-import socket
-
 import torch
-from torch.multiprocessing import start_processes
 
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.stargan import StarGANConfig, build
 from stargan_cli.objectives import Batch, StarGANObjective
 
 from .conftest import TINY_MODEL
+from .spawn import in_two_processes, join_group
 
 SPACE = LabelSpace(
     (
@@ -71,25 +69,10 @@ def networks():
     return build(StarGANConfig(**TINY_MODEL), SPACE.generator_dim, SPACE.num_classes)
 
 
-def _in_each_process(rank: int, out_dir: str, port: int) -> None:
-    """One of the two processes, started with spawn: a forked child of a pytest process that already
-    ran torch code hangs (OpenMP's thread pool does not survive fork), so accelerate.debug_launcher's fork
-    cannot be used here. Accelerate sets gloo up from the usual torchrun environment variables."""
-    import os
-
+def _in_each_process(rank: int, port: int, out_dir: str) -> None:
     from accelerate import Accelerator
 
-    os.environ.update(
-        {
-            "RANK": str(rank),
-            "LOCAL_RANK": str(rank),
-            "WORLD_SIZE": "2",
-            "MASTER_ADDR": "127.0.0.1",
-            "MASTER_PORT": str(port),
-            "ACCELERATE_USE_CPU": "yes",
-        }
-    )
-    torch.set_num_threads(1)
+    join_group(rank, port)
     accelerator = Accelerator(cpu=True)
     generator, discriminator = accelerator.prepare(*networks())
     grads = gradients(
@@ -100,14 +83,8 @@ def _in_each_process(rank: int, out_dir: str, port: int) -> None:
     accelerator.end_training()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_two_processes_match_one(tmp_path):
-    start_processes(_in_each_process, args=(str(tmp_path), free_port()), nprocs=2, start_method="spawn")
+    in_two_processes(_in_each_process, str(tmp_path))
     expected = gradients(*networks())
     for rank in (0, 1):
         got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)

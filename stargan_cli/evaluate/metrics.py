@@ -75,7 +75,7 @@ def _add(sums: dict, key: str, value: float) -> None:
 
 
 @torch.no_grad()
-def score_pair(
+def pair_sums(
     generator: nn.Module,
     label_space: LabelSpace,
     source: PreparedDataset,
@@ -84,8 +84,11 @@ def score_pair(
     batch_size: int = 64,
     limit: int | None = None,
     device: torch.device | str = "cpu",
-) -> list[AttributeScore]:
-    """Translate `source`'s test images to every single-attribute target of `target`'s labels."""
+    rank: int = 0,
+    world: int = 1,
+) -> list[tuple[int, dict[str, dict[str, float]]]]:
+    """Sums per target attribute for each test batch this process handles: batch k belongs to process
+    k % world, so every batch is computed exactly as one process computes it. Returns [(k, sums)]."""
     s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
     s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
     same = s == t
@@ -94,11 +97,13 @@ def score_pair(
     files = source.files("test")[:n]
     style = (target.manifest.get("toyfaces") or {}).get("style")
     toy = style is not None and source.manifest.get("toyfaces") is not None
-    sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
     label = source.name if same else f"{source.name} -> {target.name}"
+    starts = list(range(0, n, batch_size))[rank::world]
+    out = []
     with progress() as bar:
-        task = bar.add_task(f"evaluate {label}", total=n)
-        for start in range(0, n, batch_size):
+        task = bar.add_task(f"evaluate {label}", total=len(starts), visible=rank == 0)
+        for start in starts:
+            sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
             rows = slice(start, min(n, start + batch_size))
             x = to_tensor(test.images[rows], device)
             org = torch.from_numpy(test.labels[rows]).to(device)
@@ -142,7 +147,26 @@ def score_pair(
                     truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
                     _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
                     _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
-            bar.advance(task, rows.stop - rows.start)
+            out.append((start // batch_size, sums))
+            bar.advance(task)
+    return out
+
+
+def pair_scores(
+    batches: list[tuple[int, dict[str, dict[str, float]]]],
+    label_space: LabelSpace,
+    source: PreparedDataset,
+    target: PreparedDataset,
+    evaluators: dict[str, Evaluator],
+) -> list[AttributeScore]:
+    """Add the batches' sums in batch order (the same order whatever the number of processes)."""
+    t_spec = label_space.datasets[label_space.dataset_index(target.name)]
+    toy = (target.manifest.get("toyfaces") is not None) and source.manifest.get("toyfaces") is not None
+    sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
+    for _, batch in sorted(batches, key=lambda b: b[0]):
+        for name, values in batch.items():
+            for key, value in values.items():
+                _add(sums[name], key, value)
     scores = []
     for i, name in enumerate(t_spec.attributes):
         acc = sums[name]
@@ -164,3 +188,18 @@ def score_pair(
             )
         )
     return scores
+
+
+def score_pair(
+    generator: nn.Module,
+    label_space: LabelSpace,
+    source: PreparedDataset,
+    target: PreparedDataset,
+    evaluators: dict[str, Evaluator],
+    batch_size: int = 64,
+    limit: int | None = None,
+    device: torch.device | str = "cpu",
+) -> list[AttributeScore]:
+    """Translate `source`'s test images to every single-attribute target of `target`'s labels (one process)."""
+    batches = pair_sums(generator, label_space, source, target, evaluators, batch_size, limit, device)
+    return pair_scores(batches, label_space, source, target, evaluators)

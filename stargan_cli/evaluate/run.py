@@ -2,6 +2,8 @@
 
 Writes report.json (scores per attribute, summary, checkpoint metadata, dataset manifest hashes) and
 prints a table. The datasets come from the run's config.json, or from `--data` for a bare model file.
+Under several processes (`accelerate launch -m stargan_cli evaluate RUN`), the test batches are shared
+out, gathered, and added in batch order on the main process: the same numbers as one process.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
 from ..train.rundir import read_config
 from .classifier import load_or_train
-from .metrics import AttributeScore, Evaluator, score_pair
+from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
 
 
 @dataclass
@@ -51,10 +53,22 @@ def evaluate(
     out: str | Path | None = None,
     limit: int | None = None,
     retrain_evaluator: bool = False,
-    device: str = "cpu",
-) -> Report:
+    device: str | None = "cpu",
+    batch_size: int = 64,
+) -> Report | None:
+    """Score `model`; returns the Report on the main process (None on the others)."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState
+    from accelerate.utils import gather_object
+
+    if batch_size < 1:
+        raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
     model = Path(model)
     generator, info = load_model(model)
+    AcceleratorState._reset_state(True)
+    accelerator = Accelerator(cpu=device == "cpu")
+    device = accelerator.device
+    rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     generator.to(device)
     datasets = _datasets_for(model, data)
     evaluators: dict[str, Evaluator] = {}
@@ -69,7 +83,8 @@ def evaluate(
             raise CheckpointError(
                 f"the model works on {info.config.image_size} px images; {ds.root} holds {ds.image_size} px"
             )
-        evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator))
+        with accelerator.main_process_first():  # the main process trains and caches; the others load
+            evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator and main))
         described[ds.name] = {
             "path": str(ds.root),
             "manifest_sha256": ds.manifest_sha256,
@@ -78,9 +93,13 @@ def evaluate(
     scores: list[AttributeScore] = []
     for source in datasets:  # each dataset's own targets first, then the other datasets' targets
         for target in sorted(datasets, key=lambda d: d is not source):
-            scores += score_pair(
-                generator, info.label_space, source, target, evaluators, limit=limit, device=device
-            )
+            part = pair_sums(
+                generator, info.label_space, source, target, evaluators, batch_size, limit, device, rank, world,
+            )  # fmt: skip
+            batches = gather_object(part) if world > 1 else part
+            scores += pair_scores(batches, info.label_space, source, target, evaluators)
+    if not main:
+        return None
     fields = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
     summary = {f: _weighted(scores, f) for f in fields}
     groups = list(dict.fromkeys(_pair(s) for s in scores))  # in order of first appearance
