@@ -336,14 +336,29 @@ def evaluate(
     retrain_evaluator: Annotated[bool, typer.Option(help="Retrain the cached attribute classifier.")] = False,
     batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, or auto (a GPU when there is one).")] = "cpu",
+    fid: Annotated[
+        bool, typer.Option(help="FID and KID per target domain (needs the Inception weights).")
+    ] = True,
+    fid_weights: Annotated[
+        str | None,
+        typer.Option(
+            help="The FID Inception weights file (or $STARGAN_FID_WEIGHTS, or the torch hub cache)."
+        ),
+    ] = None,
+    fid_images: Annotated[int, typer.Option(help="Real images per target domain for FID/KID.")] = 1000,
 ) -> None:
-    """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth.
+    """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth,
+    and FID/KID per target domain.
 
     Under `accelerate launch -m stargan_cli evaluate RUN` the batches are shared between processes."""
     from .evaluate.run import evaluate as run
     from .evaluate.run import tables
 
-    report = run(model, data, out, limit, retrain_evaluator, None if device == "auto" else device, batch_size)
+    dev = None if device == "auto" else device
+    report = run(
+        model, data, out, limit, retrain_evaluator, dev, batch_size,
+        fid=fid, fid_weights=fid_weights, fid_images=fid_images,
+    )  # fmt: skip
     if report is None:  # not the main process
         return
     for table in tables(report):

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 os.environ["STARGAN_QUIET"] = "1"
+os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="torch-home-")  # no FID weights from the user's cache
+os.environ.pop("STARGAN_FID_WEIGHTS", None)
 
 TINY_MODEL = {"image_size": 16, "g_conv_dim": 8, "g_repeat_num": 1, "d_conv_dim": 8, "d_repeat_num": 2}
 

@@ -29,6 +29,7 @@ from ..images import to_tensor
 from ..inference import translate
 from ..labels import LabelSpace
 from .classifier import classify, predict
+from .fid import distances
 
 
 @dataclass
@@ -41,11 +42,22 @@ class AttributeScore:
     reconstruction_l1: float
     counterfactual_l1: float | None = None
     identity_l1: float | None = None
+    fid: float | None = None  # translations setting the attribute vs real images having it
+    kid: float | None = None
     evaluator_accuracy: float | None = None  # the evaluator's accuracy on real images: the ceiling
     source: str = ""  # the dataset of the translated images (= dataset unless across datasets)
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class Batch:
+    """What one test batch adds: sums per target attribute, and translation features per target."""
+
+    index: int
+    sums: dict[str, dict[str, float]]
+    features: dict[str, torch.Tensor]
 
 
 @dataclass
@@ -86,9 +98,11 @@ def pair_sums(
     device: torch.device | str = "cpu",
     rank: int = 0,
     world: int = 1,
-) -> list[tuple[int, dict[str, dict[str, float]]]]:
+    features: nn.Module | None = None,
+) -> list[Batch]:
     """Sums per target attribute for each test batch this process handles: batch k belongs to process
-    k % world, so every batch is computed exactly as one process computes it. Returns [(k, sums)]."""
+    k % world, so every batch is computed exactly as one process computes it. With `features`, also the
+    features of the translations whose target sets each attribute to 1 (for FID/KID)."""
     s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
     s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
     same = s == t
@@ -104,6 +118,7 @@ def pair_sums(
         task = bar.add_task(f"evaluate {label}", total=len(starts), visible=rank == 0)
         for start in starts:
             sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
+            feats: dict[str, torch.Tensor] = {}
             rows = slice(start, min(n, start + batch_size))
             x = to_tensor(test.images[rows], device)
             org = torch.from_numpy(test.labels[rows]).to(device)
@@ -126,6 +141,9 @@ def pair_sums(
                 rec = translate(generator, fake, label_space, [(s, org_c)])
                 pred = predict(classify(evaluators[target.name].model, fake.cpu()), t_spec).to(device)
                 touched = _touched(label_space, t, name)
+                into = trg_c[:, t_spec.index(name)] > 0.5
+                if features is not None and into.any():
+                    feats[name] = features(fake[into]).float().cpu()
                 acc = sums[name]
                 _add(acc, "pairs", len(x_c))
                 _add(acc, "hit", (pred[:, touched] == trg_c[:, touched]).all(1).sum().item())
@@ -147,24 +165,27 @@ def pair_sums(
                     truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
                     _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
                     _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
-            out.append((start // batch_size, sums))
+            out.append(Batch(start // batch_size, sums, feats))
             bar.advance(task)
     return out
 
 
 def pair_scores(
-    batches: list[tuple[int, dict[str, dict[str, float]]]],
+    batches: list[Batch],
     label_space: LabelSpace,
     source: PreparedDataset,
     target: PreparedDataset,
     evaluators: dict[str, Evaluator],
+    real: dict[str, torch.Tensor] | None = None,
 ) -> list[AttributeScore]:
-    """Add the batches' sums in batch order (the same order whatever the number of processes)."""
+    """Add the batches' sums in batch order (the same order whatever the number of processes); with
+    `real` (features of real images per target attribute), FID and KID of each target domain."""
     t_spec = label_space.datasets[label_space.dataset_index(target.name)]
     toy = (target.manifest.get("toyfaces") is not None) and source.manifest.get("toyfaces") is not None
     sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
-    for _, batch in sorted(batches, key=lambda b: b[0]):
-        for name, values in batch.items():
+    batches = sorted(batches, key=lambda b: b.index)
+    for batch in batches:
+        for name, values in batch.sums.items():
             for key, value in values.items():
                 _add(sums[name], key, value)
     scores = []
@@ -173,6 +194,10 @@ def pair_scores(
         pairs = int(acc.get("pairs", 0))
         if not pairs:
             continue
+        dist = None
+        if real is not None and name in real:
+            fake = [b.features[name] for b in batches if name in b.features]
+            dist = distances(real[name], torch.cat(fake)) if fake else None
         scores.append(
             AttributeScore(
                 dataset=target.name,
@@ -183,6 +208,8 @@ def pair_scores(
                 reconstruction_l1=acc["rec"] / pairs,
                 counterfactual_l1=acc["cf"] / pairs if toy else None,
                 identity_l1=acc["id"] / pairs if toy else None,
+                fid=dist.fid if dist else None,
+                kid=dist.kid if dist else None,
                 evaluator_accuracy=evaluators[target.name].accuracy[i],
                 source=source.name,
             )

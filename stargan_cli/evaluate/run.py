@@ -12,13 +12,17 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import torch
 from rich.table import Table
+from torch import nn
 
 from ..checkpoint import load_model, model_file
+from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
 from ..train.rundir import read_config
 from .classifier import load_or_train
+from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
 from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
 
 
@@ -55,14 +59,25 @@ def evaluate(
     retrain_evaluator: bool = False,
     device: str | None = "cpu",
     batch_size: int = 64,
+    *,
+    fid: bool = True,
+    fid_weights: str | Path | None = None,
+    fid_images: int = 1000,
+    features: nn.Module | None = None,
 ) -> Report | None:
-    """Score `model`; returns the Report on the main process (None on the others)."""
+    """Score `model`; returns the Report on the main process (None on the others).
+
+    FID/KID use `features` when given (a stand-in network), else the FID Inception when its weights are
+    found (see evaluate/fid.py), with up to `fid_images` real training images per target domain."""
     from accelerate import Accelerator
     from accelerate.state import AcceleratorState
     from accelerate.utils import gather_object
 
     if batch_size < 1:
         raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
+    if fid_images < 2:
+        raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
+    weights = find_weights(fid_weights) if features is None and fid else None  # a wrong path fails early
     model = Path(model)
     generator, info = load_model(model)
     AcceleratorState._reset_state(True)
@@ -90,20 +105,50 @@ def evaluate(
             "manifest_sha256": ds.manifest_sha256,
             "evaluator_accuracy": dict(zip(ds.labels.attributes, evaluators[ds.name].accuracy, strict=True)),
         }
+    fid_note = None
+    if features is None and fid:
+        if weights is None:
+            fid_note = missing_weights_line()
+            if main:
+                warn(fid_note)
+        else:
+            features = InceptionFeatures(weights)
+    if features is not None:
+        features.eval().to(device)
+
+    def gathered(part: list) -> list:
+        return gather_object(part) if world > 1 else part
+
+    real: dict[str, dict[str, torch.Tensor]] = {}  # per target dataset, per attribute
+    if features is not None:
+        for ds in datasets:
+            real[ds.name] = {
+                name: in_order(
+                    gathered(
+                        real_feature_batches(ds, i, features, fid_images, batch_size, device, rank, world)
+                    )
+                )
+                for i, name in enumerate(ds.labels.attributes)
+            }
     scores: list[AttributeScore] = []
     for source in datasets:  # each dataset's own targets first, then the other datasets' targets
         for target in sorted(datasets, key=lambda d: d is not source):
             part = pair_sums(
                 generator, info.label_space, source, target, evaluators, batch_size, limit, device, rank, world,
+                features,
             )  # fmt: skip
-            batches = gather_object(part) if world > 1 else part
-            scores += pair_scores(batches, info.label_space, source, target, evaluators)
+            scores += pair_scores(
+                gathered(part), info.label_space, source, target, evaluators, real.get(target.name)
+            )
     if not main:
         return None
     fields = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
-    summary = {f: _weighted(scores, f) for f in fields}
+    summary = {f: _weighted(scores, f) for f in fields} | _mean_distances(scores)
     groups = list(dict.fromkeys(_pair(s) for s in scores))  # in order of first appearance
-    by_pair = {g: {f: _weighted([s for s in scores if _pair(s) == g], f) for f in fields} for g in groups}
+    by_pair = {}
+    for g in groups:
+        group = [s for s in scores if _pair(s) == g]
+        by_pair[g] = {f: _weighted(group, f) for f in fields} | _mean_distances(group)
     file = model_file(model)
     report = {
         "model": str(file),
@@ -112,6 +157,12 @@ def evaluate(
         "label_space": json.loads(info.label_space.to_json()),
         "model_config": asdict(info.config),
         "datasets": described,
+        "fid": {
+            "features": None if features is None else type(features).__name__,
+            "weights": str(weights) if weights else None,
+            "real_images_per_domain": fid_images,
+            "note": fid_note,
+        },
         "summary": summary,
         "by_pair": by_pair,
         "scores": [s.to_dict() for s in scores],
@@ -122,6 +173,15 @@ def evaluate(
     tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     tmp.replace(path)
     return Report(path, scores, summary, report)
+
+
+def _mean_distances(scores: list[AttributeScore]) -> dict[str, float | None]:
+    """FID and KID averaged over target domains (unweighted, as papers report a mean over domains)."""
+    out: dict[str, float | None] = {}
+    for field in ("fid", "kid"):
+        values = [getattr(s, field) for s in scores if getattr(s, field) is not None]
+        out[field] = sum(values) / len(values) if values else None
+    return out
 
 
 def _pair(score: AttributeScore) -> str:
@@ -137,15 +197,17 @@ def _l1(v: float | None) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-COLUMNS = ("target", "pairs", "acc", "kept", "rec", "truth", "noop", "ceil")
+COLUMNS = ("pairs", "acc", "kept", "rec", "truth", "noop")
+DISTANCES = ("FID", "KIDx1e3")
 LEGEND = (
     "acc: target reached | kept: other attributes preserved | rec: L1 of x vs G(G(x,c),c_org) | truth: L1 to "
     "the rendered counterfactual | noop: L1 of doing nothing | ceil: evaluator on real images | L1 in [0,1]"
 )
+FID_LEGEND = " | FID, KID: translations setting the attribute vs real images having it"
 
 
-def _row(name: str, pairs: int, s: dict, ceil: str) -> list[str]:
-    return [
+def _row(name: str, pairs: int, s: dict, distances: bool) -> list[str]:
+    row = [
         name,
         str(pairs),
         _pct(s["target_accuracy"]),
@@ -153,13 +215,18 @@ def _row(name: str, pairs: int, s: dict, ceil: str) -> list[str]:
         _l1(s["reconstruction_l1"]),
         _l1(s["counterfactual_l1"]),
         _l1(s["identity_l1"]),
-        ceil,
     ]
+    if distances:
+        row += [
+            "-" if s["fid"] is None else f"{s['fid']:.2f}",
+            "-" if s["kid"] is None else f"{s['kid'] * 1e3:.2f}",
+        ]
+    return row
 
 
-def _table(title: str, caption: str | None = None, first: str = "target", ceiling: bool = True) -> Table:
+def _table(title: str, caption: str | None, first: str, extra: tuple[str, ...]) -> Table:
     t = Table(title=title, caption=caption, title_justify="left")
-    for col in (first, *COLUMNS[1:-1], *(COLUMNS[-1:] if ceiling else ())):
+    for col in (first, *COLUMNS, *extra):
         t.add_column(col, justify="left" if col == first else "right", no_wrap=col == first)
     return t
 
@@ -168,20 +235,26 @@ def tables(report: Report) -> list[Table]:
     """One table per (images, target dataset) pair: a row per target attribute and the pair's mean; with
     several pairs, a last table of the pairs' means and the overall mean. The legend is the caption."""
     groups = list(report.data["by_pair"])
+    dist = any(s.fid is not None for s in report.scores)
+    legend = LEGEND + (FID_LEGEND if dist else "")
+    extra = DISTANCES if dist else ()
     out = []
     for i, group in enumerate(groups):
         scores = [s for s in report.scores if _pair(s) == group]
         last = i == len(groups) - 1 and len(groups) == 1
-        t = _table(f"{group} (step {report.data['step']})", LEGEND if last else None)
+        t = _table(
+            f"{group} (step {report.data['step']})", legend if last else None, "target", (*extra, "ceil")
+        )
         for s in scores:
-            t.add_row(*_row(s.attribute, s.pairs, s.to_dict(), _pct(s.evaluator_accuracy)))
-        t.add_row(*_row("all", sum(s.pairs for s in scores), report.data["by_pair"][group], ""), style="bold")
+            t.add_row(*_row(s.attribute, s.pairs, s.to_dict(), dist), _pct(s.evaluator_accuracy))
+        mean = report.data["by_pair"][group]
+        t.add_row(*_row("all", sum(s.pairs for s in scores), mean, dist), "", style="bold")
         out.append(t)
     if len(groups) > 1:
-        t = _table("summary", LEGEND, first="images -> targets", ceiling=False)
+        t = _table("summary", legend, "images -> targets", extra)
         for group in groups:
             pairs = sum(s.pairs for s in report.scores if _pair(s) == group)
-            t.add_row(*_row(group, pairs, report.data["by_pair"][group], "")[:-1])
-        t.add_row(*_row("all", sum(s.pairs for s in report.scores), report.summary, "")[:-1], style="bold")
+            t.add_row(*_row(group, pairs, report.data["by_pair"][group], dist))
+        t.add_row(*_row("all", sum(s.pairs for s in report.scores), report.summary, dist), style="bold")
         out.append(t)
     return out
