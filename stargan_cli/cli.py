@@ -336,6 +336,9 @@ def evaluate(
     retrain_evaluator: Annotated[bool, typer.Option(help="Retrain the cached attribute classifier.")] = False,
     batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, or auto (a GPU when there is one).")] = "cpu",
+    evaluator: Annotated[
+        str, typer.Option(help="resnet18 (the paper's), small (fast on a CPU), or auto: small below 64 px.")
+    ] = "auto",
     fid: Annotated[
         bool, typer.Option(help="FID and KID per target domain (needs the Inception weights).")
     ] = True,
@@ -357,7 +360,7 @@ def evaluate(
     dev = None if device == "auto" else device
     report = run(
         model, data, out, limit, retrain_evaluator, dev, batch_size,
-        fid=fid, fid_weights=fid_weights, fid_images=fid_images,
+        evaluator=evaluator, fid=fid, fid_weights=fid_weights, fid_images=fid_images,
     )  # fmt: skip
     if report is None:  # not the main process
         return

@@ -1,8 +1,12 @@
 """The evaluator: an attribute classifier trained on the real images of a prepared dataset.
 
-It scores translations (the paper's protocol uses a classifier trained on real data). It is trained once,
-cached beside the prepared dataset as `evaluator.safetensors` with its accuracy on the real test images,
-and retrained when the dataset's manifest changes.
+It scores translations: the paper's protocol trains a ResNet-18 on real images (99.55% on real RaFD) and
+reads the translations with it. Two architectures:
+- "resnet18": torchvision's ResNet-18 from scratch (the paper's protocol);
+- "small": four stride-2 conv blocks, about 10x faster to train on a CPU; at 32 px ResNet-18's stem leaves
+  a 1x1 map, so "auto" (the default) picks "small" below 64 px and "resnet18" from 64 px up.
+It is trained once, cached beside the prepared dataset as `evaluator-<arch>.safetensors` with its accuracy
+on the real test images, and retrained when the dataset's manifest or the training recipe changes.
 """
 
 from __future__ import annotations
@@ -18,12 +22,13 @@ from torch import nn
 
 from ..console import info, progress
 from ..data.prepared import PreparedDataset
+from ..errors import ConfigError
 from ..images import to_tensor
 from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION
 
-CACHE_NAME = "evaluator.safetensors"
 VERSION = "3"  # part of the cache key: a change to how evaluators are trained retrains cached ones
+ARCHITECTURES = ("auto", "resnet18", "small")
 
 
 class AttributeClassifier(nn.Module):
@@ -48,6 +53,27 @@ class AttributeClassifier(nn.Module):
         return self.head(self.features(x).mean(dim=(2, 3)))
 
 
+def resolve(arch: str, image_size: int) -> str:
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"unknown evaluator {arch!r}; choose one of {', '.join(ARCHITECTURES)}")
+    if arch == "auto":
+        return "resnet18" if image_size >= 64 else "small"
+    return arch
+
+
+def build(arch: str, num_outputs: int) -> nn.Module:
+    """A freshly initialised evaluator of a resolved architecture."""
+    if arch == "resnet18":
+        from torchvision.models import resnet18
+
+        return resnet18(weights=None, num_classes=num_outputs)
+    return AttributeClassifier(num_outputs)
+
+
+def cache_path(dataset: PreparedDataset, arch: str) -> Path:
+    return dataset.root / f"evaluator-{arch}.safetensors"
+
+
 def predict(logits: torch.Tensor, labels: DatasetLabels) -> torch.Tensor:
     """Logits -> 0/1 predictions: per attribute for multi-label, one-hot argmax for single-label."""
     if labels.kind == "single":
@@ -64,13 +90,14 @@ def attribute_accuracy(pred: torch.Tensor, target: torch.Tensor, labels: Dataset
 
 @torch.no_grad()
 def classify(model: nn.Module, images: np.ndarray | torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """Logits for (N,H,W,3) uint8 images or (N,3,H,W) tensors in [-1, 1]."""
+    """Logits, on the model's device, for (N,H,W,3) uint8 images or (N,3,H,W) tensors in [-1, 1]."""
     model.eval()
+    device = next(model.parameters()).device
     outs = []
     for i in range(0, len(images), batch_size):
         chunk = images[i : i + batch_size]
         x = chunk if isinstance(chunk, torch.Tensor) else to_tensor(chunk)
-        outs.append(model(x.float()))
+        outs.append(model(x.to(device, torch.float32)))
     return torch.cat(outs)
 
 
@@ -100,12 +127,17 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
 
 
 def train_classifier(
-    dataset: PreparedDataset, epochs: int = 12, batch_size: int = 64, seed: int = 0
+    dataset: PreparedDataset,
+    arch: str = "small",
+    epochs: int = 12,
+    batch_size: int = 64,
+    seed: int = 0,
+    device: torch.device | str = "cpu",
 ) -> tuple[nn.Module, list[float]]:
     torch.manual_seed(seed)
     labels = dataset.labels
     train, test = dataset.split("train"), dataset.split("test")
-    model = AttributeClassifier(len(labels.attributes))
+    model = build(arch, len(labels.attributes)).to(device)
     opt = torch.optim.Adam(model.parameters(), 2e-3)
     steps = epochs * (len(train) // batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, 2e-3, total_steps=max(steps, 1))
@@ -113,43 +145,49 @@ def train_classifier(
     generator = torch.Generator().manual_seed(seed)
     loss_fn = CLASSIFICATION[labels.kind]
     with progress() as bar:
-        task = bar.add_task(f"train evaluator ({labels.name})", total=steps)
+        task = bar.add_task(f"train {arch} evaluator ({labels.name})", total=steps)
         for _ in range(epochs):
             model.train()
             order = rng.permutation(len(train))
             for i in range(len(train) // batch_size):
                 rows = np.sort(order[i * batch_size : (i + 1) * batch_size])
                 x = to_tensor(train.images[rows])
-                x = augment(x, generator)
-                loss = loss_fn(model(x), torch.from_numpy(train.labels[rows]))
+                x = augment(x, generator).to(device)
+                loss = loss_fn(model(x), torch.from_numpy(train.labels[rows]).to(device))
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
                 sched.step()
                 bar.advance(task)
     model.eval()
-    pred = predict(classify(model, test.images), labels)
+    pred = predict(classify(model, test.images), labels).cpu()
     return model, attribute_accuracy(pred, torch.from_numpy(test.labels), labels)
 
 
-def load_or_train(dataset: PreparedDataset, retrain: bool = False) -> tuple[nn.Module, list[float]]:
-    """The cached evaluator of `dataset` and its per-attribute accuracy on real test images."""
-    path: Path = dataset.root / CACHE_NAME
+def load_or_train(
+    dataset: PreparedDataset, retrain: bool = False, arch: str = "auto", device: torch.device | str = "cpu"
+) -> tuple[nn.Module, list[float]]:
+    """The cached evaluator of `dataset` (on `device`) and its per-attribute accuracy on real test images."""
+    arch = resolve(arch, dataset.image_size)
+    path = cache_path(dataset, arch)
     key = f"{dataset.manifest_sha256[:16]}-v{VERSION}"
     if path.is_file() and not retrain:
         try:
             with safe_open(str(path), "pt") as handle:
                 meta = handle.metadata() or {}
             if meta.get("manifest_hash") == key:
-                model = AttributeClassifier(len(dataset.labels.attributes))
+                model = build(arch, len(dataset.labels.attributes))
                 model.load_state_dict(load_file(str(path)))
-                return model.eval(), json.loads(meta["accuracy"])
+                return model.to(device).eval(), json.loads(meta["accuracy"])
         except (SafetensorError, OSError, KeyError, RuntimeError, ValueError):
             pass  # a damaged or stale cache is simply retrained
-    model, accuracy = train_classifier(dataset)
+    model, accuracy = train_classifier(dataset, arch, device=device)
     tmp = path.with_name(path.name + ".tmp")
-    state = {k: v.contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(tmp), metadata={"manifest_hash": key, "accuracy": json.dumps(accuracy)})
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    meta = {"manifest_hash": key, "accuracy": json.dumps(accuracy), "architecture": arch}
+    save_file(state, str(tmp), metadata=meta)
     tmp.replace(path)
-    info(f"evaluator for {dataset.name}: real test accuracy {np.mean(accuracy):.2%} (cached at {path})")
+    info(
+        f"{arch} evaluator for {dataset.name}: real test accuracy {np.mean(accuracy):.2%} (cached at {path})"
+    )
     return model, accuracy

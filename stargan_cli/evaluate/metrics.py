@@ -127,7 +127,7 @@ def pair_sums(
             elif t_spec.kind == "single":
                 base = x.new_zeros(len(org), len(t_spec.attributes))
             else:  # the target dataset's attributes of these images, as its evaluator reads them
-                base = predict(classify(evaluators[target.name].model, x.cpu()), t_spec).to(device)
+                base = predict(classify(evaluators[target.name].model, x), t_spec).to(device)
             for name, trg in label_space.single_targets(t, base):
                 changed = (
                     (trg != base).any(1)
@@ -139,7 +139,7 @@ def pair_sums(
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]
                 fake = translate(generator, x_c, label_space, [(t, trg_c)])
                 rec = translate(generator, fake, label_space, [(s, org_c)])
-                pred = predict(classify(evaluators[target.name].model, fake.cpu()), t_spec).to(device)
+                pred = predict(classify(evaluators[target.name].model, fake), t_spec).to(device)
                 touched = _touched(label_space, t, name)
                 into = trg_c[:, t_spec.index(name)] > 0.5
                 if features is not None and into.any():
@@ -152,9 +152,7 @@ def pair_sums(
                     kept_pred, kept_org = pred[:, kept], org_c[:, kept]
                 else:
                     kept = list(range(len(s_spec.attributes)))
-                    kept_pred = predict(classify(evaluators[source.name].model, fake.cpu()), s_spec).to(
-                        device
-                    )
+                    kept_pred = predict(classify(evaluators[source.name].model, fake), s_spec).to(device)
                     kept_org = org_c
                 if kept:
                     _add(acc, "kept", (kept_pred == kept_org).float().sum().item())

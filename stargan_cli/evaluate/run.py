@@ -21,7 +21,7 @@ from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
 from ..train.rundir import read_config
-from .classifier import load_or_train
+from .classifier import load_or_train, resolve
 from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
 from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
 
@@ -60,6 +60,7 @@ def evaluate(
     device: str | None = "cpu",
     batch_size: int = 64,
     *,
+    evaluator: str = "auto",
     fid: bool = True,
     fid_weights: str | Path | None = None,
     fid_images: int = 1000,
@@ -99,10 +100,11 @@ def evaluate(
                 f"the model works on {info.config.image_size} px images; {ds.root} holds {ds.image_size} px"
             )
         with accelerator.main_process_first():  # the main process trains and caches; the others load
-            evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator and main))
+            evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator and main, evaluator, device))
         described[ds.name] = {
             "path": str(ds.root),
             "manifest_sha256": ds.manifest_sha256,
+            "evaluator": resolve(evaluator, ds.image_size),
             "evaluator_accuracy": dict(zip(ds.labels.attributes, evaluators[ds.name].accuracy, strict=True)),
         }
     fid_note = None
