@@ -367,6 +367,7 @@ def evaluate(
     for table in tables(report):
         stdout.print(table)
     stdout.print(f"report: {report.path}")
+    stdout.print(f"picture: {report.picture}")
 
 
 @app.command(epilog="Example: stargan export runs/0001-toyfaces --out exported/")

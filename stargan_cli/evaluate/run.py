@@ -24,6 +24,7 @@ from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
 from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
 from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
+from .picture import report_picture
 
 
 @dataclass
@@ -32,6 +33,7 @@ class Report:
     scores: list[AttributeScore]
     summary: dict[str, float | None]
     data: dict
+    picture: Path
 
 
 def _datasets_for(model: Path, data: list[str] | None) -> list[PreparedDataset]:
@@ -171,10 +173,13 @@ def evaluate(
     }
     path = Path(out) if out else file.parent / "report.json"
     path.parent.mkdir(parents=True, exist_ok=True)
+    picture = path.with_suffix(".png")
+    report["picture"] = str(picture)
+    report_picture(picture, generator, info.label_space, datasets, evaluators, scores, device)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     tmp.replace(path)
-    return Report(path, scores, summary, report)
+    return Report(path, scores, summary, report, picture)
 
 
 def _mean_distances(scores: list[AttributeScore]) -> dict[str, float | None]:
