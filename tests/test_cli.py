@@ -178,7 +178,7 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
 
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.evaluate.classifier import load_or_train
-    from stargan_cli.evaluate.metrics import Evaluator, score_pair
+    from stargan_cli.evaluate.metrics import Evaluator, pair_scores, pair_sums
     from stargan_cli.labels import LabelSpace
 
     ds = PreparedDataset(toy_dataset)
@@ -188,9 +188,8 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
         def forward(self, x, c):
             return x
 
-    scores = score_pair(
-        Identity(), LabelSpace((ds.labels,)), ds, ds, {ds.name: Evaluator(evaluator, accuracy)}
-    )
+    space, evaluators = LabelSpace((ds.labels,)), {ds.name: Evaluator(evaluator, accuracy)}
+    scores = pair_scores(pair_sums(Identity(), space, ds, ds, evaluators), space, ds, ds, evaluators)
     for s in scores:
         assert s.reconstruction_l1 == 0 and s.counterfactual_l1 == pytest.approx(s.identity_l1)
     assert max(s.target_accuracy for s in scores) <= 1 - min(accuracy) + 1e-6

@@ -213,18 +213,3 @@ def pair_scores(
             )
         )
     return scores
-
-
-def score_pair(
-    generator: nn.Module,
-    label_space: LabelSpace,
-    source: PreparedDataset,
-    target: PreparedDataset,
-    evaluators: dict[str, Evaluator],
-    batch_size: int = 64,
-    limit: int | None = None,
-    device: torch.device | str = "cpu",
-) -> list[AttributeScore]:
-    """Translate `source`'s test images to every single-attribute target of `target`'s labels (one process)."""
-    batches = pair_sums(generator, label_space, source, target, evaluators, batch_size, limit, device)
-    return pair_scores(batches, label_space, source, target, evaluators)
