@@ -68,6 +68,7 @@ class TrainConfig:
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
+    augment_shift: float = 0.0  # not in the paper: D's inputs shifted by up to this fraction of the side
     seed: int = 1234
     precision: str = "fp32"  # fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
@@ -99,6 +100,8 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        if not 0 <= self.augment_shift < 0.5:
+            raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
 
 
 @dataclass(frozen=True)

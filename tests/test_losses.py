@@ -114,3 +114,50 @@ def test_classification_uses_only_the_batch_datasets_slice():
     assert abs(objective._classification(logits, batch, batch.labels_org).item() - expected.item()) < 1e-6
     c_org, _ = objective.generator_labels(batch)
     assert c_org.tolist() == [[0, 0, 0, 1, 0, 0, 1]]
+
+
+def test_random_shift_moves_whole_images_and_passes_gradients():
+    torch.manual_seed(3)
+    x = torch.arange(4 * 3 * 8 * 8, dtype=torch.float32).reshape(4, 3, 8, 8) + 1  # no zeros inside
+    x.requires_grad_(True)
+    y = losses.random_shift(x, 0.25)  # up to 2 pixels each way
+
+    def shifted(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+        out = torch.zeros_like(image)
+        out[:, max(dy, 0) : 8 + min(dy, 0), max(dx, 0) : 8 + min(dx, 0)] = image[
+            :, max(-dy, 0) : 8 - max(dy, 0), max(-dx, 0) : 8 - max(dx, 0)
+        ]
+        return out
+
+    seen = set()
+    for i in range(4):  # each image is exactly one whole-pixel shift of its input, within 2 pixels
+        matches = [
+            (dy, dx)
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+            if torch.equal(y[i], shifted(x[i].detach(), dy, dx))
+        ]
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert len(seen) > 1  # drawn per image
+    y.sum().backward()  # each input pixel still inside the frame gets gradient 1, the others 0
+    assert set(x.grad.unique().tolist()) <= {0.0, 1.0} and x.grad.sum() == (y != 0).sum()
+    assert losses.random_shift(x, 0.0) is x
+
+
+def test_discriminator_loss_with_shifts_is_the_loss_of_shifted_images():
+    space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"),))
+    critic = LinearCritic(torch.randn(1, 3, 4, 4), torch.tensor([[0.5, -1.0]]))
+    x_real, x_fake = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    alpha = torch.full((2, 1, 1, 1), 0.3)
+    shifted = StarGANObjective(space, augment_shift=0.25)
+    torch.manual_seed(5)
+    loss, _ = shifted.discriminator_loss(critic, Batch(x_real, 0, labels, labels), x_fake, alpha)
+    torch.manual_seed(5)  # the same draws, applied by hand, through the objective without shifts
+    real, fake = losses.random_shift(x_real, 0.25), losses.random_shift(x_fake, 0.25)
+    plain = StarGANObjective(space)
+    expected, _ = plain.discriminator_loss(critic, Batch(real, 0, labels, labels), fake, alpha)
+    assert torch.allclose(loss, expected) and not torch.allclose(
+        loss, plain.discriminator_loss(critic, Batch(x_real, 0, labels, labels), x_fake, alpha)[0]
+    )

@@ -8,6 +8,10 @@ terms as in the paper (1, 10, 10).
 D loss = -mean D_src(x) + mean D_src(G(x,c_trg)) + lambda_cls * cls(D_cls(x), c_org) + lambda_gp * GP
 G loss = -mean D_src(G(x,c_trg)) + lambda_rec * |x - G(G(x,c_trg), c_org)| + lambda_cls * cls(D_cls(fake), c_trg)
 
+With `augment_shift` > 0 (not in the paper; DiffAugment's translation), every image D sees, real or fake,
+in either loss, is first shifted at random: D's classifier then has to read attributes where they are,
+which makes it harder for G to satisfy it with small, unshifted perturbations.
+
 Both are returned as (loss, logs): logs hold detached tensors named `D/real`, `D/fake`, `D/cls`, `D/gp`,
 `G/fake`, `G/rec`, `G/cls`, the names used in the console, metrics.jsonl and the tests.
 """
@@ -37,6 +41,10 @@ class StarGANObjective:
     lambda_cls: float = 1.0
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
+    augment_shift: float = 0.0  # not in the paper: D sees randomly shifted real and fake images
+
+    def _augment(self, x: torch.Tensor) -> torch.Tensor:
+        return losses.random_shift(x, self.augment_shift)
 
     def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
@@ -68,9 +76,9 @@ class StarGANObjective:
         `separate_penalty` (one process, no DDP) real and fake go through one forward and the
         interpolates through another, so the penalty's extra work covers only its B rows.
         """
-        x_real = batch.x_real
+        x_real = self._augment(batch.x_real)
         b = x_real.shape[0]
-        x_fake = x_fake.detach()
+        x_fake = self._augment(x_fake.detach())
         x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
         if separate_penalty:
             src, cls = discriminator(torch.cat([x_real, x_fake]))
@@ -99,7 +107,7 @@ class StarGANObjective:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The G loss; `x_fake` = G(x_real, c_trg) with its graph (the loop may reuse the D step's)."""
         c_org, _ = self.generator_labels(batch)
-        src_fake, cls_fake = discriminator(x_fake)
+        src_fake, cls_fake = discriminator(self._augment(x_fake))
         x_rec = generator(x_fake, c_org)
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),

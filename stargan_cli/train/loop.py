@@ -146,7 +146,9 @@ def train(
     if opt_state.get("scaler") and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(opt_state["scaler"])
     g_forward = torch.compile(generator) if cfg.compile_generator else generator
-    objective = OBJECTIVES[arch.name](label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp)
+    objective = OBJECTIVES[arch.name](
+        label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp, cfg.augment_shift
+    )
     run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
     streams = [
         BatchStream(
