@@ -53,6 +53,34 @@ def _weighted(scores: list[AttributeScore], field: str) -> float | None:
     return sum(v * n for v, n in values) / total if total else None
 
 
+def _evaluators(
+    datasets: list[PreparedDataset], info, retrain: bool, arch: str, device: torch.device
+) -> tuple[dict[str, Evaluator], dict]:
+    """Check that each dataset fits the model, then load (or train) its evaluator; also the report's
+    description of the datasets."""
+    names = [d.name for d in info.label_space.datasets]
+    evaluators: dict[str, Evaluator] = {}
+    described = {}
+    for ds in datasets:
+        if ds.name not in names:
+            raise CheckpointError(
+                f"the model was trained on {', '.join(names)}; {ds.root} holds {ds.name}. Pass --data with one of those"
+            )
+        if ds.image_size != info.config.image_size:
+            raise CheckpointError(
+                f"the model works on {info.config.image_size} px images; {ds.root} holds {ds.image_size} px"
+            )
+    for ds in datasets:
+        evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain, arch, device))
+        described[ds.name] = {
+            "path": str(ds.root),
+            "manifest_sha256": ds.manifest_sha256,
+            "evaluator": resolve(arch, ds.image_size),
+            "evaluator_accuracy": dict(zip(ds.labels.attributes, evaluators[ds.name].accuracy, strict=True)),
+        }
+    return evaluators, described
+
+
 def evaluate(
     model: str | Path,
     data: list[str] | None = None,
@@ -89,51 +117,25 @@ def evaluate(
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     generator.to(device)
     datasets = _datasets_for(model, data)
-    evaluators: dict[str, Evaluator] = {}
-    described = {}
-    for ds in datasets:
-        names = [d.name for d in info.label_space.datasets]
-        if ds.name not in names:
-            raise CheckpointError(
-                f"the model was trained on {', '.join(names)}; {ds.root} holds {ds.name}. Pass --data with one of those"
-            )
-        if ds.image_size != info.config.image_size:
-            raise CheckpointError(
-                f"the model works on {info.config.image_size} px images; {ds.root} holds {ds.image_size} px"
-            )
-        with accelerator.main_process_first():  # the main process trains and caches; the others load
-            evaluators[ds.name] = Evaluator(*load_or_train(ds, retrain_evaluator and main, evaluator, device))
-        described[ds.name] = {
-            "path": str(ds.root),
-            "manifest_sha256": ds.manifest_sha256,
-            "evaluator": resolve(evaluator, ds.image_size),
-            "evaluator_accuracy": dict(zip(ds.labels.attributes, evaluators[ds.name].accuracy, strict=True)),
-        }
-    fid_note = None
-    if features is None and fid:
-        if weights is None:
-            fid_note = missing_weights_line()
-            if main:
-                warn(fid_note)
-        else:
-            features = InceptionFeatures(weights)
-    if features is not None:
-        features.eval().to(device)
+    with accelerator.main_process_first():  # the main process trains and caches; the others load
+        evaluators, described = _evaluators(datasets, info, retrain_evaluator and main, evaluator, device)
+    if features is None and fid and weights is not None:
+        features = InceptionFeatures(weights)
+    fid_note = missing_weights_line() if features is None and fid else None
+    if fid_note and main:
+        warn(fid_note)
 
     def gathered(part: list) -> list:
         return gather_object(part) if world > 1 else part
 
     real: dict[str, dict[str, torch.Tensor]] = {}  # per target dataset, per attribute
     if features is not None:
+        features.eval().to(device)
         for ds in datasets:
             real[ds.name] = {
-                name: in_order(
-                    gathered(
-                        real_feature_batches(ds, i, features, fid_images, batch_size, device, rank, world)
-                    )
-                )
+                name: in_order(gathered(real_feature_batches(ds, i, features, fid_images, batch_size, device, rank, world)))
                 for i, name in enumerate(ds.labels.attributes)
-            }
+            }  # fmt: skip
     scores: list[AttributeScore] = []
     for source in datasets:  # each dataset's own targets first, then the other datasets' targets
         for target in sorted(datasets, key=lambda d: d is not source):
