@@ -51,11 +51,12 @@ def grid(columns: Sequence[torch.Tensor], padding: int = 2) -> np.ndarray:
     return out
 
 
-def save_png(array: np.ndarray, path: str | Path) -> Path:
-    """Write atomically (temporary name, then rename), so an interrupted save leaves no broken file."""
+def save_image(array: np.ndarray, path: str | Path, fmt: str = "PNG", **options) -> Path:
+    """Write atomically (temporary name, then rename), so an interrupted save leaves no broken file.
+    `fmt` and `options` go to PIL (e.g. "JPEG", quality=95)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format="PNG")
+    Image.fromarray(array).save(tmp, format=fmt, **options)
     os.replace(tmp, path)
     return path

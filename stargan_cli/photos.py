@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .data.decode import to_rgb
 from .errors import ImageError
+from .images import save_image
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"}
 WRITABLE = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
@@ -125,10 +125,5 @@ def output_path(item: InputFile, out: str | None, tag: str, fmt: str | None = No
 
 def write_photo(array: np.ndarray, path: Path) -> Path:
     """Write atomically in the format the suffix names (JPEG at quality 95, WebP at 95, PNG lossless)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = WRITABLE.get(path.suffix.lower(), "PNG")
-    tmp = path.with_name(f".{path.name}.tmp")
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    Image.fromarray(array).save(tmp, format=fmt, **options)
-    os.replace(tmp, path)
-    return path
+    return save_image(array, path, fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))

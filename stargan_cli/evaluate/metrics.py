@@ -82,6 +82,13 @@ def _counterfactuals(sources: list[str], style: str, targets: np.ndarray, size: 
     return to_tensor(np.stack(rendered))
 
 
+def _counterfactual_style(source: PreparedDataset, target: PreparedDataset) -> str | None:
+    """The toyfaces style to render exact counterfactuals in, when both datasets are toyfaces renders."""
+    if source.manifest.get("toyfaces") is None:
+        return None
+    return (target.manifest.get("toyfaces") or {}).get("style")
+
+
 def _add(sums: dict, key: str, value: float) -> None:
     sums[key] = sums.get(key, 0.0) + value
 
@@ -109,8 +116,7 @@ def pair_sums(
     test = source.split("test")
     n = min(len(test), limit) if limit else len(test)
     files = source.files("test")[:n]
-    style = (target.manifest.get("toyfaces") or {}).get("style")
-    toy = style is not None and source.manifest.get("toyfaces") is not None
+    style = _counterfactual_style(source, target)
     label = source.name if same else f"{source.name} -> {target.name}"
     starts = list(range(0, n, batch_size))[rank::world]
     out = []
@@ -158,7 +164,7 @@ def pair_sums(
                     _add(acc, "kept", (kept_pred == kept_org).float().sum().item())
                     _add(acc, "kept_n", len(x_c) * len(kept))
                 _add(acc, "rec", (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2)
-                if toy:
+                if style is not None:
                     names = [files[i] for i in range(rows.start, rows.stop) if changed[i - rows.start]]
                     truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
                     _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
@@ -179,7 +185,7 @@ def pair_scores(
     """Add the batches' sums in batch order (the same order whatever the number of processes); with
     `real` (features of real images per target attribute), FID and KID of each target domain."""
     t_spec = label_space.datasets[label_space.dataset_index(target.name)]
-    toy = (target.manifest.get("toyfaces") is not None) and source.manifest.get("toyfaces") is not None
+    toy = _counterfactual_style(source, target) is not None
     sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
     batches = sorted(batches, key=lambda b: b.index)
     for batch in batches:

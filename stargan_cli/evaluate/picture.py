@@ -16,7 +16,7 @@ import torch
 from PIL import Image, ImageDraw, ImageFont
 
 from ..data.prepared import PreparedDataset
-from ..images import grid, save_png, to_tensor
+from ..images import grid, save_image, to_tensor
 from ..inference import single_target_columns
 from ..labels import LabelSpace
 from .classifier import classify, predict
@@ -122,4 +122,4 @@ def report_picture(
     out.paste(header, (0, 0))
     out.paste(grid_image, (0, header.height))
     out.paste(bars, (0, header.height + grid_image.height + 10))
-    return save_png(np.asarray(out), path)
+    return save_image(np.asarray(out), path)

@@ -30,7 +30,7 @@ from ..config import Recipe
 from ..console import info
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
-from ..images import grid, save_png, to_tensor
+from ..images import grid, save_image, to_tensor
 from ..inference import single_target_columns
 from ..labels import LabelSpace
 from ..models import get_architecture
@@ -284,4 +284,4 @@ def _save_samples(path: Path, generator, discriminator, accelerator, fixed, labe
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]
-    save_png(np.concatenate(padded, axis=0), path)
+    save_image(np.concatenate(padded, axis=0), path)
