@@ -37,6 +37,10 @@ class DataConfig:
     batch_size: int = 16  # per process
     flip: bool = True  # random horizontal flip
     sample_count: int = 8  # fixed test images in the sample grids
+    # not in the paper: each training image zoomed out by up to this fraction and moved by up to `shift`
+    # of its side, edges repeated, so one dataset's framing does not become part of its domain
+    zoom_out: float = 0.0
+    shift: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.datasets:
@@ -45,6 +49,10 @@ class DataConfig:
             raise ConfigError("data.batch_size must be at least 2 (targets are a permutation of the batch)")
         if self.sample_count < 1:
             raise ConfigError("data.sample_count must be at least 1")
+        if not 0 <= self.zoom_out < 1:
+            raise ConfigError(f"data.zoom_out must be in [0, 1), got {self.zoom_out}")
+        if not 0 <= self.shift < 0.5:
+            raise ConfigError(f"data.shift must be in [0, 0.5), got {self.shift}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,8 @@ class TrainConfig:
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
     augment_shift: float = 0.0  # not in the paper: D's inputs shifted by up to this fraction of the side
+    # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
+    cross_targets: float = 0.0
     seed: int = 1234
     precision: str = "fp32"  # fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
@@ -102,6 +112,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be positive")
         if not 0 <= self.augment_shift < 0.5:
             raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
+        if not 0 <= self.cross_targets <= 1:
+            raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
 
 
 @dataclass(frozen=True)

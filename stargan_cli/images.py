@@ -33,6 +33,17 @@ def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "c
     return x.div_(127.5).sub_(1.0)
 
 
+def reframe(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """Zoom each image out by `scale` (B,) in (0, 1] about its centre and move it by `offset` (B, 2)
+    (x, y, in fractions of the side); the uncovered border repeats the edge pixels, as a wider shot of
+    the same scene would show more of a plain background. scale 1 and offset 0 return the image as it is."""
+    theta = torch.zeros(len(x), 2, 3, device=x.device)
+    theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale
+    theta[:, :, 2] = -2 * offset / scale[:, None]  # affine_grid maps output to input; the image spans 2
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
     scaled = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

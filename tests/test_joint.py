@@ -2,13 +2,15 @@
 
 import json
 
+import numpy as np
 import torch
 from PIL import Image
 from typer.testing import CliRunner
 
 from stargan_cli.cli import app
 from stargan_cli.labels import LabelSpace
-from stargan_cli.objectives import Batch, StarGANObjective
+from stargan_cli.objectives import Batch, CrossTargets, StarGANObjective
+from stargan_cli.train.stream import draw_cross
 from stargan_cli.translate import Translator
 
 
@@ -40,8 +42,47 @@ def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
     # the classification loss of a RaFD batch reads logits 5..12 only, with cross-entropy
     logits = torch.zeros(2, 13)
     logits[:, :5] = 100.0  # CelebA logits: would dominate a loss that looked at them
-    loss = objective._classification(logits, rafd, rafd.labels_org)
+    loss = objective._classification(logits, 1, rafd.labels_org)
     assert abs(loss.item() - torch.log(torch.tensor(8.0)).item()) < 1e-5
+
+
+def test_cross_rows_get_the_other_datasets_label_mask_and_loss(joint_run):
+    ls = space(joint_run)
+    objective = StarGANObjective(ls)
+    happy, sad = torch.eye(8)[4], torch.eye(8)[6]
+    org = torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1], [0, 1, 0, 0, 0]])
+    trg = torch.tensor([[0.0, 1, 0, 1, 0], [1, 0, 0, 0, 1], [1, 0, 0, 1, 1]])
+    cross = CrossTargets(torch.tensor([0, 2]), 1, torch.stack([happy, sad]))
+    batch = Batch(torch.zeros(3, 3, 16, 16), 0, org, trg, cross)
+    c_org, c_trg = objective.generator_labels(batch)
+    assert c_org[:, -2:].tolist() == [[1, 0]] * 3  # reconstruction: every row back to its own mask
+    assert c_trg.tolist() == [
+        [0] * 5 + happy.tolist() + [0, 1],  # rows 0 and 2: RaFD targets under the RaFD mask
+        [1, 0, 0, 0, 1] + [0] * 8 + [1, 0],  # row 1: its own CelebA target
+        [0] * 5 + sad.tolist() + [0, 1],
+    ]
+    # G's classification: row 1 by summed BCE on logits 0..4, rows 0 and 2 by cross-entropy on 5..12,
+    # each weighted by its share of the batch
+    logits = torch.zeros(3, 13)
+    logits[1, :5] = torch.tensor([2.0, -1, 0, 1, 3])
+    logits[0, 5 + 4] = 1.0  # row 0 leans to its target, happy
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits[1, :5], trg[1], reduction="sum")
+    ce_row0 = -torch.log_softmax(logits[0, 5:], 0)[4]
+    expected = (1 / 3) * bce + (2 / 3) * (ce_row0 + torch.log(torch.tensor(8.0))) / 2
+    assert abs(objective._target_classification(logits, batch).item() - expected.item()) < 1e-6
+
+
+def test_cross_targets_are_seeded_rows_of_the_other_dataset():
+    others = {1: np.eye(8, dtype=np.float32)[[0, 3, 3, 7, 5]]}
+    cross = draw_cross(7, 11, 0, 0, 16, 0.25, others, torch.device("cpu"))
+    assert cross.dataset == 1 and len(cross.rows) == 4
+    assert cross.rows.tolist() == sorted(set(cross.rows.tolist())) and cross.rows.max() < 16
+    rows = {tuple(r) for r in others[1].tolist()}
+    assert all(tuple(r) in rows for r in cross.labels.tolist())
+    again = draw_cross(7, 11, 0, 0, 16, 0.25, others, torch.device("cpu"))
+    assert torch.equal(again.rows, cross.rows) and torch.equal(again.labels, cross.labels)
+    assert draw_cross(7, 12, 0, 0, 16, 0.25, others, torch.device("cpu")).rows.tolist() != cross.rows.tolist()
+    assert draw_cross(7, 11, 0, 0, 16, 0.0, others, torch.device("cpu")) is None
 
 
 def test_joint_run_logs_and_samples(joint_run):

@@ -111,7 +111,10 @@ def test_classification_uses_only_the_batch_datasets_slice():
         torch.zeros(1, 3, 2, 2), 1, torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]])
     )
     expected = losses.single_label_loss(torch.tensor([[0.0, 3.0, 0.0]]), torch.tensor([1]))
-    assert abs(objective._classification(logits, batch, batch.labels_org).item() - expected.item()) < 1e-6
+    assert (
+        abs(objective._classification(logits, batch.dataset, batch.labels_org).item() - expected.item())
+        < 1e-6
+    )
     c_org, _ = objective.generator_labels(batch)
     assert c_org.tolist() == [[0, 0, 0, 1, 0, 0, 1]]
 

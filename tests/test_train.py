@@ -49,6 +49,36 @@ def test_batches_are_a_deterministic_sharded_permutation(toy_dataset):
     assert sorted(a.labels_trg.tolist()) == sorted(a.labels_org.tolist())
 
 
+def test_reframe_moves_and_zooms_out_with_repeated_edges():
+    import torch
+
+    from stargan_cli.images import reframe
+
+    x = torch.arange(64.0).reshape(1, 1, 8, 8)
+    assert torch.allclose(reframe(x, torch.tensor([1.0]), torch.tensor([[0.0, 0.0]])), x)
+    # a quarter of the side to the right: columns move 2 px, the left edge column repeats
+    moved = reframe(x, torch.tensor([1.0]), torch.tensor([[0.25, 0.0]]))[0, 0]
+    assert torch.allclose(moved[:, 2:], x[0, 0, :, :6]) and torch.allclose(moved[:, 0], x[0, 0, :, 0])
+    # half size: output pixel (i, j) samples the input at the centre of its 2x2 block (bilinear mean)
+    half = reframe(x, torch.tensor([0.5]), torch.tensor([[0.0, 0.0]]))[0, 0]
+    blocks = x[0, 0].reshape(4, 2, 4, 2).mean((1, 3))
+    assert torch.allclose(half[2:6, 2:6], blocks)
+    assert torch.allclose(half[0, 2:6], x[0, 0, 0].reshape(4, 2).mean(1))  # above: the top row repeated
+
+
+def test_reframed_batches_are_seeded_and_leave_other_draws_alone(toy_dataset):
+    import torch
+
+    from stargan_cli.data.prepared import PreparedDataset
+
+    split = PreparedDataset(toy_dataset).split("train")
+    plain = BatchStream(split, 4, 3, 0, True).draw(5, torch.device("cpu"))
+    framed = BatchStream(split, 4, 3, 0, True, zoom_out=0.3, shift=0.1)
+    a, b = framed.draw(5, torch.device("cpu")), framed.draw(5, torch.device("cpu"))
+    assert torch.equal(a.x_real, b.x_real) and not torch.allclose(a.x_real, plain.x_real, atol=0.05)
+    assert torch.equal(a.labels_trg, plain.labels_trg) and torch.equal(a.alpha, plain.alpha)
+
+
 def test_training_writes_the_run_directory(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["train"]["steps"] == 6 and config["model"]["architecture"] == "stargan"
@@ -124,6 +154,22 @@ def test_resume_refuses_another_label_space(tmp_path):
     with pytest.raises(CheckpointError, match="label space toy-celeba\\[5\\].*toy-rafd\\[8\\]"):
         train(resume=run)
     assert (run / "checkpoints" / "step-0000003" / "generator.safetensors").read_bytes() == before
+
+
+def test_cross_targets_need_a_second_dataset(recipe_file):
+    recipe, _ = load_recipe(recipe_file, ["train.cross_targets=0.5"])
+    with pytest.raises(ConfigError, match="train.cross_targets needs two or more datasets"):
+        train(recipe)
+    assert not (recipe_file.parent / "runs").exists()  # refused before a run directory was made
+
+
+def test_joint_training_with_cross_targets_and_reframing(toy_dataset, toy_rafd_dataset, tmp_path):
+    path = tmp_path / "joint.toml"
+    path.write_text(tiny_recipe_text([toy_dataset, toy_rafd_dataset], tmp_path / "runs"))
+    settings = ["train.cross_targets=0.5", "data.zoom_out=0.3", "data.shift=0.1", "train.steps=2"]
+    result = train(load_recipe(path, settings + ["train.decay_start=1"])[0])
+    rows = metrics(result.run_dir)
+    assert [r["step"] for r in rows] == [1, 2] and all(np.isfinite(rows[1][k]) for k in LOSSES)
 
 
 def test_image_size_must_match_the_data(recipe_file):

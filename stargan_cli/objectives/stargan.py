@@ -8,6 +8,12 @@ terms as in the paper (1, 10, 10).
 D loss = -mean D_src(x) + mean D_src(G(x,c_trg)) + lambda_cls * cls(D_cls(x), c_org) + lambda_gp * GP
 G loss = -mean D_src(G(x,c_trg)) + lambda_rec * |x - G(G(x,c_trg), c_org)| + lambda_cls * cls(D_cls(fake), c_trg)
 
+With cross-dataset targets (`Batch.cross`, not in the paper), some rows of a batch are translated to a
+target of another dataset under that dataset's mask: G's classification loss reads those rows with the
+other dataset's slice and loss kind, and reconstruction takes every row back to its own labels and mask.
+The reference only ever trains G within a dataset, so "a CelebA face with a RaFD expression" is a zero-shot
+guess there; here it is trained.
+
 With `augment_shift` > 0 (not in the paper; DiffAugment's translation), every image D sees, real or fake,
 in either loss, is first shifted at random: D's classifier then has to read attributes where they are,
 which makes it harder for G to satisfy it with small, unshifted perturbations.
@@ -28,11 +34,21 @@ from ..labels import LabelSpace
 
 
 @dataclass
+class CrossTargets:
+    """Rows of a batch whose target belongs to another dataset of the label space."""
+
+    rows: torch.Tensor  # (n,) long, sorted
+    dataset: int  # the other dataset
+    labels: torch.Tensor  # (n, A_dataset) 0/1 target labels in that dataset's layout
+
+
+@dataclass
 class Batch:
     x_real: torch.Tensor  # (B, 3, H, W) in [-1, 1]
     dataset: int  # index into the label space
     labels_org: torch.Tensor  # (B, A) 0/1 labels of this dataset
-    labels_trg: torch.Tensor  # (B, A) target labels of this dataset
+    labels_trg: torch.Tensor  # (B, A) target labels of this dataset (rows in `cross` ignore theirs)
+    cross: CrossTargets | None = None
 
 
 @dataclass
@@ -49,15 +65,29 @@ class StarGANObjective:
     def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
         ls = self.label_space
-        return (
-            ls.generator_label(batch.dataset, batch.labels_org),
-            ls.generator_label(batch.dataset, batch.labels_trg),
-        )
+        c_trg = ls.generator_label(batch.dataset, batch.labels_trg)
+        if batch.cross is not None:
+            c_trg[batch.cross.rows] = ls.generator_label(batch.cross.dataset, batch.cross.labels)
+        return ls.generator_label(batch.dataset, batch.labels_org), c_trg
 
-    def _classification(self, logits: torch.Tensor, batch: Batch, target: torch.Tensor) -> torch.Tensor:
-        """Only the batch's own dataset's slice of the logits, with that dataset's loss kind."""
-        kind = self.label_space.datasets[batch.dataset].kind
-        return losses.CLASSIFICATION[kind](logits[:, self.label_space.slice(batch.dataset)], target)
+    def _classification(self, logits: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
+        """Only `dataset`'s slice of the logits, with that dataset's loss kind."""
+        kind = self.label_space.datasets[dataset].kind
+        return losses.CLASSIFICATION[kind](logits[:, self.label_space.slice(dataset)], target)
+
+    def _target_classification(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """G's classification loss over the batch: each row against its own target's dataset; with cross
+        rows, each dataset's loss is weighted by its share of the batch (no cross rows: the paper's)."""
+        if batch.cross is None:
+            return self._classification(logits, batch.dataset, batch.labels_trg)
+        own = torch.ones(len(logits), dtype=torch.bool, device=logits.device)
+        own[batch.cross.rows] = False
+        cross = self._classification(logits[batch.cross.rows], batch.cross.dataset, batch.cross.labels)
+        loss = cross * (len(batch.cross.rows) / len(logits))
+        if own.any():
+            mine = self._classification(logits[own], batch.dataset, batch.labels_trg[own])
+            loss = loss + mine * (own.sum() / len(logits))
+        return loss
 
     def discriminator_loss(
         self,
@@ -90,7 +120,7 @@ class StarGANObjective:
         logs = {
             "D/real": losses.wgan_real(src_real),
             "D/fake": losses.wgan_fake(src_fake),
-            "D/cls": self._classification(cls[:b], batch, batch.labels_org),
+            "D/cls": self._classification(cls[:b], batch.dataset, batch.labels_org),
             "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
         loss = (
@@ -112,7 +142,7 @@ class StarGANObjective:
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),
             "G/rec": losses.l1(batch.x_real, x_rec),
-            "G/cls": self._classification(cls_fake, batch, batch.labels_trg),
+            "G/cls": self._target_classification(cls_fake, batch),
         }
         loss = logs["G/fake"] + self.lambda_rec * logs["G/rec"] + self.lambda_cls * logs["G/cls"]
         return loss, {k: v.detach() for k, v in logs.items()}

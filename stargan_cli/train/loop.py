@@ -39,7 +39,7 @@ from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, write_config
 from .schedule import learning_rate
 from .step import StepRunner, adam
-from .stream import BatchStream
+from .stream import BatchStream, draw_cross
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
 
@@ -120,6 +120,8 @@ def train(
         checkpoint = None
     datasets, label_space = open_datasets(recipe)
     cfg, arch = recipe.train, get_architecture(recipe.model.architecture)
+    if cfg.cross_targets and len(datasets) < 2:
+        raise ConfigError("train.cross_targets needs two or more datasets in data.datasets; set it to 0")
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
@@ -160,9 +162,12 @@ def train(
             accelerator.process_index,
             accelerator.num_processes,
             ds.name,
+            recipe.data.zoom_out,
+            recipe.data.shift,
         )
         for d, ds in enumerate(datasets)
     ]
+    train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
     fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
 
@@ -195,7 +200,18 @@ def train(
                     group["lr"] = learning_rate(base, step - 1, cfg.steps, cfg.decay_start)
             for stream in streams:
                 draw = stream.draw(step - 1, accelerator.device)
-                batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg)
+                others = {d: labels for d, labels in train_labels.items() if d != stream.dataset}
+                cross = draw_cross(
+                    cfg.seed,
+                    step - 1,
+                    stream.dataset,
+                    accelerator.process_index,
+                    len(draw.x_real),
+                    cfg.cross_targets,
+                    others,
+                    accelerator.device,
+                )
+                batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg, cross)
                 logs.update(run_step(batch, draw.alpha, g_due))
             # bookkeeping: logs, samples, checkpoints
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)

@@ -15,7 +15,8 @@ import torch
 
 from ..data.prepared import Split
 from ..errors import DatasetError
-from ..images import to_tensor
+from ..images import reframe, to_tensor
+from ..objectives import CrossTargets
 
 
 def step_generator(seed: int, step: int, dataset: int, rank: int) -> np.random.Generator:
@@ -42,9 +43,12 @@ class BatchStream:
         rank: int = 0,
         world: int = 1,
         name: str = "",
+        zoom_out: float = 0.0,
+        shift: float = 0.0,
     ) -> None:
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
+        self.zoom_out, self.shift = zoom_out, shift
         self.per_epoch = len(split) // (batch_size * world)
         self._epoch, self._shard = -1, np.empty(0, np.int64)
         if self.per_epoch < 1:
@@ -76,5 +80,32 @@ class BatchStream:
         if device.type == "cuda":
             batch = batch.pin_memory()
         x = to_tensor(batch, device)  # (B, 3, H, W)
+        if self.zoom_out or self.shift:  # drawn after the rest: runs without it keep their batches
+            scale = 1 - self.zoom_out * rng.random(len(rows), dtype=np.float32)
+            offset = self.shift * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
+            x = reframe(x, torch.from_numpy(scale).to(device), torch.from_numpy(offset).to(device))
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
         return Draw(x, labels, labels[permutation.to(device)], alpha.to(device))
+
+
+def draw_cross(
+    seed: int,
+    step: int,
+    dataset: int,
+    rank: int,
+    batch_size: int,
+    fraction: float,
+    others: dict[int, np.ndarray],
+    device: torch.device,
+) -> CrossTargets | None:
+    """Cross-dataset targets for `round(fraction * batch_size)` random rows of a batch of `dataset`: one
+    other dataset per batch, its targets real label vectors of that dataset's training rows (so exclusive
+    groups and label frequencies are that dataset's own). Seeded like `step_generator`, on its own stream."""
+    count = round(fraction * batch_size)
+    if count == 0 or not others:
+        return None
+    rng = np.random.default_rng([seed, step, dataset, rank, 1])
+    rows = np.sort(rng.choice(batch_size, count, replace=False))
+    other = sorted(others)[int(rng.integers(len(others)))]
+    labels = np.asarray(others[other][np.sort(rng.integers(len(others[other]), size=count))])
+    return CrossTargets(torch.from_numpy(rows).to(device), other, torch.from_numpy(labels).to(device))
