@@ -78,7 +78,7 @@ def test_recipes_exist():
     assert any(p.name == "toyfaces.toml" for p in RECIPES)
 
 
-@pytest.mark.parametrize("name", ["celeba.toml", "rafd.toml"])
+@pytest.mark.parametrize("name", ["celeba.toml", "rafd.toml", "celeba_rafd.toml"])
 def test_paper_recipes_have_the_paper_settings(name):
     recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / name)
     t, m = recipe.train, recipe.model.params
@@ -92,3 +92,11 @@ def test_paper_recipes_have_the_paper_settings(name):
     )
     assert (t.n_critic, t.lambda_cls, t.lambda_rec, t.lambda_gp, recipe.data.batch_size) == (5, 1, 10, 10, 16)
     assert (m.image_size, m.g_conv_dim, m.g_repeat_num, m.d_conv_dim, m.d_repeat_num) == (128, 64, 6, 64, 6)
+    # nothing that is not in the paper
+    assert (t.cross_targets, t.augment_shift, recipe.data.zoom_out, recipe.data.shift) == (0, 0, 0, 0)
+    assert not m.g_residual
+
+
+def test_the_joint_paper_recipe_trains_celeba_and_rafd_together():
+    recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "celeba_rafd.toml")
+    assert recipe.data.datasets == ("data/celeba", "data/rafd")

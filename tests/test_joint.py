@@ -61,14 +61,18 @@ def test_cross_rows_get_the_other_datasets_label_mask_and_loss(joint_run):
         [1, 0, 0, 0, 1] + [0] * 8 + [1, 0],  # row 1: its own CelebA target
         [0] * 5 + sad.tolist() + [0, 1],
     ]
-    # G's classification: row 1 by summed BCE on logits 0..4, rows 0 and 2 by cross-entropy on 5..12,
-    # each weighted by its share of the batch
+    # G's classification: row 1 by summed BCE on logits 0..4 against its target; rows 0 and 2 by
+    # cross-entropy on 5..12 against their expressions plus summed BCE on 0..4 against their own
+    # (kept) labels; averaged over the 3 rows
     logits = torch.zeros(3, 13)
-    logits[1, :5] = torch.tensor([2.0, -1, 0, 1, 3])
+    logits[:, :5] = torch.tensor([[3.0, -2, 0, 1, -1], [2.0, -1, 0, 1, 3], [0.5, 1, -3, 0, 2]])
     logits[0, 5 + 4] = 1.0  # row 0 leans to its target, happy
-    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits[1, :5], trg[1], reduction="sum")
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
     ce_row0 = -torch.log_softmax(logits[0, 5:], 0)[4]
-    expected = (1 / 3) * bce + (2 / 3) * (ce_row0 + torch.log(torch.tensor(8.0))) / 2
+    ce_row2 = torch.log(torch.tensor(8.0))  # uniform logits
+    own = bce(logits[1, :5], trg[1], reduction="sum")
+    kept = bce(logits[0, :5], org[0], reduction="sum") + bce(logits[2, :5], org[2], reduction="sum")
+    expected = (own + ce_row0 + ce_row2 + kept) / 3
     assert abs(objective._target_classification(logits, batch).item() - expected.item()) < 1e-6
 
 

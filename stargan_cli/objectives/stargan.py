@@ -10,7 +10,8 @@ G loss = -mean D_src(G(x,c_trg)) + lambda_rec * |x - G(G(x,c_trg), c_org)| + lam
 
 With cross-dataset targets (`Batch.cross`, not in the paper), some rows of a batch are translated to a
 target of another dataset under that dataset's mask: G's classification loss reads those rows with the
-other dataset's slice and loss kind, and reconstruction takes every row back to its own labels and mask.
+other dataset's slice and loss kind and, on its own dataset's slice, against its original labels (the
+attributes it must keep); reconstruction takes every row back to its own labels and mask.
 The reference only ever trains G within a dataset, so "a CelebA face with a RaFD expression" is a zero-shot
 guess there; here it is trained.
 
@@ -76,17 +77,22 @@ class StarGANObjective:
         return losses.CLASSIFICATION[kind](logits[:, self.label_space.slice(dataset)], target)
 
     def _target_classification(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """G's classification loss over the batch: each row against its own target's dataset; with cross
-        rows, each dataset's loss is weighted by its share of the batch (no cross rows: the paper's)."""
+        """G's classification loss, averaged over rows. A row of its own dataset is read on its dataset's
+        slice against its target (the paper's loss). A cross row is read twice: on the other dataset's
+        slice against its cross target, and on its own dataset's slice against its original labels, which
+        that translation must keep (a CelebA face given a RaFD expression keeps its hair, gender and age)."""
         if batch.cross is None:
             return self._classification(logits, batch.dataset, batch.labels_trg)
-        own = torch.ones(len(logits), dtype=torch.bool, device=logits.device)
-        own[batch.cross.rows] = False
-        cross = self._classification(logits[batch.cross.rows], batch.cross.dataset, batch.cross.labels)
-        loss = cross * (len(batch.cross.rows) / len(logits))
+        rows, b = batch.cross.rows, len(logits)
+        own = torch.ones(b, dtype=torch.bool, device=logits.device)
+        own[rows] = False
+        loss = (
+            self._classification(logits[rows], batch.cross.dataset, batch.cross.labels)
+            + self._classification(logits[rows], batch.dataset, batch.labels_org[rows])
+        ) * (len(rows) / b)
         if own.any():
             mine = self._classification(logits[own], batch.dataset, batch.labels_trg[own])
-            loss = loss + mine * (own.sum() / len(logits))
+            loss = loss + mine * (own.sum() / b)
         return loss
 
     def discriminator_loss(
