@@ -146,6 +146,10 @@ def test_random_shift_moves_whole_images_and_passes_gradients():
     y.sum().backward()  # each input pixel still inside the frame gets gradient 1, the others 0
     assert set(x.grad.unique().tolist()) <= {0.0, 1.0} and x.grad.sum() == (y != 0).sum()
     assert losses.random_shift(x, 0.0) is x
+    state = torch.get_rng_state()  # the offsets come from the CPU generator, which checkpoints save
+    first = losses.random_shift(x.detach(), 0.25)
+    torch.set_rng_state(state)
+    assert torch.equal(losses.random_shift(x.detach(), 0.25), first)
 
 
 def test_discriminator_loss_with_shifts_is_the_loss_of_shifted_images():
