@@ -79,6 +79,8 @@ class TrainConfig:
     augment_shift: float = 0.0  # not in the paper: D's inputs shifted by up to this fraction of the side
     # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
     cross_targets: float = 0.0
+    # not in the paper: D's classifier first trains alone on real images for this many steps
+    d_warmup: int = 0
     seed: int = 1234
     precision: str = "fp32"  # fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
@@ -114,6 +116,8 @@ class TrainConfig:
             raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
         if not 0 <= self.cross_targets <= 1:
             raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
+        if self.d_warmup < 0:
+            raise ConfigError(f"train.d_warmup must be 0 or more steps, got {self.d_warmup}")
 
 
 @dataclass(frozen=True)

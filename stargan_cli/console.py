@@ -24,8 +24,9 @@ def quiet() -> bool:
     return bool(os.environ.get("STARGAN_QUIET"))
 
 
-def progress(*extra_columns: TextColumn) -> Progress:
-    """A progress bar: description, bar, n/total, elapsed, remaining, then any extra columns."""
+def progress(*extra_columns: TextColumn, enabled: bool = True) -> Progress:
+    """A progress bar: description, bar, n/total, elapsed, remaining, then any extra columns. Hidden
+    when not `enabled` (e.g. on all processes but the main one) or when quiet."""
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -34,7 +35,7 @@ def progress(*extra_columns: TextColumn) -> Progress:
         TimeRemainingColumn(),
         *extra_columns,
         console=console,
-        disable=quiet(),
+        disable=quiet() or not enabled,
         transient=False,
     )
 

@@ -80,6 +80,18 @@ def test_discriminator_loss_matches_hand_computation(separate_penalty):
     assert critic.w.grad is not None and critic.logits.grad is not None
 
 
+def test_classifier_loss_reads_real_images_only_and_leaves_the_source_head_alone():
+    space = LabelSpace((DatasetLabels("a", ("x", "y"), "multi"),))
+    critic = LinearCritic(torch.full((1, 3, 2, 2), 0.5), torch.tensor([[0.0, 1.0]]))
+    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    batch = Batch(torch.ones(2, 3, 2, 2), 0, labels, labels.flip(0))
+    loss, logs = StarGANObjective(space, lambda_cls=3.0).classifier_loss(critic, batch)
+    cls = losses.multi_label_loss(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), labels).item()
+    assert abs(logs["D/cls"].item() - cls) < 1e-6 and abs(loss.item() - 3 * cls) < 1e-5
+    loss.backward()
+    assert critic.w.grad.abs().sum() == 0 and critic.logits.grad.abs().sum() > 0
+
+
 def test_generator_loss_matches_hand_computation():
     space = LabelSpace((DatasetLabels("a", ("x", "y", "z"), "single"),))
     critic = LinearCritic(torch.full((1, 3, 2, 2), 0.5), torch.tensor([[2.0, 0.0, 0.0]]))

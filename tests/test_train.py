@@ -102,8 +102,8 @@ def test_training_writes_the_run_directory(trained_run):
 
 
 def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(toy_dataset, tmp_path, monkeypatch):
-    path = tmp_path / "r.toml"
-    path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs"))
+    path = tmp_path / "r.toml"  # with a classifier warm-up, which a resumed run must not repeat
+    path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs", d_warmup=2))
     recipe, _ = load_recipe(path)
     straight = train(recipe).run_dir
 
@@ -170,6 +170,16 @@ def test_joint_training_with_cross_targets_and_reframing(toy_dataset, toy_rafd_d
     result = train(load_recipe(path, settings + ["train.decay_start=1"])[0])
     rows = metrics(result.run_dir)
     assert [r["step"] for r in rows] == [1, 2] and all(np.isfinite(rows[1][k]) for k in LOSSES)
+
+
+def test_classifier_warm_up_trains_d_on_real_images_first(recipe_file):
+    settings = ["train.steps=1", "train.decay_start=1", "train.d_lr=1e-3"]
+    plain = metrics(train(load_recipe(recipe_file, settings)[0]).run_dir)[0]
+    warm = metrics(train(load_recipe(recipe_file, settings + ["train.d_warmup=150"])[0]).run_dir)[0]
+    # step 1's batch was among the warm-up's: D's classification of it is already much better
+    assert warm["D/cls"] < 0.5 * plain["D/cls"]
+    with pytest.raises(ConfigError, match="train.d_warmup must be 0 or more"):
+        load_recipe(recipe_file, ["train.d_warmup=-1"])
 
 
 def test_image_size_must_match_the_data(recipe_file):

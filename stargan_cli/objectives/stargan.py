@@ -19,6 +19,9 @@ With `augment_shift` > 0 (not in the paper; DiffAugment's translation), every im
 in either loss, is first shifted at random: D's classifier then has to read attributes where they are,
 which makes it harder for G to satisfy it with small, unshifted perturbations.
 
+With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
+(`classifier_loss`), so that from G's first update its classification loss reads the attributes.
+
 Both are returned as (loss, logs): logs hold detached tensors named `D/real`, `D/fake`, `D/cls`, `D/gp`,
 `G/fake`, `G/rec`, `G/cls`, the names used in the console, metrics.jsonl and the tests.
 """
@@ -94,6 +97,13 @@ class StarGANObjective:
             mine = self._classification(logits[own], batch.dataset, batch.labels_trg[own])
             loss = loss + mine * (own.sum() / b)
         return loss
+
+    def classifier_loss(self, discriminator: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
+        """D's classification of real images alone, weighted as in the D loss (the warm-up's loss)."""
+        src, cls = discriminator(self._augment(batch.x_real))
+        cls_loss = self._classification(cls, batch.dataset, batch.labels_org)
+        # the source head joins with weight 0: every parameter gets a gradient, as DDP requires
+        return self.lambda_cls * cls_loss + 0 * src.mean(), {"D/cls": cls_loss.detach()}
 
     def discriminator_loss(
         self,

@@ -64,3 +64,13 @@ class StepRunner:
             self.g_opt.step()
             logs.update(g_logs)
         return logs
+
+    def warm_up_classifier(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """One update of D on its classification of real images alone (`train.d_warmup`)."""
+        acc = self.accelerator
+        with acc.autocast():
+            loss, logs = self.objective.classifier_loss(self.discriminator, batch)
+        self.d_opt.zero_grad(set_to_none=True)
+        acc.backward(loss)
+        self.d_opt.step()
+        return logs
