@@ -178,8 +178,6 @@ def test_classifier_warm_up_trains_d_on_real_images_first(recipe_file):
     warm = metrics(train(load_recipe(recipe_file, settings + ["train.d_warmup=150"])[0]).run_dir)[0]
     # step 1's batch was among the warm-up's: D's classification of it is already much better
     assert warm["D/cls"] < 0.5 * plain["D/cls"]
-    with pytest.raises(ConfigError, match="train.d_warmup must be 0 or more"):
-        load_recipe(recipe_file, ["train.d_warmup=-1"])
 
 
 def test_image_size_must_match_the_data(recipe_file):
