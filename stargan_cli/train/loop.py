@@ -257,7 +257,12 @@ def _warm_up_classifier(
                 draw = stream.draw(step, device)
                 batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg)
                 losses.append(run_step.warm_up_classifier(batch)["D/cls"])
-            bar.update(task, advance=1, cls=" ".join(f"{v.item():.3f}" for v in losses))
+            if (
+                step + 1
+            ) % 50 and step + 1 < steps:  # reading the losses waits for the device: not every step
+                bar.advance(task)
+            else:
+                bar.update(task, advance=1, cls=" ".join(f"{v.item():.3f}" for v in losses))
     # Adam's moments fitted to the classification gradients alone would turn the first adversarial
     # gradients, much larger, into steps far beyond the learning rate (measured: D/cls 10 at step 50)
     run_step.d_opt.state.clear()
