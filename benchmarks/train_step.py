@@ -37,6 +37,7 @@ from stargan_cli.models import ARCHITECTURES
 from stargan_cli.models.stargan import StarGANConfig
 from stargan_cli.objectives import OBJECTIVES, Batch
 from stargan_cli.reference import CELEBA_RELEASED, _label_space
+from stargan_cli.train.graphs import GraphedStep
 from stargan_cli.train.reference_step import reference_step
 from stargan_cli.train.step import StepRunner, adam
 
@@ -52,6 +53,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "fp16"])
     p.add_argument("--compile", action="store_true", help="torch.compile our generator")
+    p.add_argument("--channels-last", action="store_true", help="our networks in channels_last memory format")
+    p.add_argument("--cuda-graphs", action="store_true", help="our step replayed as CUDA graphs")
+    p.add_argument("--check-cycles", type=int, default=1, help="cycles over which the losses are compared")
+    p.add_argument("--profile", type=int, default=0, metavar="N", help="then profile a cycle: top N device ops")
     p.add_argument("--memory-of", choices=["ours", "reference"], help=argparse.SUPPRESS)
     return p.parse_args()
 
@@ -75,6 +80,8 @@ class Variant:
     def __init__(self, name: str, g, d, args) -> None:
         self.name = name
         self.g, self.d = copy.deepcopy(g).to(args.device), copy.deepcopy(d).to(args.device)
+        if name == "ours" and args.channels_last:
+            self.g, self.d = (m.to(memory_format=torch.channels_last) for m in (self.g, self.d))
         make = (
             adam if name == "ours" else lambda p, lr, betas: torch.optim.Adam(p, lr, betas)
         )  # torch's default
@@ -87,6 +94,8 @@ class Variant:
             acc = Accelerator(cpu=args.device == "cpu", mixed_precision=precision)
             g_forward = torch.compile(self.g) if args.compile else None
             self.run = StepRunner(self.g, self.d, self.g_opt, self.d_opt, self.objective, acc, g_forward)
+            if args.cuda_graphs:
+                self.run = GraphedStep(self.run)
         else:
             self.run = lambda batch, alpha, g_due: reference_step(  # noqa: E731
                 self.g, self.d, self.g_opt, self.d_opt, self.objective, batch, alpha, g_due
@@ -149,11 +158,35 @@ def flops_per_image(variant: Variant, args) -> float:
     return ((args.n_critic - 1) * d_only + d_and_g) / args.n_critic / small.batch
 
 
+def profile(variant: Variant, data, args) -> None:
+    """One cycle under torch.profiler: wall time, time the device was busy, and the ops that took it."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as torch_profile
+
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if args.device.startswith("cuda") else [])
+    with torch_profile(activities=activities) as prof:
+        sync(args.device)
+        start = time.perf_counter()
+        variant.cycle(data, args.n_critic)
+        sync(args.device)
+        wall = time.perf_counter() - start
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    busy = sum(e.self_device_time_total for e in events) / 1e6
+    print(f"profile {variant.name}: cycle {wall * 1e3:.1f} ms wall, device busy {busy * 1e3:.1f} ms "
+          f"({busy / wall:.0%}); {sum(e.count for e in events)} device ops")  # fmt: skip
+    for e in sorted(events, key=lambda e: -e.self_device_time_total)[: args.profile]:
+        print(f"  {e.self_device_time_total / 1e3:8.2f} ms {e.count:5d}x  {e.key[:110]}")
+
+
 def memory_child(args) -> None:
     g, d = ARCHITECTURES["stargan"].build(StarGANConfig(image_size=args.image_size), 5, 5)
+    torch.backends.cudnn.benchmark = args.device.startswith("cuda")
     variant = Variant(args.memory_of, g, d, args)
     data = batches(args, args.n_critic)
     if args.device.startswith("cuda"):
+        for _ in range(3 if args.cuda_graphs else 1):  # cuDNN's autotuner (large trial workspaces), graphs
+            variant.cycle(data, args.n_critic)
+        sync(args.device)
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
         variant.cycle(data, args.n_critic)
@@ -188,15 +221,23 @@ def main() -> None:
         memory_child(args)
         return
     torch.manual_seed(0)
+    # the reference's main.py turns cuDNN's autotuner on for all its training; so does our loop on a GPU
+    torch.backends.cudnn.benchmark = args.device.startswith("cuda")
     config = StarGANConfig(image_size=args.image_size)
     g, d = ARCHITECTURES["stargan"].build(config, LABELS.generator_dim, LABELS.num_classes)
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     print(f"{device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads; {args.image_size} px, "
-          f"batch {args.batch}, n_critic {args.n_critic}; ours in {args.precision}, reference in fp32")  # fmt: skip
+          f"batch {args.batch}, n_critic {args.n_critic}; ours in {args.precision}"
+          f"{', channels_last' if args.channels_last else ''}{', compiled G' if args.compile else ''}, "
+          f"reference in fp32 (cuDNN TF32 {torch.backends.cudnn.allow_tf32})")  # fmt: skip
     data = batches(args, args.n_critic)
     variants = {name: Variant(name, g, d, args) for name in ("reference", "ours")}
-    # 1. the same losses from the same start (this cycle is also the warm-up)
-    first = {name: v.cycle(data, args.n_critic) for name, v in variants.items()}
+    # 1. the same losses from the same start (these cycles are also the warm-up; with CUDA graphs, take
+    # 3 or more: the graphs are recorded after 2 eager steps of each kind)
+    first = {
+        name: [log for _ in range(args.check_cycles) for log in v.cycle(data, args.n_critic)]
+        for name, v in variants.items()
+    }
     worst_abs, worst_rel = 0.0, 0.0
     for ref, ours in zip(first["reference"], first["ours"], strict=True):
         for k in ref:
@@ -205,10 +246,10 @@ def main() -> None:
                 worst_rel = max(worst_rel, abs(ref[k] - ours[k]) / abs(ref[k]))
     last = first["ours"][-1]
     print(
-        "losses of the last iteration of cycle 1, ours: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items())
+        f"losses of the last iteration of cycle {args.check_cycles}, ours: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items())
     )
     print(
-        f"reference vs ours over cycle 1: largest absolute difference of any loss {worst_abs:.2e}; "
+        f"reference vs ours over {args.check_cycles} cycle(s): largest absolute difference of any loss {worst_abs:.2e}; "
         f"largest relative difference of any loss above 0.1 in size {worst_rel:.2e}"
     )
     # 2. speed, interleaved
@@ -231,11 +272,17 @@ def main() -> None:
         print(f"{name:9s}: {speed[name]:8.2f} img/s (runs {runs}); {flops / 1e9:.2f} GFLOP per image per "
               f"iteration; {flops * speed[name] / peak:.1%} of the matmul peak")  # fmt: skip
     print(f"ratio ours / reference: {speed['ours'] / speed['reference']:.2f}x")
+    if args.profile:
+        for v in variants.values():
+            profile(v, data, args)
     # 4. memory, each variant in a fresh process
     for name in variants:
-        cmd = [sys.executable, __file__, "--memory-of", name] + [
-            f"--{k.replace('_', '-')}={v}" for k, v in vars(args).items() if k not in ("memory_of", "compile", "repeats")
-        ]  # fmt: skip
+        flags = [
+            f"--{k.replace('_', '-')}" + ("" if v is True else f"={v}")
+            for k, v in vars(args).items()
+            if k not in ("memory_of", "repeats") and v is not False
+        ]
+        cmd = [sys.executable, __file__, "--memory-of", name, *flags]
         out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
         print(f"{name:9s}: peak memory of one cycle {json.loads(out)['peak_bytes'] / 2**30:.2f} GiB")
 

@@ -22,6 +22,7 @@ from .errors import ConfigError
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
@@ -89,6 +90,10 @@ class TrainConfig:
     checkpoint_every: int = 10_000
     keep_checkpoints: int = 3
     compile_generator: bool = False  # torch.compile the generator (never D: double backward)
+    # the networks' memory layout: auto = channels_last on a GPU (faster bf16 convolutions), else contiguous
+    memory_format: str = "auto"
+    # replay each step as a CUDA graph (on a CUDA GPU; ignored elsewhere): far fewer kernel launches
+    cuda_graphs: bool = False
 
     def __post_init__(self) -> None:
         for name in (
@@ -109,6 +114,11 @@ class TrainConfig:
             )
         if self.device not in DEVICES:
             raise ConfigError(f"train.device {self.device!r} unknown.{did_you_mean(self.device, DEVICES)}")
+        if self.memory_format not in MEMORY_FORMATS:
+            raise ConfigError(
+                f"train.memory_format {self.memory_format!r} unknown."
+                f"{did_you_mean(self.memory_format, MEMORY_FORMATS)}"
+            )
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
@@ -116,6 +126,19 @@ class TrainConfig:
             raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
         if not 0 <= self.cross_targets <= 1:
             raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
+        if self.cuda_graphs:
+            clashes = {
+                "train.augment_shift": self.augment_shift != 0,  # its offsets are drawn on the host
+                "train.cross_targets": self.cross_targets != 0,  # rows and slices change every step
+                'train.precision = "fp16"': self.precision == "fp16",  # the scaler syncs with the host
+                "train.compile_generator": self.compile_generator,  # not tested together
+            }
+            if any(clashes.values()):
+                names = ", ".join(name for name, clash in clashes.items() if clash)
+                raise ConfigError(
+                    f"train.cuda_graphs cannot be combined with {names}; turn one of them off "
+                    '(graphs need a step with fixed shapes and no host round trips; use "bf16" for speed)'
+                )
         if self.d_warmup < 0:
             raise ConfigError(f"train.d_warmup must be 0 or more steps, got {self.d_warmup}")
 

@@ -193,3 +193,24 @@ def test_mixed_precision_training_runs_on_cpu(recipe_file, precision):
     )
     result = train(recipe)
     assert set(LOSSES) <= set(result.last_logs) and all(np.isfinite(list(result.last_logs.values())))
+
+
+def test_channels_last_networks_train_like_contiguous_ones(recipe_file):
+    """train.memory_format only changes the layout: the same losses (to rounding) and weights that save
+    and load as usual. Forced here on the CPU; `auto` picks it on a GPU."""
+    import torch
+
+    settings = ["train.steps=3", "train.decay_start=1"]
+    plain = train(load_recipe(recipe_file, settings + ["train.memory_format=contiguous"])[0])
+    nhwc = train(load_recipe(recipe_file, settings + ["train.memory_format=channels_last"])[0])
+    for a, b in zip(metrics(plain.run_dir), metrics(nhwc.run_dir), strict=True):
+        assert a.keys() == b.keys()
+        losses = [k for k in LOSSES if k in a]
+        assert {k: b[k] for k in losses} == pytest.approx({k: a[k] for k in losses}, rel=1e-4, abs=1e-5)
+    wa, wb = (load_file(r.run_dir / "generator.safetensors") for r in (plain, nhwc))
+    # Adam's first updates are about lr * sign(gradient): a weight whose gradient is near 0 can move the
+    # other way under another summation order, so the bound is per weight 2 lr a step; on average far less
+    diffs = torch.cat([(wa[k] - wb[k]).abs().flatten() for k in wa])
+    assert diffs.max() < 3 * 2 * 1e-4 and diffs.mean() < 1e-6
+    assert loop.memory_format("auto", torch.device("cpu")) == torch.contiguous_format
+    assert loop.memory_format("auto", torch.device("cuda")) == torch.channels_last

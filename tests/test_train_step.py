@@ -69,3 +69,31 @@ def test_our_step_equals_the_reference_step(kind, optimiser, separate):
             [*g.parameters(), *d.parameters()], [*g2.parameters(), *d2.parameters()], strict=True
         ):
             assert (a - b).abs().max().item() < 1e-5
+
+
+def test_adam_moments_loaded_in_another_layout_are_re_laid_out():
+    """A checkpoint's Adam moments saved from contiguous networks, loaded for channels_last ones (or back):
+    match_layout gives them the parameters' strides with the same values, so the fused update that walks
+    them as flat memory pairs each weight with its own moments."""
+    from stargan_cli.train.step import adam, match_layout
+
+    torch.manual_seed(0)
+    conv = torch.nn.Conv2d(3, 4, 3)
+    x = torch.randn(2, 3, 6, 6)
+    first = adam(conv.parameters(), 1e-2, (0.5, 0.999))
+    conv(x).square().mean().backward()
+    first.step()
+    saved = copy.deepcopy(first.state_dict())
+    twin = copy.deepcopy(conv).to(memory_format=torch.channels_last)
+    second = adam(twin.parameters(), 1e-2, (0.5, 0.999))
+    second.load_state_dict(saved)
+    assert second.state[twin.weight]["exp_avg"].stride() != twin.weight.stride()
+    match_layout(second)
+    moments = second.state[twin.weight]
+    assert moments["exp_avg"].stride() == twin.weight.stride() == moments["exp_avg_sq"].stride()
+    assert torch.equal(moments["exp_avg"], first.state[conv.weight]["exp_avg"])
+    for net, opt in ((conv, first), (twin, second)):  # one more update each: the same weights
+        opt.zero_grad()
+        net(x).square().mean().backward()
+        opt.step()
+    assert torch.allclose(twin.weight, conv.weight, atol=1e-6)

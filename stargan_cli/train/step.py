@@ -24,6 +24,17 @@ def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr, betas, fused=True)
 
 
+def match_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give every per-parameter state tensor (Adam's moments) its parameter's strides. The fused kernel
+    walks a parameter, its gradient and its moments as flat memory, so after loading moments saved in
+    another memory format (contiguous vs channels_last) they must be re-laid out, values unchanged."""
+    for group in optimizer.param_groups:
+        for param in group["params"]:
+            for key, value in optimizer.state.get(param, {}).items():
+                if torch.is_tensor(value) and value.shape == param.shape and value.stride() != param.stride():
+                    optimizer.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
+
+
 @dataclass
 class StepRunner:
     generator: nn.Module  # as prepared by Accelerate
