@@ -29,7 +29,9 @@ def main() -> None:
         raise SystemExit(f"{args.run}: too few log intervals after --skip {args.skip}")
     rates = [later["images/s"] for _, later in kept]
     steps = sum(later["step"] - earlier["step"] for earlier, later in kept)
-    seconds = sum((later["step"] - earlier["step"]) * images_per_step / later["images/s"] for earlier, later in kept)
+    seconds = sum(
+        (later["step"] - earlier["step"]) * images_per_step / later["images/s"] for earlier, later in kept
+    )
     overall = steps * images_per_step / seconds
     for name, rate in (("median interval", statistics.median(rates)), ("overall", overall)):
         per_1000 = 1000 * images_per_step / rate

@@ -56,7 +56,9 @@ def parse() -> argparse.Namespace:
     p.add_argument("--channels-last", action="store_true", help="our networks in channels_last memory format")
     p.add_argument("--cuda-graphs", action="store_true", help="our step replayed as CUDA graphs")
     p.add_argument("--check-cycles", type=int, default=1, help="cycles over which the losses are compared")
-    p.add_argument("--profile", type=int, default=0, metavar="N", help="then profile a cycle: top N device ops")
+    p.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="then profile a cycle: top N device ops"
+    )
     p.add_argument("--memory-of", choices=["ours", "reference"], help=argparse.SUPPRESS)
     return p.parse_args()
 
@@ -246,7 +248,8 @@ def main() -> None:
                 worst_rel = max(worst_rel, abs(ref[k] - ours[k]) / abs(ref[k]))
     last = first["ours"][-1]
     print(
-        f"losses of the last iteration of cycle {args.check_cycles}, ours: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items())
+        f"losses of the last iteration of cycle {args.check_cycles}, ours: "
+        + ", ".join(f"{k} {v:.4f}" for k, v in last.items())
     )
     print(
         f"reference vs ours over {args.check_cycles} cycle(s): largest absolute difference of any loss {worst_abs:.2e}; "

@@ -1,8 +1,6 @@
 """CUDA graphs of the training step (train/graphs.py). The graphed-vs-eager checks need a CUDA GPU (they run
 on the device machine, see benchmarks/RESULTS.md); the host-side parts run everywhere."""
 
-import copy
-
 import pytest
 import torch
 from accelerate import Accelerator

@@ -81,7 +81,9 @@ class GraphedStep:
         return out
 
     def _record(self, batch: Batch, alpha: torch.Tensor, g_due: bool) -> _Recorded:
-        inputs = Batch(batch.x_real.clone(), batch.dataset, batch.labels_org.clone(), batch.labels_trg.clone())
+        inputs = Batch(
+            batch.x_real.clone(), batch.dataset, batch.labels_org.clone(), batch.labels_trg.clone()
+        )
         alpha = alpha.clone()
         for opt in (self.runner.g_opt, self.runner.d_opt):  # the graph's backward then writes, not adds,
             opt.zero_grad(set_to_none=True)  # each gradient into buffers of its own pool
