@@ -28,12 +28,15 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=16, help="model.g_conv_dim")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--skips", type=int, default=0, help="model.g_skips")
     args = parser.parse_args()
     torch.manual_seed(0)
     datasets = [PreparedDataset(path) for path in args.data]
     space = LabelSpace(tuple(ds.labels for ds in datasets))
     size = datasets[0].image_size
-    config = StarGANConfig(image_size=size, g_conv_dim=args.width, g_down=2, g_repeat_num=3, d_repeat_num=4)
+    config = StarGANConfig(
+        image_size=size, g_conv_dim=args.width, g_down=2, g_repeat_num=3, d_repeat_num=4, g_skips=args.skips
+    )
     generator, _ = build(config, space.generator_dim, space.num_classes)
     opt = torch.optim.Adam(generator.parameters(), args.lr, (0.5, 0.999))
     splits = [ds.split("train") for ds in datasets]

@@ -1,5 +1,6 @@
 import pytest
 import torch
+from torch import nn
 
 from stargan_cli.errors import ConfigError
 from stargan_cli.models import ARCHITECTURES, get_architecture
@@ -121,3 +122,28 @@ def test_residual_generator_exports_to_onnx(tmp_path):
     space = LabelSpace((DatasetLabels("toy", ("a", "b", "c", "d", "e"), "multi"),))
     info = ModelInfo("stargan", config, space, 0, "generator")
     assert export_onnx(generator, info, tmp_path / "g.onnx") < 1e-4
+
+
+@pytest.mark.parametrize("skips", [1, 2])
+def test_skip_generator_adds_the_encoder_maps_and_keeps_the_layout(skips):
+    torch.manual_seed(0)
+    generator, _ = build(StarGANConfig(**TINY_MODEL, g_down=2, g_skips=skips), 5, 5)
+    plain, _ = build(StarGANConfig(**TINY_MODEL, g_down=2), 5, 5)
+    assert generator.state_dict().keys() == plain.state_dict().keys()  # no parameters of its own
+    plain.load_state_dict(generator.state_dict())
+    x, c = torch.rand(2, 3, 16, 16) * 2 - 1, torch.ones(2, 5)
+    layers = list(generator.main)
+    stem, down1, down2 = (nn.Sequential(*layers[i : i + 3]) for i in (0, 3, 6))
+    blocks = nn.Sequential(*layers[9 : 9 + TINY_MODEL["g_repeat_num"]])
+    k = 9 + TINY_MODEL["g_repeat_num"]
+    up1, up2, last = nn.Sequential(*layers[k : k + 3]), nn.Sequential(*layers[k + 3 : k + 6]), layers[k + 6]
+    with torch.no_grad():  # written out: the 8x8 map joins the first up stage, the 16x16 one the second
+        e0 = stem(torch.cat([x, c[:, :, None, None].expand(-1, -1, 16, 16)], 1))
+        e1 = down1(e0)
+        h = up1(blocks(down2(e1))) + e1
+        h = up2(h) + (e0 if skips == 2 else 0)
+        expected = torch.tanh(last(h))
+        assert (expected - plain(x, c)).abs().max() > 1e-3  # the skips change the output
+    torch.testing.assert_close(generator(x, c), expected)
+    with pytest.raises(ConfigError, match="model.g_skips must be between 0 and model.g_down \\(2\\), got 3"):
+        StarGANConfig(**TINY_MODEL, g_down=2, g_skips=3)

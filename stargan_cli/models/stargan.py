@@ -25,6 +25,7 @@ class StarGANConfig:
     d_conv_dim: int = 64  # channels of the discriminator's first layer
     d_repeat_num: int = 6  # strided convolutions of the discriminator
     g_residual: bool = False  # not in the paper: G outputs tanh(atanh(x) + h), a change to its input
+    g_skips: int = 0  # not in the paper: up-sampling layers (from the bottleneck out) given the encoder's map
 
     def __post_init__(self) -> None:
         from ..errors import ConfigError
@@ -39,6 +40,10 @@ class StarGANConfig:
             )
         if self.image_size % (2**self.g_down):
             raise ConfigError(f"model.image_size {self.image_size} must be a multiple of 2**model.g_down")
+        if not 0 <= self.g_skips <= self.g_down:
+            raise ConfigError(
+                f"model.g_skips must be between 0 and model.g_down ({self.g_down}), got {self.g_skips}"
+            )
 
 
 RESIDUAL_LIMIT = 0.999  # atanh(0.999) = 3.8: pure black and white stay reachable and finite
@@ -107,15 +112,36 @@ class Generator(nn.Module):
         self.residual = config.g_residual
         if self.residual:  # start as the identity: the last convolution begins at zero
             nn.init.zeros_(layers[-2].weight)
+        # U-Net-style skips (not in the paper; no parameters, so the layout and names stay the reference's):
+        # the output of encoder stage k (0 = the stem) is added to the decoder's output at the same size
+        encoder_ends = [
+            2 + 3 * k for k in range(config.g_down)
+        ]  # the ReLU ending the stem and each down stage
+        decoder_start = 3 + 3 * config.g_down + config.g_repeat_num
+        decoder_ends = [decoder_start + 2 + 3 * j for j in range(config.g_down)]  # same, each up stage
+        self.skips = dict(zip(decoder_ends[: config.g_skips], reversed(encoder_ends), strict=False))
+
+    def _body(self, h: torch.Tensor) -> torch.Tensor:
+        """Every layer but the final tanh, with the skips."""
+        saved: dict[int, torch.Tensor] = {}
+        wanted = set(self.skips.values())
+        for i, layer in enumerate(list(self.main)[:-1]):
+            h = layer(h)
+            if i in wanted:
+                saved[i] = h
+            elif i in self.skips:
+                h = h + saved.pop(self.skips[i])
+        return h
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         # (B, C) -> (B, C, H, W), concatenated after the RGB channels
         c = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         h = torch.cat([x, c], dim=1)
-        if not self.residual:
+        if not self.residual and not self.skips:
             return self.main(h)
-        for layer in list(self.main)[:-1]:  # everything but the final tanh
-            h = layer(h)
+        h = self._body(h)
+        if not self.residual:
+            return torch.tanh(h)
         # the change is added in the pre-tanh space of the input: the output stays in (-1, 1), h = 0 is x
         return torch.tanh(torch.atanh(x.clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT)) + h)
 
