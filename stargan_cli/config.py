@@ -80,6 +80,8 @@ class TrainConfig:
     augment_shift: float = 0.0  # not in the paper: D's inputs shifted by up to this fraction of the side
     # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
     cross_targets: float = 0.0
+    # not in the paper: weight of CycleGAN's identity loss |x - G(x, c_org)| in G's loss
+    lambda_id: float = 0.0
     # not in the paper: D's classifier first trains alone on real images for this many steps
     d_warmup: int = 0
     seed: int = 1234
@@ -124,6 +126,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be positive")
         if not 0 <= self.augment_shift < 0.5:
             raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
+        if self.lambda_id < 0:
+            raise ConfigError(f"train.lambda_id must be 0 or more, got {self.lambda_id}")
         if not 0 <= self.cross_targets <= 1:
             raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
         if self.cuda_graphs:

@@ -111,6 +111,24 @@ def test_generator_loss_matches_hand_computation():
     assert abs(logs["G/rec"].item() - 0.2) < 1e-6  # |0 - (0.1 + 0.1)|
     assert abs(logs["G/cls"].item() - cls) < 1e-6
     assert abs(loss.item() - (-0.6 + 10 * 0.2 + cls)) < 1e-5
+    assert "G/id" not in logs  # the paper's loss has no identity term
+
+    # with the identity loss (not in the paper): G(x, c_org) = x + 0.1, so |x - G(x, c_org)| = 0.1
+    class Recording(Shift):
+        def __init__(self):
+            super().__init__()
+            self.seen = []
+
+        def forward(self, x, c):
+            self.seen.append((x, c))
+            return super().forward(x, c)
+
+    g = Recording()
+    with_id, logs = StarGANObjective(space, lambda_id=5.0).generator_loss(g, critic, batch, fake)
+    assert abs(logs["G/id"].item() - 0.1) < 1e-6
+    (x_rec_in, c_rec), (x_id_in, c_id) = g.seen  # reconstruction from the fake, then identity from the real
+    assert torch.equal(x_id_in, x_real) and torch.equal(c_id, labels) and torch.equal(c_rec, labels)
+    assert abs(with_id.item() - (-0.6 + 10 * 0.2 + cls + 5 * 0.1)) < 1e-5
 
 
 def test_classification_uses_only_the_batch_datasets_slice():

@@ -19,6 +19,10 @@ With `augment_shift` > 0 (not in the paper; DiffAugment's translation), every im
 in either loss, is first shifted at random: D's classifier then has to read attributes where they are,
 which makes it harder for G to satisfy it with small, unshifted perturbations.
 
+With `lambda_id` > 0 (not in the paper; CycleGAN's identity loss), G also maps each real image to its own
+labels and is penalised by lambda_id * |x - G(x, c_org)| ("G/id"): a direct signal to render the input
+as it is, where the paper's only one runs through a translation and back.
+
 With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
 (`classifier_loss`), so that from G's first update its classification loss reads the attributes.
 
@@ -62,6 +66,7 @@ class StarGANObjective:
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
     augment_shift: float = 0.0  # not in the paper: D sees randomly shifted real and fake images
+    lambda_id: float = 0.0  # not in the paper: weight of |x - G(x, c_org)| (CycleGAN's identity loss)
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return losses.random_shift(x, self.augment_shift)
@@ -161,4 +166,7 @@ class StarGANObjective:
             "G/cls": self._target_classification(cls_fake, batch),
         }
         loss = logs["G/fake"] + self.lambda_rec * logs["G/rec"] + self.lambda_cls * logs["G/cls"]
+        if self.lambda_id:
+            logs["G/id"] = losses.l1(batch.x_real, generator(batch.x_real, c_org))
+            loss = loss + self.lambda_id * logs["G/id"]
         return loss, {k: v.detach() for k, v in logs.items()}
