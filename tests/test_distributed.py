@@ -44,8 +44,9 @@ def shard(batch: Batch, alpha: torch.Tensor, rank: int, world: int) -> tuple[Bat
 def gradients(
     generator, discriminator, rank: int = 0, world: int = 1, backward=None
 ) -> dict[str, torch.Tensor]:
-    """D then G gradients, accumulated over one batch of each dataset."""
-    objective = StarGANObjective(SPACE)
+    """D then G gradients, accumulated over one batch of each dataset. With the identity term (not in the
+    paper) G runs three forwards per loss: the translation, the reconstruction and the identity."""
+    objective = StarGANObjective(SPACE, lambda_id=0.5)
     backward = backward or (lambda loss: loss.backward())
     for batch, alpha in global_batches():
         batch, alpha = shard(batch, alpha, rank, world)
