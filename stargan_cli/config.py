@@ -82,6 +82,8 @@ class TrainConfig:
     cross_targets: float = 0.0
     # not in the paper: weight of CycleGAN's identity loss |x - G(x, c_org)| in G's loss
     lambda_id: float = 0.0
+    # not in the paper: D reads G's outputs in G's loss shifted by up to this fraction of the side
+    fake_shift: float = 0.0
     # not in the paper: D's classifier first trains alone on real images for this many steps
     d_warmup: int = 0
     seed: int = 1234
@@ -124,8 +126,9 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
-        if not 0 <= self.augment_shift < 0.5:
-            raise ConfigError(f"train.augment_shift must be in [0, 0.5), got {self.augment_shift}")
+        for name in ("augment_shift", "fake_shift"):
+            if not 0 <= getattr(self, name) < 0.5:
+                raise ConfigError(f"train.{name} must be in [0, 0.5), got {getattr(self, name)}")
         if self.lambda_id < 0:
             raise ConfigError(f"train.lambda_id must be 0 or more, got {self.lambda_id}")
         if not 0 <= self.cross_targets <= 1:
@@ -133,6 +136,7 @@ class TrainConfig:
         if self.cuda_graphs:
             clashes = {
                 "train.augment_shift": self.augment_shift != 0,  # its offsets are drawn on the host
+                "train.fake_shift": self.fake_shift != 0,
                 "train.cross_targets": self.cross_targets != 0,  # rows and slices change every step
                 'train.precision = "fp16"': self.precision == "fp16",  # the scaler syncs with the host
                 "train.compile_generator": self.compile_generator,  # not tested together

@@ -43,6 +43,7 @@ def test_recipe_loads_with_overrides(recipe_file):
         (["train.cross_targets=1.5"], "train.cross_targets must be in \\[0, 1\\], got 1.5"),
         (["train.d_warmup=-5"], "train.d_warmup must be 0 or more steps, got -5"),
         (["train.lambda_id=-1"], "train.lambda_id must be 0 or more, got -1"),
+        (["train.fake_shift=0.5"], "train.fake_shift must be in \\[0, 0.5\\), got 0.5"),
         (["data.zoom_out=1.0"], "data.zoom_out must be in \\[0, 1\\), got 1.0"),
         (["data.shift=-0.1"], "data.shift must be in \\[0, 0.5\\), got -0.1"),
         (["steps=3"], "the key must be section.key"),
@@ -96,7 +97,7 @@ def test_paper_recipes_have_the_paper_settings(name):
     assert (m.image_size, m.g_conv_dim, m.g_repeat_num, m.d_conv_dim, m.d_repeat_num) == (128, 64, 6, 64, 6)
     # nothing that is not in the paper
     assert (t.cross_targets, t.augment_shift, recipe.data.zoom_out, recipe.data.shift) == (0, 0, 0, 0)
-    assert not m.g_residual and m.g_skips == 0 and t.d_warmup == 0 and t.lambda_id == 0
+    assert not m.g_residual and m.g_skips == 0 and t.d_warmup == 0 and t.lambda_id == t.fake_shift == 0
 
 
 def test_the_joint_paper_recipe_trains_celeba_and_rafd_together():

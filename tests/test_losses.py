@@ -198,3 +198,35 @@ def test_discriminator_loss_with_shifts_is_the_loss_of_shifted_images():
     assert torch.allclose(loss, expected) and not torch.allclose(
         loss, plain.discriminator_loss(critic, Batch(x_real, 0, labels, labels), x_fake, alpha)[0]
     )
+
+
+def test_shift_with_edges_repeats_the_border():
+    x = torch.arange(16.0).reshape(1, 1, 4, 4).expand(1, 3, 4, 4).contiguous()
+    torch.manual_seed(0)
+    y = losses.random_shift(x, 0.5, edges=True)  # up to 2 pixels each way
+
+    def moved(dy, dx):  # pixel (i, j) shows input pixel (i - dy, j - dx), clamped to the border
+        return x[:, :, (torch.arange(4) - dy).clamp(0, 3)][:, :, :, (torch.arange(4) - dx).clamp(0, 3)]
+
+    matches = [(dy, dx) for dy in range(-2, 3) for dx in range(-2, 3) if torch.equal(y, moved(dy, dx))]
+    assert len(matches) == 1 and matches[0] != (0, 0)  # seed 0 draws a real shift here
+
+
+def test_generator_loss_with_fake_shift_reads_shifted_fakes_only():
+    space = LabelSpace((DatasetLabels("a", ("x", "y", "z"), "single"),))
+    critic = LinearCritic(torch.randn(1, 3, 4, 4), torch.tensor([[2.0, 0.0, 0.0]]))
+    x_real, fake = torch.rand(2, 3, 4, 4), torch.rand(2, 3, 4, 4)
+    batch = Batch(x_real, 0, torch.eye(3)[[0, 1]], torch.eye(3)[[2, 0]])
+
+    class Half(nn.Module):  # G(x, c) = x / 2
+        def forward(self, x, c):
+            return x / 2
+
+    torch.manual_seed(7)
+    _, logs = StarGANObjective(space, fake_shift=0.25).generator_loss(Half(), critic, batch, fake)
+    torch.manual_seed(7)  # the same draw by hand: the adversarial term of the shifted fake, edges repeated
+    seen = losses.random_shift(fake, 0.25, edges=True)
+    _, plain = StarGANObjective(space).generator_loss(Half(), critic, batch, fake)
+    assert logs["G/fake"].item() == pytest.approx(-(seen * critic.w).sum().item() / 2, rel=1e-6)
+    assert logs["G/fake"].item() != pytest.approx(plain["G/fake"].item())
+    assert logs["G/rec"].item() == pytest.approx(plain["G/rec"].item())  # reconstruction from the fake itself

@@ -165,7 +165,13 @@ def train(
         accelerator.scaler.load_state_dict(opt_state["scaler"])
     g_forward = torch.compile(generator) if cfg.compile_generator else generator
     objective = OBJECTIVES[arch.name](
-        label_space, cfg.lambda_cls, cfg.lambda_rec, cfg.lambda_gp, cfg.augment_shift, cfg.lambda_id
+        label_space,
+        cfg.lambda_cls,
+        cfg.lambda_rec,
+        cfg.lambda_gp,
+        cfg.augment_shift,
+        cfg.lambda_id,
+        cfg.fake_shift,
     )
     run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
     if cfg.cuda_graphs:
