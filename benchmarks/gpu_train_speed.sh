@@ -3,7 +3,7 @@
 # several settings, the 256 px memory check, and a real `stargan train` of the paper configuration on
 # 128 px synthetic faces. Logs go to $OUT (or ./gpu-logs). Usage, from the repository root:
 #
-#   bash benchmarks/gpu_train_speed.sh [step|memory|loop|graphs|compile ...]
+#   bash benchmarks/gpu_train_speed.sh [step|memory|loop|graphs|norm|compile ...]
 #
 # (default: step memory loop compile; LOOP_PRECISIONS, LOOP_STEPS, LOOP_SET, LOOP_TAG adjust the loop part)
 set -u
@@ -35,6 +35,11 @@ for part in $parts; do
         bench bf16-graphs --precision bf16 --cuda-graphs --check-cycles 3 --repeats 20
         bench 256-bf16-cl-graphs --precision bf16 --channels-last --cuda-graphs --image-size 256 --check-cycles 3 \
             --repeats 4
+        ;;
+    norm)  # the trial NHWC instance norm (train_step.py --nhwc-norm), eager and graphed
+        bench bf16-cl-nhwc --precision bf16 --channels-last --nhwc-norm --repeats 20
+        bench bf16-cl-nhwc-graphs --precision bf16 --channels-last --nhwc-norm --cuda-graphs --check-cycles 3 \
+            --repeats 20 --profile 12
         ;;
     compile)
         bench bf16-cl-compile --precision bf16 --channels-last --compile --repeats 20
