@@ -82,7 +82,7 @@ class TrainConfig:
     cross_targets: float = 0.0
     # not in the paper: weight of CycleGAN's identity loss |x - G(x, c_org)| in G's loss
     lambda_id: float = 0.0
-    # not in the paper: D reads G's outputs in G's loss shifted by up to this fraction of the side
+    # not in the paper: G's classification loss reads its outputs shifted by up to this fraction of the side
     fake_shift: float = 0.0
     # not in the paper: D's classifier first trains alone on real images for this many steps
     d_warmup: int = 0

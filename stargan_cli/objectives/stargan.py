@@ -23,10 +23,12 @@ With `lambda_id` > 0 (not in the paper; CycleGAN's identity loss), G also maps e
 labels and is penalised by lambda_id * |x - G(x, c_org)| ("G/id"): a direct signal to render the input
 as it is, where the paper's only one runs through a translation and back.
 
-With `fake_shift` > 0 (not in the paper), D reads G's outputs in G's loss shifted at random by whole pixels,
-up to that fraction of the side, edges repeated as `data.shift` reframes real images: D's classifier
-then accepts a translation only for attributes drawn where its training images show them, not for
-pixel-exact patterns of one position that it happens to read as the target. D's own loss is unchanged.
+With `fake_shift` > 0 (not in the paper), G's classification loss reads its outputs shifted at random by
+whole pixels, up to that fraction of the side, edges repeated as `data.shift` reframes real images: D's
+classifier then accepts a translation only for attributes drawn where its training images show them,
+not for pixel-exact patterns that it happens to read as the target. The adversarial term still judges
+the unshifted output (D never sees shifted fakes: judged shifted, G learned grid artefacts that D had
+no chance to reject), and D's own loss is unchanged.
 
 With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
 (`classifier_loss`), so that from G's first update its classification loss reads the attributes.
@@ -72,7 +74,7 @@ class StarGANObjective:
     lambda_gp: float = 10.0
     augment_shift: float = 0.0  # not in the paper: D sees randomly shifted real and fake images
     lambda_id: float = 0.0  # not in the paper: weight of |x - G(x, c_org)| (CycleGAN's identity loss)
-    fake_shift: float = 0.0  # not in the paper: G's loss reads its outputs shifted at random, edges repeated
+    fake_shift: float = 0.0  # not in the paper: G's classification loss reads its outputs shifted at random
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return losses.random_shift(x, self.augment_shift)
@@ -164,8 +166,12 @@ class StarGANObjective:
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The G loss; `x_fake` = G(x_real, c_trg) with its graph (the loop may reuse the D step's)."""
         c_org, _ = self.generator_labels(batch)
-        seen = losses.random_shift(x_fake, self.fake_shift, edges=True)
-        src_fake, cls_fake = discriminator(self._augment(seen))
+        src_fake, cls_fake = discriminator(self._augment(x_fake))
+        if (
+            self.fake_shift
+        ):  # the classifier reads a shifted copy; the source head judges the fake as D saw it
+            shifted = losses.random_shift(x_fake, self.fake_shift, edges=True)
+            _, cls_fake = discriminator(self._augment(shifted))
         x_rec = generator(x_fake, c_org)
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),
