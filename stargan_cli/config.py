@@ -84,6 +84,8 @@ class TrainConfig:
     lambda_id: float = 0.0
     # not in the paper: G's classification loss reads its outputs shifted by up to this fraction of the side
     fake_shift: float = 0.0
+    # not in the paper: ... and zoomed out at random by up to this fraction (bilinear, edges repeated)
+    fake_zoom: float = 0.0
     # not in the paper: D's classifier first trains alone on real images for this many steps
     d_warmup: int = 0
     seed: int = 1234
@@ -129,6 +131,8 @@ class TrainConfig:
         for name in ("augment_shift", "fake_shift"):
             if not 0 <= getattr(self, name) < 0.5:
                 raise ConfigError(f"train.{name} must be in [0, 0.5), got {getattr(self, name)}")
+        if not 0 <= self.fake_zoom < 1:
+            raise ConfigError(f"train.fake_zoom must be in [0, 1), got {self.fake_zoom}")
         if self.lambda_id < 0:
             raise ConfigError(f"train.lambda_id must be 0 or more, got {self.lambda_id}")
         if not 0 <= self.cross_targets <= 1:
@@ -137,6 +141,7 @@ class TrainConfig:
             clashes = {
                 "train.augment_shift": self.augment_shift != 0,  # its offsets are drawn on the host
                 "train.fake_shift": self.fake_shift != 0,
+                "train.fake_zoom": self.fake_zoom != 0,
                 "train.cross_targets": self.cross_targets != 0,  # rows and slices change every step
                 'train.precision = "fp16"': self.precision == "fp16",  # the scaler syncs with the host
                 "train.compile_generator": self.compile_generator,  # not tested together

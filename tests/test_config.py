@@ -44,6 +44,7 @@ def test_recipe_loads_with_overrides(recipe_file):
         (["train.d_warmup=-5"], "train.d_warmup must be 0 or more steps, got -5"),
         (["train.lambda_id=-1"], "train.lambda_id must be 0 or more, got -1"),
         (["train.fake_shift=0.5"], "train.fake_shift must be in \\[0, 0.5\\), got 0.5"),
+        (["train.fake_zoom=1"], "train.fake_zoom must be in \\[0, 1\\), got 1"),
         (["data.zoom_out=1.0"], "data.zoom_out must be in \\[0, 1\\), got 1.0"),
         (["data.shift=-0.1"], "data.shift must be in \\[0, 0.5\\), got -0.1"),
         (["steps=3"], "the key must be section.key"),

@@ -38,6 +38,7 @@ def test_learning_rates_are_set_in_place_and_saved_as_plain_numbers():
     [
         ("train.augment_shift=0.1", "train.augment_shift"),
         ("train.fake_shift=0.1", "train.fake_shift"),
+        ("train.fake_zoom=0.1", "train.fake_zoom"),
         ("train.cross_targets=0.5", "train.cross_targets"),
         ('train.precision="fp16"', 'train.precision = "fp16"'),
         ("train.compile_generator=true", "train.compile_generator"),

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from stargan_cli import losses
+from stargan_cli.images import reframe
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.objectives import Batch, StarGANObjective
 
@@ -212,7 +213,19 @@ def test_shift_with_edges_repeats_the_border():
     assert len(matches) == 1 and matches[0] != (0, 0)  # seed 0 draws a real shift here
 
 
-def test_generator_loss_with_fake_shift_classifies_a_shifted_copy_only():
+def _zoomed_by_hand(fake):  # fake_zoom=0.5, fake_shift=0.25: the objective's draws, in its order
+    scale = 1 - 0.5 * torch.rand(len(fake))
+    offset = 0.25 * (2 * torch.rand(len(fake), 2) - 1)
+    assert (scale < 0.99).all()  # seed 7 draws real zooms
+    return reframe(fake, scale, offset)
+
+
+@pytest.mark.parametrize(
+    ("zoom", "by_hand_view"),
+    [(0.0, lambda fake: losses.random_shift(fake, 0.25, edges=True)), (0.5, _zoomed_by_hand)],
+    ids=["shift", "shift+zoom"],
+)
+def test_generator_loss_with_fake_shift_classifies_a_reframed_copy_only(zoom, by_hand_view):
     space = LabelSpace((DatasetLabels("a", ("x", "y", "z"), "single"),))
 
     class Reader(nn.Module):  # D_src(x) = sum(w * x); D_cls(x) = V x: both read every pixel
@@ -232,9 +245,10 @@ def test_generator_loss_with_fake_shift_classifies_a_shifted_copy_only():
             return x / 2
 
     torch.manual_seed(7)
-    _, logs = StarGANObjective(space, fake_shift=0.25).generator_loss(Half(), critic, batch, fake)
+    objective = StarGANObjective(space, fake_shift=0.25, fake_zoom=zoom)
+    _, logs = objective.generator_loss(Half(), critic, batch, fake)
     torch.manual_seed(7)  # the same draw by hand
-    shifted = losses.random_shift(fake, 0.25, edges=True)
+    shifted = by_hand_view(fake)
     _, plain = StarGANObjective(space).generator_loss(Half(), critic, batch, fake)
     _, by_hand = StarGANObjective(space).generator_loss(Half(), critic, batch, shifted)
     assert logs["G/fake"].item() == pytest.approx(plain["G/fake"].item())  # judged as D saw it

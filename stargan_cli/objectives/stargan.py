@@ -30,6 +30,11 @@ not for pixel-exact patterns that it happens to read as the target. The adversar
 the unshifted output (D never sees shifted fakes: judged shifted, G learned grid artefacts that D had
 no chance to reject), and D's own loss is unchanged.
 
+With `fake_zoom` > 0 as well (not in the paper), that copy is also zoomed out about its centre by up to
+this fraction and moved by a continuous offset (bilinear, border repeated: `images.reframe`, the same
+resampling `data.zoom_out` applies to real images), so that a pattern that works at one scale and one
+pixel grid only does not satisfy the classifier.
+
 With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
 (`classifier_loss`), so that from G's first update its classification loss reads the attributes.
 
@@ -45,6 +50,7 @@ import torch
 from torch import nn
 
 from .. import losses
+from ..images import reframe
 from ..labels import LabelSpace
 
 
@@ -75,9 +81,19 @@ class StarGANObjective:
     augment_shift: float = 0.0  # not in the paper: D sees randomly shifted real and fake images
     lambda_id: float = 0.0  # not in the paper: weight of |x - G(x, c_org)| (CycleGAN's identity loss)
     fake_shift: float = 0.0  # not in the paper: G's classification loss reads its outputs shifted at random
+    fake_zoom: float = 0.0  # not in the paper: ... and zoomed out at random by up to this fraction
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return losses.random_shift(x, self.augment_shift)
+
+    def _classifier_view(self, x_fake: torch.Tensor) -> torch.Tensor:
+        """The copy of G's outputs that G's classification loss reads (fake_shift, fake_zoom)."""
+        if not self.fake_zoom:
+            return losses.random_shift(x_fake, self.fake_shift, edges=True)
+        b = len(x_fake)  # drawn on the CPU generator, whose state checkpoints save
+        scale = 1 - self.fake_zoom * torch.rand(b)
+        offset = self.fake_shift * (2 * torch.rand(b, 2) - 1)
+        return reframe(x_fake, scale.to(x_fake.device), offset.to(x_fake.device))
 
     def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
@@ -167,11 +183,9 @@ class StarGANObjective:
         """The G loss; `x_fake` = G(x_real, c_trg) with its graph (the loop may reuse the D step's)."""
         c_org, _ = self.generator_labels(batch)
         src_fake, cls_fake = discriminator(self._augment(x_fake))
-        if (
-            self.fake_shift
-        ):  # the classifier reads a shifted copy; the source head judges the fake as D saw it
-            shifted = losses.random_shift(x_fake, self.fake_shift, edges=True)
-            _, cls_fake = discriminator(self._augment(shifted))
+        if self.fake_shift or self.fake_zoom:  # the classifier reads a reframed copy; the source head
+            # judges the fake as D saw it
+            _, cls_fake = discriminator(self._augment(self._classifier_view(x_fake)))
         x_rec = generator(x_fake, c_org)
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),

@@ -172,6 +172,7 @@ def train(
         cfg.augment_shift,
         cfg.lambda_id,
         cfg.fake_shift,
+        cfg.fake_zoom,
     )
     run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
     if cfg.cuda_graphs:
