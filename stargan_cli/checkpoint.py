@@ -212,6 +212,14 @@ def latest_checkpoint(run_dir: Path) -> Path:
     return found[-1]
 
 
+def resume_point(run_dir: Path) -> Path | None:
+    """The checkpoint to resume `run_dir` from, or None for a run stopped before it saved anything
+    (interrupted during set-up or the classifier warm-up): that one starts again from step 0."""
+    if not any((run_dir / "checkpoints").glob("step-*")):
+        return None
+    return latest_checkpoint(run_dir)
+
+
 def load_optimizer_state(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path / "optimizer.pt", map_location="cpu", weights_only=True)

@@ -11,7 +11,9 @@ from stargan_cli.data.readers.toyfaces import prepare_toyfaces
 from stargan_cli.errors import CheckpointError, ConfigError
 from stargan_cli.train import loop
 from stargan_cli.train.loop import TrainingInterrupted, train
+from stargan_cli.train.progress import _drop_records_after
 from stargan_cli.train.schedule import learning_rate
+from stargan_cli.train.step import StepRunner
 from stargan_cli.train.stream import BatchStream
 
 from .conftest import tiny_recipe_text
@@ -131,6 +133,47 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(toy_dataset, t
     for role in ("generator", "discriminator"):
         wa, wb = load_file(straight / f"{role}.safetensors"), load_file(interrupted / f"{role}.safetensors")
         assert all((wa[k] == wb[k]).all() for k in wa)
+
+
+def test_ctrl_c_during_the_warm_up_leaves_a_run_that_resumes_from_step_0(toy_dataset, tmp_path, monkeypatch):
+    path = tmp_path / "r.toml"
+    path.write_text(tiny_recipe_text([toy_dataset], tmp_path / "runs", d_warmup=3))
+    recipe, _ = load_recipe(path)
+    straight = train(recipe).run_dir
+
+    original = StepRunner.warm_up_classifier
+    calls = []
+
+    def press_ctrl_c(self, batch):  # Ctrl-C arrives during the second warm-up update
+        calls.append(1)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGINT)
+        return original(self, batch)
+
+    monkeypatch.setattr(StepRunner, "warm_up_classifier", press_ctrl_c)
+    with pytest.raises(TrainingInterrupted, match="during the classifier warm-up.*stargan train --resume"):
+        train(recipe)
+    monkeypatch.setattr(StepRunner, "warm_up_classifier", original)
+    assert len(calls) == 2  # it stopped at once (2 datasets' worth of the 3 updates were not run)
+    stopped = (tmp_path / "runs" / "latest").resolve()
+    assert not (stopped / "checkpoints").exists() and (stopped / "config.json").is_file()
+    train(resume=stopped)  # nothing was saved: the run starts again, warm-up included
+    assert (
+        [r["step"] for r in metrics(stopped)] == [r["step"] for r in metrics(straight)] == [1, 2, 3, 4, 5, 6]
+    )
+    for role in ("generator", "discriminator"):
+        wa, wb = load_file(straight / f"{role}.safetensors"), load_file(stopped / f"{role}.safetensors")
+        assert all((wa[k] == wb[k]).all() for k in wa)
+
+
+def test_a_resumed_run_drops_the_metrics_logged_after_its_checkpoint(tmp_path):
+    path = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"step": s, "D/real": s / 10}) + "\n" for s in range(1, 6)]
+    path.write_text("".join(lines) + '{"step": 6, "D/re')  # the last line was cut by a crash
+    _drop_records_after(path, 3)
+    assert path.read_text() == "".join(lines[:3])
+    _drop_records_after(path, 3)  # nothing more to drop: the file stays as it is
+    assert path.read_text() == "".join(lines[:3])
 
 
 def test_resume_needs_a_complete_checkpoint(trained_run, tmp_path):

@@ -20,10 +20,10 @@ from rich.progress import TextColumn
 
 from ..checkpoint import (
     ModelInfo,
-    latest_checkpoint,
     load_optimizer_state,
     load_weights,
     read_info,
+    resume_point,
     save_model,
     save_training_state,
 )
@@ -128,7 +128,7 @@ def train(
     if resume is not None:
         run_dir = Path(resume)
         recipe = read_config(run_dir)
-        checkpoint = latest_checkpoint(run_dir)
+        checkpoint = resume_point(run_dir)
     else:
         assert recipe is not None
         checkpoint = None
@@ -139,6 +139,8 @@ def train(
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
+    if main and resume is not None and checkpoint is None:
+        info(f"{run_dir} stopped before its first checkpoint: training it again from step 0")
     if resume is None:
         run_dir = new_run_dir(recipe.output.runs_dir, recipe.output.name) if main else Path()
         if main:
@@ -220,66 +222,76 @@ def train(
             for role, (module, meta) in nets.items():
                 save_model(run_dir / f"{role}.safetensors", module, meta)
 
-    if start == 0 and cfg.d_warmup:
-        _warm_up_classifier(run_step, streams, cfg.d_warmup, accelerator.device, main)
-
     # 3. the loop
     images_per_step = recipe.data.batch_size * accelerator.num_processes * len(streams)
-    with _StopFlag() as stop, TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
-        for step in range(start + 1, last + 1):
-            g_due = step % cfg.n_critic == 0
-            for opt, base in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
-                set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
-            for stream in streams:
-                draw = stream.draw(step - 1, accelerator.device)
-                others = {d: labels for d, labels in train_labels.items() if d != stream.dataset}
-                cross = draw_cross(
-                    cfg.seed,
-                    step - 1,
-                    stream.dataset,
-                    accelerator.process_index,
-                    len(draw.x_real),
-                    cfg.cross_targets,
-                    others,
-                    accelerator.device,
-                )
-                batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg, cross)
-                logs.update(run_step(batch, draw.alpha, g_due))
-            # bookkeeping: logs, samples, checkpoints
-            lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
-            if step % cfg.log_every == 0 or step == last:
-                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
-                bar.log(step, reduced, lr, images_per_step)
-            else:
-                bar.advance(step, images_per_step)
-            if main and (step % cfg.sample_every == 0 or step == last):
-                _save_samples(
-                    run_dir / "samples" / f"step-{step:07d}.png",
-                    generator,
-                    discriminator,
-                    accelerator,
-                    fixed,
-                    label_space,
-                )
-            if step % cfg.checkpoint_every == 0 or step == last:
-                save(step)
-            elif stop.requested:
-                save(step)
+    with _StopFlag() as stop:
+        if start == 0 and cfg.d_warmup:
+            _warm_up_classifier(run_step, streams, cfg.d_warmup, accelerator.device, main, stop)
+            if stop.requested:
                 raise TrainingInterrupted(
-                    f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
-                    f"Continue with: stargan train --resume {run_dir}"
+                    f"interrupted during the classifier warm-up, before step 1 (nothing to save). "
+                    f"Start it again with: stargan train --resume {run_dir}"
                 )
+        with TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
+            for step in range(start + 1, last + 1):
+                g_due = step % cfg.n_critic == 0
+                for opt, base in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
+                    set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
+                for stream in streams:
+                    draw = stream.draw(step - 1, accelerator.device)
+                    others = {d: labels for d, labels in train_labels.items() if d != stream.dataset}
+                    cross = draw_cross(
+                        cfg.seed,
+                        step - 1,
+                        stream.dataset,
+                        accelerator.process_index,
+                        len(draw.x_real),
+                        cfg.cross_targets,
+                        others,
+                        accelerator.device,
+                    )
+                    batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg, cross)
+                    logs.update(run_step(batch, draw.alpha, g_due))
+                # bookkeeping: logs, samples, checkpoints
+                lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
+                if step % cfg.log_every == 0 or step == last:
+                    reduced = {
+                        k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())
+                    }
+                    bar.log(step, reduced, lr, images_per_step)
+                else:
+                    bar.advance(step, images_per_step)
+                if main and (step % cfg.sample_every == 0 or step == last):
+                    _save_samples(
+                        run_dir / "samples" / f"step-{step:07d}.png",
+                        generator,
+                        discriminator,
+                        accelerator,
+                        fixed,
+                        label_space,
+                    )
+                if step % cfg.checkpoint_every == 0 or step == last:
+                    save(step)
+                elif stop.requested:
+                    save(step)
+                    raise TrainingInterrupted(
+                        f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
+                        f"Continue with: stargan train --resume {run_dir}"
+                    )
     return Result(run_dir, last, bar.last_logs)
 
 
 def _warm_up_classifier(
-    run_step: StepRunner, streams: list[BatchStream], steps: int, device, main: bool
+    run_step: StepRunner, streams: list[BatchStream], steps: int, device, main: bool, stop: _StopFlag
 ) -> None:
     """`steps` updates of D's classifier on real images of every dataset, before the first step. The
-    batches are those of the first `steps` steps (the same seeded draws; a warm-up has no state to save)."""
+    batches are those of the first `steps` steps (the same seeded draws; a warm-up has no state to save:
+    after a Ctrl-C it returns early and the run starts again from step 0)."""
     with progress(TextColumn("D/cls {task.fields[cls]}"), enabled=main) as bar:
         task = bar.add_task("classifier warm-up", total=steps, cls="-")
         for step in range(steps):
+            if stop.requested:
+                return
             losses = []
             for stream in streams:
                 draw = stream.draw(step, device)

@@ -23,7 +23,9 @@ class TrainProgress:
             self._bar = progress(TextColumn("{task.fields[stats]}"))
             self._bar.__enter__()
             self._task = self._bar.add_task("train", total=self.total, completed=self.start, stats="")
-            self._metrics = (self.run_dir / "metrics.jsonl").open("a", encoding="utf-8")
+            path = self.run_dir / "metrics.jsonl"
+            _drop_records_after(path, self.start)
+            self._metrics = path.open("a", encoding="utf-8")
         return self
 
     def __exit__(self, *exc) -> None:
@@ -54,3 +56,23 @@ class TrainProgress:
         self._metrics.flush()
         stats = " ".join(f"{k} {v:.3f}" for k, v in logs.items()) + f" | {rate:.0f} img/s"
         self._bar.update(self._task, completed=step, stats=stats)
+
+
+def _drop_records_after(path: Path, step: int) -> None:
+    """A run resumed from `step` logs the steps after it again: drop what the interrupted run had logged
+    past its last checkpoint, so that metrics.jsonl holds each step once. Rewritten atomically."""
+    if not path.is_file():
+        return
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    kept = []
+    for line in lines:
+        try:
+            if json.loads(line)["step"] > step:
+                continue
+        except (ValueError, KeyError, TypeError):  # a line cut short by a crash
+            continue
+        kept.append(line)
+    if kept != lines:
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        tmp.replace(path)
