@@ -124,7 +124,8 @@ def test_inception_from_a_local_weights_file(tmp_path, monkeypatch):
     weights = tmp_path / WEIGHTS_FILE
     torch.save(state, weights)
     monkeypatch.setenv(fid_module.ENV_VAR, str(weights))
-    net = InceptionFeatures(find_weights())
+    net = InceptionFeatures(find_weights())  # the file is read once; torch-fidelity loads those bytes
+    assert all(torch.equal(v, state[k]) for k, v in net.net.state_dict().items())
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         out = net(x)

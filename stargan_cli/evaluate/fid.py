@@ -9,6 +9,7 @@ Any module mapping (N, 3, H, W) images in [-1, 1] to (N, d) features can stand i
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import warnings
@@ -66,15 +67,17 @@ class InceptionFeatures(nn.Module):
             from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
         except ImportError as e:
             raise StarganError("FID/KID need torch-fidelity: pip install torch-fidelity") from e
-        try:  # tensors only: a file holding Python objects is refused here, before torch-fidelity reads it
-            torch.load(weights, map_location="cpu", weights_only=True)
+        try:  # read once; tensors only: bytes holding Python objects are refused before torch-fidelity,
+            # which unpickles freely, reads the very same bytes from memory
+            data = Path(weights).read_bytes()
+            torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         except (pickle.UnpicklingError, RuntimeError, OSError, EOFError) as e:
             raise CheckpointError(
                 f"{weights} is not a weights-only tensor file ({e.__class__.__name__}); expected {WEIGHTS_FILE} "
                 f"from {WEIGHTS_URL}"
             ) from e
         try:
-            self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], str(weights))
+            self.net = FeatureExtractorInceptionV3("inception-v3-compat", ["2048"], io.BytesIO(data))
         except RuntimeError as e:  # wrong keys or shapes
             raise CheckpointError(
                 f"{weights} does not hold the FID Inception weights ({WEIGHTS_FILE})"
