@@ -49,12 +49,21 @@ def main() -> None:
     parser.add_argument("--shift", type=float, default=0.08, help="data.shift")
     parser.add_argument("--steps", type=int, default=2000)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument(
+        "--pool", action="store_true", help="a 1x1 classification head averaged over positions (a trial)"
+    )
     args = parser.parse_args()
     torch.manual_seed(0)
     ds = PreparedDataset(args.data)
     space = LabelSpace((ds.labels,))
     config = StarGANConfig(image_size=ds.image_size, d_conv_dim=args.width, d_repeat_num=args.repeat)
     _, discriminator = build(config, space.generator_dim, space.num_classes)
+    if args.pool:
+        conv2 = discriminator.conv2
+        discriminator.conv2 = torch.nn.Sequential(
+            torch.nn.Conv2d(conv2.in_channels, conv2.out_channels, 1, bias=False),
+            torch.nn.AdaptiveAvgPool2d(1),
+        )
     opt = torch.optim.Adam(discriminator.parameters(), args.lr, (0.5, 0.999))
     stream = BatchStream(ds.split("train"), args.batch, 0, 0, True, zoom_out=args.zoom_out, shift=args.shift)
     test, kind = ds.split("test"), ds.labels.kind
