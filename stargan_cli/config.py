@@ -86,8 +86,6 @@ class TrainConfig:
     fake_shift: float = 0.0
     # not in the paper: ... and zoomed out at random by up to this fraction (bilinear, edges repeated)
     fake_zoom: float = 0.0
-    # not in the paper: weight of D's class-conditional term (its classifier judges translations too)
-    lambda_cond: float = 0.0
     # not in the paper: D's classifier first trains alone on real images for this many steps
     d_warmup: int = 0
     seed: int = 1234
@@ -135,9 +133,8 @@ class TrainConfig:
                 raise ConfigError(f"train.{name} must be in [0, 0.5), got {getattr(self, name)}")
         if not 0 <= self.fake_zoom < 1:
             raise ConfigError(f"train.fake_zoom must be in [0, 1), got {self.fake_zoom}")
-        for name in ("lambda_id", "lambda_cond"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"train.{name} must be 0 or more, got {getattr(self, name)}")
+        if self.lambda_id < 0:
+            raise ConfigError(f"train.lambda_id must be 0 or more, got {self.lambda_id}")
         if not 0 <= self.cross_targets <= 1:
             raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
         if self.cuda_graphs:

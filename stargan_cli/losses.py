@@ -62,28 +62,6 @@ CLASSIFICATION: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] 
 }
 
 
-def label_agreement(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """(B,) how strongly class logits read the 0/1 `target`: sum_k (y_k - prior_k) * logit_k.
-
-    prior is 1/K for single-label (so the score is the target's logit minus the mean logit, unchanged
-    when every logit moves together) and 1/2 per attribute for multi-label (half the logit, with the
-    sign of the label: positive when the logit agrees with it). This is a projection discriminator's
-    class term (Miyato and Koyama 2018) with the class embeddings tied to the classifier's weights."""
-    target = target.float()
-    prior = 1.0 / target.shape[1] if kind == "single" else 0.5
-    return ((target - prior) * logits.float()).sum(dim=1)
-
-
-def conditional_real(agreement: torch.Tensor) -> torch.Tensor:
-    """Logistic GAN term on real images' label agreement: E[softplus(-s)] (D raises it)."""
-    return F.softplus(-agreement).mean()
-
-
-def conditional_fake(agreement: torch.Tensor) -> torch.Tensor:
-    """Logistic GAN term on translations' agreement with their targets: E[softplus(s)] (D lowers it)."""
-    return F.softplus(agreement).mean()
-
-
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b.float()).abs().mean()
 

@@ -43,7 +43,6 @@ def test_recipe_loads_with_overrides(recipe_file):
         (["train.cross_targets=1.5"], "train.cross_targets must be in \\[0, 1\\], got 1.5"),
         (["train.d_warmup=-5"], "train.d_warmup must be 0 or more steps, got -5"),
         (["train.lambda_id=-1"], "train.lambda_id must be 0 or more, got -1"),
-        (["train.lambda_cond=-1"], "train.lambda_cond must be 0 or more, got -1"),
         (["train.fake_shift=0.5"], "train.fake_shift must be in \\[0, 0.5\\), got 0.5"),
         (["train.fake_zoom=1"], "train.fake_zoom must be in \\[0, 1\\), got 1"),
         (["data.zoom_out=1.0"], "data.zoom_out must be in \\[0, 1\\), got 1.0"),

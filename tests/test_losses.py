@@ -9,7 +9,7 @@ from torch import nn
 from stargan_cli import losses
 from stargan_cli.images import reframe
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.objectives import Batch, CrossTargets, StarGANObjective
+from stargan_cli.objectives import Batch, StarGANObjective
 
 
 def test_wgan_terms():
@@ -255,57 +255,3 @@ def test_generator_loss_with_fake_shift_classifies_a_reframed_copy_only(zoom, by
     assert logs["G/cls"].item() == pytest.approx(by_hand["G/cls"].item(), rel=1e-6)  # read shifted
     assert logs["G/cls"].item() != pytest.approx(plain["G/cls"].item())
     assert logs["G/rec"].item() == pytest.approx(plain["G/rec"].item())  # reconstructed from the fake itself
-
-
-def test_label_agreement_by_hand():
-    # single-label: the target's logit minus the mean logit, unchanged when every logit moves together
-    single = torch.tensor([[1.0, 2.0, 6.0], [11.0, 12.0, 16.0]])
-    got = losses.label_agreement(single, torch.eye(3)[[2, 2]], "single")
-    assert torch.allclose(got, torch.tensor([3.0, 3.0]), atol=1e-5)
-    # multi-label: half of each logit, signed by its label: 0.5 * 2 + (-0.5) * (-1) = 1.5
-    multi = torch.tensor([[2.0, -1.0]])
-    assert losses.label_agreement(multi, torch.tensor([[1.0, 0.0]]), "multi").item() == 1.5
-
-
-def test_conditional_term_reads_each_translation_on_its_targets_slice():
-    space = LabelSpace(
-        (DatasetLabels("a", ("x", "y"), "multi"), DatasetLabels("b", ("p", "q", "r"), "single"))
-    )
-
-    class PixelLogits(nn.Module):  # D_cls(x) = the image's 5 values; D_src = sum(w * x)
-        def __init__(self):
-            super().__init__()
-            self.w = nn.Parameter(torch.full((1, 5, 1, 1), 0.1))
-
-        def forward(self, x):
-            return (x * self.w).flatten(1).sum(1)[:, None, None, None], x.flatten(1)
-
-    real = torch.tensor([[2.0, -1.0, 0, 0, 0], [0.0, 4.0, 0, 0, 0], [-2.0, -2.0, 0, 0, 0]])
-    fake = torch.tensor([[1.0, 1.0, 9, 9, 9], [3.0, -3.0, 9, 9, 9], [7.0, 7.0, 1.0, 4.0, 1.0]])
-    labels = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
-    trg = torch.tensor([[0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])  # row 2's own target is ignored: it crosses
-    cross = CrossTargets(torch.tensor([2]), 1, torch.tensor([[0.0, 1.0, 0.0]]))
-    batch = Batch(real[:, :, None, None], 0, labels, trg, cross)
-    alpha = torch.full((3, 1, 1, 1), 0.5)
-    x_fake = fake[:, :, None, None]
-
-    def softplus(v):
-        return math.log1p(math.exp(v))
-
-    s_real = [0.5 * 2 + 0.5 * 1, -0.5 * 0 + 0.5 * 4, 0.5 * 2 + 0.5 * 2]  # (y - 1/2) * logit, summed
-    s_fake = [-0.5 + 0.5, 1.5 + 1.5, 4.0 - 2.0]  # row 2: target q on b's slice, 4 - mean(1, 4, 1)
-    expected = sum(softplus(-s) for s in s_real) / 3 + sum(softplus(s) for s in s_fake) / 3
-    plain, _ = StarGANObjective(space).discriminator_loss(PixelLogits(), batch, x_fake, alpha)
-    critic = PixelLogits()
-    loss, logs = StarGANObjective(space, lambda_cond=2.0).discriminator_loss(critic, batch, x_fake, alpha)
-    assert abs(logs["D/cond"].item() - expected) < 1e-5
-    assert abs(loss.item() - (plain.item() + 2.0 * expected)) < 1e-4
-
-    assert "D/cond" not in StarGANObjective(space).discriminator_loss(critic, batch, x_fake, alpha)[1]
-
-    # a translation read more strongly as its target costs D more: q's logit 4 -> 6 raises s_fake by 4/3
-    stronger = x_fake.clone()
-    stronger[2, 3] = 6.0
-    _, logs2 = StarGANObjective(space, lambda_cond=2.0).discriminator_loss(critic, batch, stronger, alpha)
-    rise = (softplus(2.0 + 4 / 3) - softplus(2.0)) / 3
-    assert abs(logs2["D/cond"].item() - logs["D/cond"].item() - rise) < 1e-5

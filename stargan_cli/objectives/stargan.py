@@ -35,14 +35,6 @@ this fraction and moved by a continuous offset (bilinear, border repeated: `imag
 resampling `data.zoom_out` applies to real images), so that a pattern that works at one scale and one
 pixel grid only does not satisfy the classifier.
 
-With `lambda_cond` > 0 (not in the paper), D's loss gains a class-conditional term read from its
-classifier: lambda_cond * (softplus(-s(x, labels_org)) + softplus(s(G(x, c_trg), target))), where
-s is `losses.label_agreement` on the target's dataset slice (a projection discriminator whose class
-embeddings are the classifier's weights). The paper trains D's classifier on real images only, so G can
-satisfy it with patterns no real image has; here D also learns that a translation is not yet its
-target, and keeps learning it for whatever G draws. G's loss is unchanged (its classification term
-already raises s).
-
 With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
 (`classifier_loss`), so that from G's first update its classification loss reads the attributes.
 
@@ -90,7 +82,6 @@ class StarGANObjective:
     lambda_id: float = 0.0  # not in the paper: weight of |x - G(x, c_org)| (CycleGAN's identity loss)
     fake_shift: float = 0.0  # not in the paper: G's classification loss reads its outputs shifted at random
     fake_zoom: float = 0.0  # not in the paper: ... and zoomed out at random by up to this fraction
-    lambda_cond: float = 0.0  # not in the paper: D's classifier also judges translations against targets
 
     def _augment(self, x: torch.Tensor) -> torch.Tensor:
         return losses.random_shift(x, self.augment_shift)
@@ -136,20 +127,6 @@ class StarGANObjective:
             loss = loss + mine * (own.sum() / b)
         return loss
 
-    def _target_agreement(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """(B,) each translation's label agreement with its target, on the target dataset's slice."""
-        ls = self.label_space
-
-        def agreement(rows_logits: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
-            kind = ls.datasets[dataset].kind
-            return losses.label_agreement(rows_logits[:, ls.slice(dataset)], target, kind)
-
-        out = agreement(logits, batch.dataset, batch.labels_trg)
-        if batch.cross is not None:
-            rows = batch.cross.rows
-            out = out.index_copy(0, rows, agreement(logits[rows], batch.cross.dataset, batch.cross.labels))
-        return out
-
     def classifier_loss(self, discriminator: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
         """D's classification of real images alone, weighted as in the D loss (the warm-up's loss)."""
         src, cls = discriminator(self._augment(batch.x_real))
@@ -194,15 +171,6 @@ class StarGANObjective:
         loss = (
             logs["D/real"] + logs["D/fake"] + self.lambda_cls * logs["D/cls"] + self.lambda_gp * logs["D/gp"]
         )
-        if self.lambda_cond:
-            kind = self.label_space.datasets[batch.dataset].kind
-            own = losses.label_agreement(
-                cls[:b, self.label_space.slice(batch.dataset)], batch.labels_org, kind
-            )
-            logs["D/cond"] = losses.conditional_real(own) + losses.conditional_fake(
-                self._target_agreement(cls[b : 2 * b], batch)
-            )
-            loss = loss + self.lambda_cond * logs["D/cond"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def generator_loss(

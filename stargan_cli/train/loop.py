@@ -175,7 +175,6 @@ def train(
         cfg.lambda_id,
         cfg.fake_shift,
         cfg.fake_zoom,
-        cfg.lambda_cond,
     )
     run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
     if cfg.cuda_graphs:
