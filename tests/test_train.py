@@ -12,6 +12,7 @@ from stargan_cli.errors import CheckpointError, ConfigError
 from stargan_cli.train import loop
 from stargan_cli.train.loop import TrainingInterrupted, train
 from stargan_cli.train.progress import _drop_records_after
+from stargan_cli.train.rundir import read_config
 from stargan_cli.train.schedule import learning_rate
 from stargan_cli.train.step import StepRunner
 from stargan_cli.train.stream import BatchStream
@@ -184,6 +185,21 @@ def test_resume_needs_a_complete_checkpoint(trained_run, tmp_path):
         train(resume=run)
     with pytest.raises(CheckpointError, match="not a run directory"):
         train(resume=tmp_path)
+
+
+def test_a_run_config_is_told_apart_as_damaged_or_from_another_version(trained_run, tmp_path):
+    config = json.loads((trained_run / "config.json").read_text())
+    run = tmp_path / "0001-other"
+    run.mkdir()
+    config["train"]["lambda_cond"] = 1.0  # a setting another version wrote
+    (run / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="unknown setting train.lambda_cond.*another stargan version"):
+        read_config(run)
+    for data in (b'{"train": ', b"[1, 2]", b"\xff\xfe not UTF-8"):
+        (run / "config.json").write_bytes(data)
+        with pytest.raises(CheckpointError, match="config.json is damaged"):
+            read_config(run)
+    assert read_config(trained_run).train.steps == config["train"]["steps"]
 
 
 def test_resume_refuses_another_label_space(tmp_path):

@@ -51,6 +51,15 @@ def read_config(run_dir: Path) -> Recipe:
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass runs/NNNN-name")
     try:
-        return recipe_from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except (json.JSONDecodeError, ConfigError) as exc:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise CheckpointError(f"{path} is damaged ({exc})") from None
+    if not isinstance(data, dict):
+        raise CheckpointError(f"{path} is damaged (a JSON object of recipe sections expected)")
+    try:
+        return recipe_from_dict(data)
+    except ConfigError as exc:  # readable, but not a recipe this version runs
+        raise CheckpointError(
+            f"{path}: {exc}; it was written by another stargan version or edited: "
+            "fix or remove that entry, or use the version that trained the run"
+        ) from None
