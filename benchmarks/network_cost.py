@@ -1,12 +1,13 @@
 """What each network of a recipe costs per batch on this machine: the budget behind a recipe's width.
 
 For each (generator width, discriminator width) pair, on one batch: the milliseconds of the generator's
-forward and backward, of the discriminator's, and of the discriminator's with the gradient penalty's
-double backward (as the D step does on its interpolates), with the FLOPs torch counts for the generator's
-pass and the rate that makes. Medians of --repeats timed calls after warm-up calls. The default sizes are
-the joint toy recipes' (32 px, 3 residual blocks, 4 D layers, labels [5 | 8 | 2]).
+forward and backward, of the discriminator's, and of the discriminator's with the gradient penalty's double
+backward (`losses.gradient_penalty`, as the D step takes it on its interpolates), with the FLOPs torch
+counts for the generator's pass and the rate that makes. Medians of --repeats timed calls after warm-up
+calls. The default sizes are recipes/toyfaces_joint.toml's (32 px, 3 residual blocks, 4 D layers,
+labels [5 | 8 | 2]).
 
-    python benchmarks/network_cost.py                          # widths 16/32 (toyfaces_joint), 32/64 (_wide)
+    python benchmarks/network_cost.py                          # 16/32 (toyfaces_joint) and twice as wide
     python benchmarks/network_cost.py --widths 16/32 24/48 32/64 --batch-size 16
 """
 
@@ -19,6 +20,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from stargan_cli import losses
 from stargan_cli.models.stargan import StarGANConfig, build
 
 
@@ -47,8 +49,7 @@ def measure(config: StarGANConfig, labels: int, batch_size: int, repeats: int) -
         source, logits = discriminator(x_in)
         loss = source.mean() + logits.mean()
         if penalty:
-            (grad,) = torch.autograd.grad(source.sum(), x_in, create_graph=True)
-            loss = loss + ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            loss = loss + losses.gradient_penalty(source, x_in)
         loss.backward()
 
     with FlopCounterMode(display=False) as counter:
