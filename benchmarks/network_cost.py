@@ -21,6 +21,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from stargan_cli import losses
+from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.stargan import StarGANConfig, build
 
 
@@ -37,7 +38,11 @@ def median_ms(fn, repeats: int, warmup: int = 3) -> float:
 
 def measure(config: StarGANConfig, labels: int, batch_size: int, repeats: int) -> tuple[float, ...]:
     """(G ms, G FLOPs, D ms, D with the gradient penalty ms) for one batch."""
-    generator, discriminator = build(config, labels + 2, labels)
+    space = LabelSpace(  # two datasets sharing the labels: a generator label of labels + 2 (the mask)
+        (DatasetLabels("a", tuple(f"a{i}" for i in range(labels - 1))), DatasetLabels("b", ("b0",)))
+    )
+    nets = build(config, space)
+    generator, discriminator = nets["generator"], nets["discriminator"]
     x = torch.randn(batch_size, 3, config.image_size, config.image_size)
     c = torch.rand(batch_size, labels + 2)
 

@@ -1,4 +1,4 @@
-"""Training speed: our step (stargan_cli/train/step.py) against the reference's (train/reference_step.py).
+"""Training speed: our step (stargan_cli/train/step.py) against the reference's (benchmarks/reference_step.py).
 
 Both start from the same weights and see the same batches and gradient-penalty draws. One "iteration" is
 one D update plus, every n_critic-th, one G update; a cycle is n_critic iterations. Printed:
@@ -31,20 +31,24 @@ import time
 import types
 
 import torch
-from accelerate import Accelerator
-from accelerate.state import AcceleratorState
+from reference_step import reference_step  # beside this script
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
-from stargan_cli.models import ARCHITECTURES
-from stargan_cli.models.stargan import InstanceNorm, StarGANConfig
-from stargan_cli.objectives import OBJECTIVES, Batch
+from stargan_cli.accelerators import fresh_accelerator
+from stargan_cli.models.stargan import InstanceNorm, StarGANConfig, build
+from stargan_cli.objectives.spec import ObjectiveContext
+from stargan_cli.objectives.stargan import Batch, StarGANLoss, StarGANObjective
 from stargan_cli.reference import CELEBA_RELEASED, _label_space
 from stargan_cli.train.graphs import GraphedStep
-from stargan_cli.train.reference_step import reference_step
 from stargan_cli.train.step import StepRunner, adam
 
 LABELS = _label_space(CELEBA_RELEASED, "celeba")
+
+
+def networks(image_size: int) -> tuple[torch.nn.Module, torch.nn.Module]:
+    built = build(StarGANConfig(image_size=image_size), LABELS)
+    return built["generator"], built["discriminator"]
 
 
 def parse() -> argparse.Namespace:
@@ -81,7 +85,7 @@ def nhwc_instance_norm(self: InstanceNorm, x: torch.Tensor) -> torch.Tensor:
     return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
 
 
-def batches(args, count: int, seed: int = 0) -> list[tuple[Batch, torch.Tensor]]:
+def batches(args, count: int, seed: int = 0) -> list[Batch]:
     gen = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(count):
@@ -90,7 +94,7 @@ def batches(args, count: int, seed: int = 0) -> list[tuple[Batch, torch.Tensor]]
         trg = org[torch.randperm(args.batch, generator=gen)]
         alpha = torch.rand(args.batch, 1, 1, 1, generator=gen)
         to = lambda t: t.to(args.device)  # noqa: E731
-        out.append((Batch(to(x), 0, to(org), to(trg)), to(alpha)))
+        out.append(Batch(to(x), 0, to(org), to(trg), alpha=to(alpha)))
     return out
 
 
@@ -111,24 +115,25 @@ class Variant:
         )  # torch's default
         self.g_opt = make(self.g.parameters(), 1e-4, (0.5, 0.999))
         self.d_opt = make(self.d.parameters(), 1e-4, (0.5, 0.999))
-        self.objective = OBJECTIVES["stargan"](LABELS)
+        context = ObjectiveContext(LABELS, {}, 0, 0, 1, torch.device(args.device))
+        self.objective = StarGANObjective(StarGANLoss(n_critic=args.n_critic), context)
         if name == "ours":
-            AcceleratorState._reset_state(True)
             precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[args.precision]
-            acc = Accelerator(cpu=args.device == "cpu", mixed_precision=precision)
-            g_forward = torch.compile(self.g) if args.compile else None
-            self.run = StepRunner(self.g, self.d, self.g_opt, self.d_opt, self.objective, acc, g_forward)
+            acc = fresh_accelerator(cpu=args.device == "cpu", mixed_precision=precision)
+            nets = {"generator": torch.compile(self.g) if args.compile else self.g, "discriminator": self.d}
+            optimizers = {"discriminator": self.d_opt, "generator": self.g_opt}
+            self.run = StepRunner(nets, optimizers, self.objective, acc)
             if args.cuda_graphs:
                 self.run = GraphedStep(self.run)
         else:
-            self.run = lambda batch, alpha, g_due: reference_step(  # noqa: E731
-                self.g, self.d, self.g_opt, self.d_opt, self.objective, batch, alpha, g_due
+            self.run = lambda batch, phases: reference_step(  # noqa: E731
+                self.g, self.d, self.g_opt, self.d_opt, self.objective, batch, "generator" in phases
             )
 
     def cycle(self, data, n_critic: int) -> list[dict[str, float]]:
         logs = []
-        for i, (batch, alpha) in enumerate(data):
-            out = self.run(batch, alpha, (i + 1) % n_critic == 0)
+        for i, batch in enumerate(data):
+            out = self.run(batch, self.objective.phases(i + 1))
             logs.append({k: v.item() for k, v in out.items()})
         return logs
 
@@ -174,9 +179,9 @@ def flops_per_image(variant: Variant, args) -> float:
     small = argparse.Namespace(**{**vars(args), "batch": 2})
     data = batches(small, 2, seed=99)
     counts = []
-    for g_due, (batch, alpha) in zip((False, True), data, strict=True):
+    for phases, batch in zip((("discriminator",), ("discriminator", "generator")), data, strict=True):
         with CountFlops() as counter:
-            variant.run(batch, alpha, g_due)
+            variant.run(batch, phases)
         counts.append(counter.total)
     d_only, d_and_g = counts
     return ((args.n_critic - 1) * d_only + d_and_g) / args.n_critic / small.batch
@@ -203,7 +208,7 @@ def profile(variant: Variant, data, args) -> None:
 
 
 def memory_child(args) -> None:
-    g, d = ARCHITECTURES["stargan"].build(StarGANConfig(image_size=args.image_size), 5, 5)
+    g, d = networks(args.image_size)
     torch.backends.cudnn.benchmark = args.device.startswith("cuda")
     variant = Variant(args.memory_of, g, d, args)
     data = batches(args, args.n_critic)
@@ -249,8 +254,7 @@ def main() -> None:
     torch.manual_seed(0)
     # the reference's main.py turns cuDNN's autotuner on for all its training; so does our loop on a GPU
     torch.backends.cudnn.benchmark = args.device.startswith("cuda")
-    config = StarGANConfig(image_size=args.image_size)
-    g, d = ARCHITECTURES["stargan"].build(config, LABELS.generator_dim, LABELS.num_classes)
+    g, d = networks(args.image_size)
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     print(f"{device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads; {args.image_size} px, "
           f"batch {args.batch}, n_critic {args.n_critic}; ours in {args.precision}"

@@ -25,8 +25,7 @@ from PIL import Image
 from stargan_cli.checkpoint import ModelInfo, save_model
 from stargan_cli.data.readers.toyfaces import render, sample_face
 from stargan_cli.faces import FaceDetector, cut, paste
-from stargan_cli.models import ARCHITECTURES
-from stargan_cli.models.stargan import StarGANConfig
+from stargan_cli.models.stargan import StarGANConfig, build
 from stargan_cli.photos import read_photo, write_photo
 from stargan_cli.reference import CELEBA_RELEASED, _label_space
 from stargan_cli.translate import Translator, run
@@ -38,8 +37,7 @@ def paper_model(folder: Path) -> Path:
     config = StarGANConfig()  # 128 px, G 64 channels / 6 blocks, D 64 / 6
     labels = _label_space(CELEBA_RELEASED, "celeba")
     torch.manual_seed(0)
-    g, d = ARCHITECTURES["stargan"].build(config, labels.generator_dim, labels.num_classes)
-    for role, module in (("generator", g), ("discriminator", d)):
+    for role, module in build(config, labels).items():
         save_model(folder / f"{role}.safetensors", module, ModelInfo("stargan", config, labels, 0, role))
     return folder
 

@@ -1,11 +1,13 @@
 """Checkpoints (DESIGN.md, contract 3): self-describing safetensors files and the training state.
 
-- `generator.safetensors` (and `discriminator.safetensors` beside it, whose classifier infers the source
-  attributes of arbitrary images): weights plus string metadata under `stargan.*` keys, from which the
-  network is rebuilt alone.
-- `runs/<run>/checkpoints/step-0000000/`: both networks, `optimizer.pt` (optimiser, scaler and RNG
-  state; plain tensors and numbers, loaded with weights_only=True) and `state.json`. Written to a
-  temporary directory and renamed, so a crash never leaves a broken checkpoint.
+- `<network>.safetensors`, one per network of the method (its `MODEL.networks`, e.g. `generator` and
+  `discriminator`): weights plus string metadata under `stargan.*` keys (method, its model config, label
+  space, step, which network), from which that network is rebuilt alone. `generator.safetensors` is the
+  entry file of inference; the method's other exported networks lie beside it.
+- `runs/<run>/checkpoints/step-0000000/`: every network, `optimizer.pt` (optimiser, scaler and RNG
+  state; plain tensors and numbers, loaded with weights_only=True) and `state.json` (step, config hash,
+  the networks' names). Written to a temporary directory and renamed, so a crash never leaves a broken
+  checkpoint.
 """
 
 from __future__ import annotations
@@ -26,18 +28,19 @@ from . import __version__
 from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
 from .labels import LabelSpace
-from .models import ARCHITECTURES
+from .methods import METHODS, Method
 
 FORMAT_VERSION = "1"
-ROLES = ("generator", "discriminator")
+ENTRY = "generator"  # the entry file of inference: <run>/generator.safetensors
+LEGACY_NETWORKS = ("generator", "discriminator")  # checkpoints whose state.json does not list them
 
 
 @dataclass
 class ModelInfo:
     """What the metadata of a model file says."""
 
-    architecture: str
-    config: Any  # the architecture's config dataclass
+    architecture: str  # the method's name (stargan_cli.methods.METHODS)
+    config: Any  # the method's model config dataclass
     label_space: LabelSpace
     step: int
     role: str
@@ -54,9 +57,16 @@ class ModelInfo:
             "stargan.version": __version__,
         }
 
-    def build(self) -> tuple[nn.Module, nn.Module]:
-        ls = self.label_space
-        return ARCHITECTURES[self.architecture].build(self.config, ls.generator_dim, ls.num_classes)
+    @property
+    def method(self) -> Method:
+        return METHODS[self.architecture]
+
+    def build(self) -> nn.Module:
+        """This file's network, freshly initialised."""
+        return self.method.model.build(self.config, self.label_space)[self.role]
+
+    def at(self, step: int, role: str | None = None) -> ModelInfo:
+        return ModelInfo(self.architecture, self.config, self.label_space, step, role or self.role)
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -95,19 +105,24 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {version}; this stargan reads {FORMAT_VERSION}")
     name = meta.get("stargan.architecture", "")
-    if name not in ARCHITECTURES:
+    if name not in METHODS:
         raise CheckpointError(
-            f"{path} holds a {name!r} model; this stargan knows {', '.join(ARCHITECTURES)}. Upgrade stargan"
+            f"{path} holds a {name!r} model; this stargan knows {', '.join(METHODS)}. Upgrade stargan"
         )
+    method = METHODS[name]
     try:
-        config = build_dataclass(
-            ARCHITECTURES[name].config_class, json.loads(meta["stargan.model_config"]), ""
-        )
+        config = build_dataclass(method.model.config, json.loads(meta["stargan.model_config"]), "")
         label_space = LabelSpace.from_json(meta["stargan.label_space"])
         step = int(meta.get("stargan.step", "0"))
     except (KeyError, ValueError, ConfigError, LabelError) as exc:
         raise CheckpointError(f"{path} has damaged stargan metadata ({exc})") from None
-    return ModelInfo(name, config, label_space, step, meta.get("stargan.role", "generator"))
+    role = meta.get("stargan.role", ENTRY)
+    if role not in method.model.networks:
+        raise CheckpointError(
+            f"{path} holds a network {role!r} that a {name} model does not have "
+            f"({', '.join(method.model.networks)}); it was written by another stargan version"
+        )
+    return ModelInfo(name, config, label_space, step, role)
 
 
 def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:
@@ -136,31 +151,59 @@ def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Ten
     module.load_state_dict(state, strict=False)
 
 
-def model_file(path: str | Path, role: str = "generator") -> Path:
-    """A run directory or a model file -> the model file of `role`."""
+def model_file(path: str | Path, role: str = ENTRY) -> Path:
+    """A run directory or a model file -> the model file of `role` (the entry file's sibling)."""
     path = Path(path)
     if path.is_dir():
         candidate = path / f"{role}.safetensors"
-        if role == "generator" and not candidate.is_file():
+        if role == ENTRY and not candidate.is_file():
             raise CheckpointError(
                 f"{path} has no {role}.safetensors; finish training or run `stargan export {path}` first"
             )
         return candidate
-    if role != "generator":
+    if role != ENTRY:
         return path.with_name(f"{role}{path.suffix}")
     return path
 
 
-def load_model(path: str | Path, role: str = "generator") -> tuple[nn.Module, ModelInfo]:
+def load_model(path: str | Path, role: str = ENTRY) -> tuple[nn.Module, ModelInfo]:
     """Rebuild one network from a model file's metadata alone and load its weights."""
     file = model_file(path, role)
     info = read_info(file)
     if info.role != role:
         raise CheckpointError(f"{file} holds a {info.role}, expected a {role}")
-    generator, discriminator = info.build()
-    module = generator if role == "generator" else discriminator
+    module = info.build()
     load_weights(module, file)
     return module.eval(), info
+
+
+def load_exported(path: str | Path, optional: bool = True, loader=None) -> tuple[dict, ModelInfo]:
+    """The entry file of `path` (a run directory or a model file) and its method's other exported networks
+    beside it: {name: network}, and the entry file's info. A network the method needs must be there; the
+    others are read when present (and `optional`). `loader` (path, role) -> (network, info) reads
+    another format (ONNX)."""
+    loader = loader or load_model
+    entry, info = loader(path, ENTRY)
+    model = info.method.model
+    networks = {ENTRY: entry}
+    for role in model.exported[1:]:
+        if not optional and role not in model.needed:
+            continue
+        file = model_file(path, role)
+        if not file.is_file():
+            if role in model.needed:
+                raise CheckpointError(
+                    f"{file} is missing; a {info.architecture} model needs it beside {ENTRY}"
+                )
+            continue
+        networks[role], other = loader(path, role)
+        if other.label_space != info.label_space or other.architecture != info.architecture:
+            raise CheckpointError(
+                f"{file} belongs to another model than {model_file(path, ENTRY)} (trained on "
+                f"{other.label_space.describe()}, not {info.label_space.describe()}); export them together "
+                "with `stargan export`"
+            )
+    return networks, info
 
 
 # ----- training state ------------------------------------------------------------------------------------
@@ -183,7 +226,8 @@ def save_training_state(
     for role, (module, info) in networks.items():
         save_model(tmp / f"{role}.safetensors", module, info)
     torch.save(optimizer_state, tmp / "optimizer.pt")
-    (tmp / "state.json").write_text(json.dumps({"step": step, **state}, indent=2), encoding="utf-8")
+    state = {"step": step, "networks": list(networks), **state}
+    (tmp / "state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
@@ -196,17 +240,32 @@ def complete_checkpoints(run_dir: Path) -> list[Path]:
     """Checkpoint directories with every file present, oldest first."""
     found = []
     for path in sorted((run_dir / "checkpoints").glob("step-???????")):
-        needed = ["state.json", "optimizer.pt", *(f"{r}.safetensors" for r in ROLES)]
-        if all((path / n).is_file() for n in needed):
+        names = checkpoint_networks(path)
+        needed = ["optimizer.pt", *(f"{n}.safetensors" for n in names or ())]
+        if names and all((path / n).is_file() for n in needed):
             found.append(path)
     return found
+
+
+def checkpoint_networks(path: Path) -> tuple[str, ...] | None:
+    """The networks a checkpoint directory holds, from its state.json (None: unreadable or missing)."""
+    try:
+        state = json.loads((path / "state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict):
+        return None
+    names = state.get("networks", LEGACY_NETWORKS)
+    return (
+        tuple(names) if isinstance(names, list | tuple) and all(isinstance(n, str) for n in names) else None
+    )
 
 
 def latest_checkpoint(run_dir: Path) -> Path:
     found = complete_checkpoints(run_dir)
     if not found:
         raise CheckpointError(
-            f"{run_dir} has no complete checkpoint to resume from (checkpoints/step-*/ with both networks, "
+            f"{run_dir} has no complete checkpoint to resume from (checkpoints/step-*/ with every network, "
             "optimizer.pt and state.json); start a new run instead"
         )
     return found[-1]

@@ -8,7 +8,6 @@ never evaluated.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import tomllib
@@ -18,18 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from .errors import ConfigError, did_you_mean
+from .methods import get_method
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 DEVICES = ("auto", "cpu", "cuda")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
-
-
-def did_you_mean(name: str, options: Iterable[str]) -> str:
-    options = list(options)
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    return f"{hint} Valid: {', '.join(sorted(options))}"
 
 
 @dataclass(frozen=True)
@@ -58,8 +51,8 @@ class DataConfig:
 
 @dataclass(frozen=True)
 class ModelConfig:
-    architecture: str = "stargan"
-    params: Any = None  # the architecture's own config dataclass, e.g. StarGANConfig
+    architecture: str = "stargan"  # the method (stargan_cli.methods.METHODS)
+    params: Any = None  # the method's own model config dataclass, e.g. StarGANConfig
 
     def to_dict(self) -> dict:
         return {"architecture": self.architecture, **dataclasses.asdict(self.params)}
@@ -73,21 +66,6 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
-    n_critic: int = 5  # generator updated every n_critic discriminator steps
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0
-    augment_shift: float = 0.0  # not in the paper: D's inputs shifted by up to this fraction of the side
-    # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
-    cross_targets: float = 0.0
-    # not in the paper: weight of CycleGAN's identity loss |x - G(x, c_org)| in G's loss
-    lambda_id: float = 0.0
-    # not in the paper: G's classification loss reads its outputs shifted by up to this fraction of the side
-    fake_shift: float = 0.0
-    # not in the paper: ... and zoomed out at random by up to this fraction (bilinear, edges repeated)
-    fake_zoom: float = 0.0
-    # not in the paper: D's classifier first trains alone on real images for this many steps
-    d_warmup: int = 0
     seed: int = 1234
     precision: str = "fp32"  # fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
@@ -101,10 +79,15 @@ class TrainConfig:
     # replay each step as a CUDA graph (on a CUDA GPU; ignored elsewhere): far fewer kernel launches
     cuda_graphs: bool = False
 
+    # settings of earlier versions that are now the method's ([loss]); a recipe naming one is told where
+    MOVED = {k: f"loss.{k}" for k in ("lambda_cls", "lambda_rec", "lambda_gp", "n_critic", "cross_targets")}
+    # experiments of earlier versions, removed after measurement (docs/experiments.md): accepted only at
+    # these values, which are what training does now, so older run directories still resume
+    RETIRED = {"augment_shift": 0.0, "lambda_id": 0.0, "fake_shift": 0.0, "fake_zoom": 0.0, "d_warmup": 0}
+
     def __post_init__(self) -> None:
         for name in (
             "steps",
-            "n_critic",
             "log_every",
             "sample_every",
             "checkpoint_every",
@@ -128,32 +111,14 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
-        for name in ("augment_shift", "fake_shift"):
-            if not 0 <= getattr(self, name) < 0.5:
-                raise ConfigError(f"train.{name} must be in [0, 0.5), got {getattr(self, name)}")
-        if not 0 <= self.fake_zoom < 1:
-            raise ConfigError(f"train.fake_zoom must be in [0, 1), got {self.fake_zoom}")
-        if self.lambda_id < 0:
-            raise ConfigError(f"train.lambda_id must be 0 or more, got {self.lambda_id}")
-        if not 0 <= self.cross_targets <= 1:
-            raise ConfigError(f"train.cross_targets must be in [0, 1], got {self.cross_targets}")
-        if self.cuda_graphs:
-            clashes = {
-                "train.augment_shift": self.augment_shift != 0,  # its offsets are drawn on the host
-                "train.fake_shift": self.fake_shift != 0,
-                "train.fake_zoom": self.fake_zoom != 0,
-                "train.cross_targets": self.cross_targets != 0,  # rows and slices change every step
-                'train.precision = "fp16"': self.precision == "fp16",  # the scaler syncs with the host
-                "train.compile_generator": self.compile_generator,  # not tested together
-            }
-            if any(clashes.values()):
-                names = ", ".join(name for name, clash in clashes.items() if clash)
-                raise ConfigError(
-                    f"train.cuda_graphs cannot be combined with {names}; turn one of them off "
-                    '(graphs need a step with fixed shapes and no host round trips; use "bf16" for speed)'
-                )
-        if self.d_warmup < 0:
-            raise ConfigError(f"train.d_warmup must be 0 or more steps, got {self.d_warmup}")
+
+    def cuda_graph_clashes(self) -> list[str]:
+        """Settings a recorded CUDA graph cannot hold (the method's own are in its [loss] config)."""
+        clashes = {
+            'train.precision = "fp16"': self.precision == "fp16",  # the scaler syncs with the host
+            "train.compile_generator": self.compile_generator,  # not tested together
+        }
+        return [name for name, clash in clashes.items() if clash]
 
 
 @dataclass(frozen=True)
@@ -166,13 +131,24 @@ class OutputConfig:
 class Recipe:
     data: DataConfig
     model: ModelConfig
+    loss: Any  # the method's own loss config dataclass, e.g. StarGANLoss
     train: TrainConfig = field(default_factory=TrainConfig)
     output: OutputConfig = field(default_factory=OutputConfig)
+
+    def __post_init__(self) -> None:
+        if self.train.cuda_graphs:
+            clashes = self.train.cuda_graph_clashes() + self.loss.cuda_graph_clashes()
+            if clashes:
+                raise ConfigError(
+                    f"train.cuda_graphs cannot be combined with {', '.join(clashes)}; turn one of them off "
+                    '(graphs need a step with fixed shapes and no host round trips; use "bf16" for speed)'
+                )
 
     def to_dict(self) -> dict:
         return {
             "data": dataclasses.asdict(self.data),
             "model": self.model.to_dict(),
+            "loss": dataclasses.asdict(self.loss),
             "train": dataclasses.asdict(self.train),
             "output": dataclasses.asdict(self.output),
         }
@@ -180,13 +156,25 @@ class Recipe:
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True)
 
-    def hash(self, exclude: tuple[str, ...] = ("output",)) -> str:
+    def hash(self) -> str:
         """A hash of what determines the training result (resume refuses a run whose hash differs)."""
-        data = {k: v for k, v in self.to_dict().items() if k not in exclude}
-        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+        return config_hash(self.to_dict())
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig, "output": OutputConfig}
+def config_hash(data: Mapping[str, Any]) -> str:
+    """The hash of a recipe's plain data (every section but [output]), as checkpoints record it."""
+    data = {k: v for k, v in data.items() if k != "output"}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# the model and loss sections' classes are the method's (stargan_cli.methods)
+SECTIONS = {
+    "data": DataConfig,
+    "model": ModelConfig,
+    "loss": None,
+    "train": TrainConfig,
+    "output": OutputConfig,
+}
 
 
 # ----- building dataclasses from plain data --------------------------------------------------------------
@@ -212,28 +200,51 @@ def _check_type(path: str, value: Any, annotation: Any) -> Any:
     return value
 
 
-def build_dataclass(cls: type, values: Mapping[str, Any], prefix: str) -> Any:
-    """`values` -> cls(**values) with unknown keys and wrong types reported by their dotted path."""
+def build_dataclass(cls: type, values: Mapping[str, Any], prefix: str, migrate: bool = False) -> Any:
+    """`values` -> cls(**values) with unknown keys and wrong types reported by their dotted path.
+
+    A key of the class's RETIRED mapping (a setting earlier versions had) is dropped at its listed value
+    and refused at any other; a key of its MOVED mapping is refused with its new place (with `migrate`,
+    the caller has moved it already and it is dropped here)."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
+    retired, moved = getattr(cls, "RETIRED", {}), getattr(cls, "MOVED", {})
     kwargs = {}
     for key, value in values.items():
+        if key in moved:
+            if migrate:
+                continue
+            raise ConfigError(
+                f"{prefix}{key} is now {moved[key]}: move the line to the [{moved[key].split('.')[0]}] section"
+            )
+        if key in retired and key not in names:
+            if value == retired[key]:
+                continue
+            raise ConfigError(
+                f"{prefix}{key} = {value!r} is an experiment that this stargan version removed (measured in "
+                f"docs/experiments.md); remove the line, or use the version that had it"
+            )
         if key not in names:
             raise ConfigError(f"unknown setting {prefix}{key}.{did_you_mean(key, names)}")
         kwargs[key] = _check_type(prefix + key, value, hints[key])
     return cls(**kwargs)
 
 
-def _build_model(values: Mapping[str, Any]) -> ModelConfig:
-    from .models import get_architecture
+def _moved_settings(data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The settings of `data` that an earlier version kept elsewhere, by their new section."""
+    found: dict[str, dict[str, Any]] = {}
+    for section, cls in SECTIONS.items():
+        values = data.get(section, {})
+        for key, target in getattr(cls, "MOVED", {}).items():
+            if key in values:
+                new_section, new_key = target.split(".")
+                found.setdefault(new_section, {})[new_key] = values[key]
+    return found
 
-    values = dict(values)
-    name = values.pop("architecture", "stargan")
-    architecture = get_architecture(_check_type("model.architecture", name, str))
-    return ModelConfig(name, build_dataclass(architecture.config_class, values, "model."))
 
-
-def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
+def recipe_from_dict(data: Mapping[str, Any], migrate: bool = False) -> Recipe:
+    """A validated Recipe. With `migrate` (a run directory's config.json, written by this or an earlier
+    version), settings that moved section are read from their old place."""
     for key in data:
         if key not in SECTIONS:
             raise ConfigError(f"unknown section [{key}].{did_you_mean(key, SECTIONS)}")
@@ -241,10 +252,17 @@ def recipe_from_dict(data: Mapping[str, Any]) -> Recipe:
             raise ConfigError(f"[{key}] must be a table of settings")
     if "data" not in data:
         raise ConfigError('the recipe has no [data] section: add `[data]` with `datasets = ["DIR"]`')
+    model = dict(data.get("model", {}))
+    name = _check_type("model.architecture", model.pop("architecture", "stargan"), str)
+    method = get_method(name)
+    loss = dict(data.get("loss", {}))
+    if migrate:
+        loss = {**_moved_settings(data).get("loss", {}), **loss}
     return Recipe(
         data=build_dataclass(DataConfig, data["data"], "data."),
-        model=_build_model(data.get("model", {})),
-        train=build_dataclass(TrainConfig, data.get("train", {}), "train."),
+        model=ModelConfig(name, build_dataclass(method.model.config, model, "model.")),
+        loss=build_dataclass(method.training.config, loss, "loss."),
+        train=build_dataclass(TrainConfig, data.get("train", {}), "train.", migrate),
         output=build_dataclass(OutputConfig, data.get("output", {}), "output."),
     )
 

@@ -4,6 +4,17 @@ The CLI catches `StarganError` and prints its message as one red line; anything 
 traceback.
 """
 
+import difflib
+from collections.abc import Iterable
+
+
+def did_you_mean(name: str, options: Iterable[str]) -> str:
+    """' Did you mean 'x'? Valid: a, b, c' for an unknown name among `options`."""
+    options = list(options)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return f"{hint} Valid: {', '.join(sorted(options))}"
+
 
 class StarganError(Exception):
     """Base class: the message says what was wrong and what to do."""

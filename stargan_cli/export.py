@@ -1,10 +1,10 @@
 """`stargan export`: the self-describing inference files of a run, checked after writing.
 
-safetensors (default): generator.safetensors (and discriminator.safetensors, whose classifier
-`translate` uses to read source attributes) from the run's last complete checkpoint; the generator is
-rebuilt from the written file's metadata alone and must reproduce the checkpoint's output exactly.
-onnx: generator.onnx and discriminator.onnx, each checked against PyTorch through onnxruntime
-(onnx_models.py); the largest difference is reported and must be below 1e-4.
+The files are those of the method's exported networks (StarGAN: generator and discriminator, whose
+classifier `translate` uses to read source attributes), from the run's last complete checkpoint.
+safetensors (default): each network is rebuilt from the written file's metadata alone and must reproduce
+the checkpoint's outputs exactly on its example inputs. onnx: `<network>.onnx`, each checked against
+PyTorch through onnxruntime (onnx_models.py); the largest difference is reported and must be below 1e-4.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import latest_checkpoint, load_model, save_model
+from .checkpoint import ENTRY, latest_checkpoint, load_model, read_info, save_model
 from .errors import CheckpointError
 
 
@@ -34,38 +34,38 @@ def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetenso
     run = Path(run)
     source = latest_checkpoint(run) if (run / "checkpoints").is_dir() else run
     folder = Path(out) if out else run
+    roles = read_info(source / f"{ENTRY}.safetensors").method.model.exported
     if fmt == "onnx":
-        return _export_onnx(source, folder)
-    files = []
-    modules = {}
-    for role in ("generator", "discriminator"):
+        return _export_onnx(source, folder, roles)
+    files, step = [], 0
+    for role in roles:
         module, info = load_model(source / f"{role}.safetensors", role)
-        modules[role] = module
         files.append(save_model(folder / f"{role}.safetensors", module, info))
-    # rebuild from the written file alone and compare one forward pass
-    rebuilt, info = load_model(files[0])
-    generator = modules["generator"]
-    x = (
-        torch.rand(
-            2, 3, info.config.image_size, info.config.image_size, generator=torch.Generator().manual_seed(0)
-        )
-        * 2
-        - 1
-    )
-    c = torch.rand(2, info.label_space.generator_dim, generator=torch.Generator().manual_seed(1)).round()
-    with torch.no_grad():
-        diff = (rebuilt(x, c) - generator(x, c)).abs().max().item()
-    if diff != 0.0:
-        raise CheckpointError(f"the exported generator differs from the checkpoint (max |diff| {diff:g})")
-    return Exported(files, info.step, diff)
+        # rebuild from the written file alone and compare its outputs on the method's example inputs
+        rebuilt, _ = load_model(files[-1], role)
+        example = info.method.model.signatures[role].example
+        inputs = example(info.config, info.label_space, 2, torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            diff = max(
+                (a - b).abs().max().item()
+                for a, b in zip(_outputs(rebuilt(*inputs)), _outputs(module(*inputs)), strict=True)
+            )
+        if diff != 0.0:
+            raise CheckpointError(f"the exported {role} differs from the checkpoint (max |diff| {diff:g})")
+        step = info.step
+    return Exported(files, step, 0.0)
 
 
-def _export_onnx(source: Path, folder: Path) -> Exported:
+def _outputs(out) -> tuple[torch.Tensor, ...]:
+    return out if isinstance(out, tuple) else (out,)
+
+
+def _export_onnx(source: Path, folder: Path, roles: tuple[str, ...]) -> Exported:
     from .onnx_models import export_onnx
 
     folder.mkdir(parents=True, exist_ok=True)
     files, worst, step = [], 0.0, 0
-    for role in ("generator", "discriminator"):
+    for role in roles:
         module, info = load_model(source / f"{role}.safetensors", role)
         path = folder / f"{role}.onnx"
         worst = max(worst, export_onnx(module, info, path))

@@ -64,23 +64,3 @@ CLASSIFICATION: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] 
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b.float()).abs().mean()
-
-
-def random_shift(x: torch.Tensor, fraction: float, edges: bool = False) -> torch.Tensor:
-    """Differentiable random translation (DiffAugment's, Zhao et al. 2020): each image moves by whole
-    pixels, up to `fraction` of its side in x and y independently; uncovered pixels are 0 (mid-grey), or
-    with `edges` repeat the image's border (as data.shift reframes real images).
-    Attributes do not change under a shift, so D's classifier keeps its labels. The offsets come from
-    the CPU generator, whose state the training checkpoints save, so a resumed run draws the same shifts
-    on a GPU as well."""
-    if fraction <= 0:
-        return x
-    b, _, h, w = x.shape
-    ry, rx = int(h * fraction + 0.5), int(w * fraction + 0.5)
-    dy = torch.randint(-ry, ry + 1, (b, 1, 1)).to(x.device, non_blocking=True)
-    dx = torch.randint(-rx, rx + 1, (b, 1, 1)).to(x.device, non_blocking=True)
-    padded = torch.nn.functional.pad(x, (rx, rx, ry, ry), mode="replicate" if edges else "constant")
-    rows = torch.arange(h, device=x.device)[None, :, None] + ry - dy  # (B, H, 1)
-    cols = torch.arange(w, device=x.device)[None, None, :] + rx - dx  # (B, 1, W)
-    batch = torch.arange(b, device=x.device)[:, None, None]
-    return padded[batch, :, rows, cols].permute(0, 3, 1, 2)  # (B, H, W, C) -> (B, C, H, W)

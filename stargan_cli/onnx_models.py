@@ -1,9 +1,10 @@
 """ONNX: export a run's networks with their metadata, check them through onnxruntime, and run them.
 
-`stargan export RUN --format onnx` writes generator.onnx (inputs `image` (B,3,H,W) in [-1, 1] and
-`label` (B, generator labels); output `translated`) and discriminator.onnx (input `image`; outputs
-`patch` and `logits`), both with a dynamic batch and the same `stargan.*` metadata as the safetensors
-files (label space, sizes, step) in the ONNX metadata_props. Each file is written under a temporary
+`stargan export RUN --format onnx` writes one `<network>.onnx` per network the method exports, with the
+inputs and outputs its model file's signatures name (StarGAN: generator.onnx with inputs `image`
+(B,3,H,W) in [-1, 1] and `label` (B, generator labels) and output `translated`; discriminator.onnx with
+input `image` and outputs `patch` and `logits`), a dynamic batch, and the same `stargan.*` metadata as
+the safetensors files (method, label space, sizes, step) in the ONNX metadata_props. Each file is written under a temporary
 name, compared with PyTorch on random inputs of another batch size than the export's, and only kept
 when the largest difference is below 1e-4. `translate --model generator.onnx` runs through
 onnxruntime (the `onnx` extra: onnx, onnxscript, onnxruntime).
@@ -25,10 +26,6 @@ from .checkpoint import ModelInfo, parse_info
 from .errors import CheckpointError
 
 TOLERANCE = 1e-4
-NAMES = {
-    "generator": (["image", "label"], ["translated"]),
-    "discriminator": (["image"], ["patch", "logits"]),
-}
 
 
 def _require() -> None:
@@ -42,13 +39,9 @@ def _require() -> None:
         ) from None
 
 
-def _inputs(role: str, info: ModelInfo, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
-    gen = torch.Generator().manual_seed(seed)
-    size = info.config.image_size
-    image = torch.rand(batch, 3, size, size, generator=gen) * 2 - 1
-    if role == "discriminator":
-        return (image,)
-    return image, torch.rand(batch, info.label_space.generator_dim, generator=gen).round()
+def _inputs(info: ModelInfo, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
+    signature = info.method.model.signatures[info.role]
+    return signature.example(info.config, info.label_space, batch, torch.Generator().manual_seed(seed))
 
 
 def _session(path: Path):
@@ -65,16 +58,17 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
     import onnx
 
     role = info.role
-    inputs, outputs = NAMES[role]
+    signature = info.method.model.signatures[role]
+    inputs, outputs = list(signature.inputs), list(signature.outputs)
     batch = torch.export.Dim("batch", min=1)
-    dynamic = {name: {0: batch} for name in ("x", "c")[: len(inputs)]}
+    dynamic = tuple({0: batch} for _ in inputs)  # by position: the forward's own argument names vary
     tmp = path.with_name(f".{path.name}.tmp")
     module = module.eval()
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on naming the batch axis
         torch.onnx.export(
             module,
-            _inputs(role, info, 2, 0),
+            _inputs(info, 2, 0),
             str(tmp),
             input_names=inputs,
             output_names=outputs,
@@ -91,7 +85,7 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
         diff = 0.0
         session = _session(tmp)
         for batch_size, seed in ((1, 1), (3, 2)):
-            args = _inputs(role, info, batch_size, seed)
+            args = _inputs(info, batch_size, seed)
             got = session.run(None, {n: a.numpy() for n, a in zip(inputs, args, strict=True)})
             with torch.no_grad():
                 want = module(*args)
@@ -109,18 +103,18 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
 
 
 class OnnxNetwork:
-    """An ONNX network called like the PyTorch one: generator(x, c) -> image; discriminator(x) -> (patch, logits)."""
+    """An ONNX network called like the PyTorch one, positionally: one output is returned as a tensor,
+    several as a tuple (StarGAN: generator(x, c) -> image; discriminator(x) -> (patch, logits))."""
 
-    def __init__(self, path: Path, role: str) -> None:
+    def __init__(self, path: Path) -> None:
         self.session = _session(path)
-        self.inputs, _ = NAMES[role]
-        self.role = role
+        self.inputs = [i.name for i in self.session.get_inputs()]
 
     def __call__(self, *args: torch.Tensor):
         device = args[0].device
         feed = {n: a.detach().float().cpu().numpy() for n, a in zip(self.inputs, args, strict=True)}
         out = [torch.from_numpy(o).to(device) for o in self.session.run(None, feed)]
-        return out[0] if self.role == "generator" else tuple(out)
+        return out[0] if len(out) == 1 else tuple(out)
 
     def eval(self) -> OnnxNetwork:
         return self
@@ -142,4 +136,4 @@ def load_onnx(path: Path, role: str) -> tuple[OnnxNetwork, ModelInfo]:
     info = parse_info({p.key: p.value for p in model.metadata_props}, path)
     if info.role != role:
         raise CheckpointError(f"{path} holds a {info.role}, expected a {role}")
-    return OnnxNetwork(path, role), info
+    return OnnxNetwork(path), info

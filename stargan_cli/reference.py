@@ -20,7 +20,7 @@ from .checkpoint import ModelInfo, load_weights, save_model
 from .data.readers.celeba import HAIR_COLOURS
 from .errors import CheckpointError
 from .labels import DatasetLabels, LabelSpace
-from .models.stargan import StarGANConfig
+from .models.stargan import StarGANConfig, build
 
 CELEBA_RELEASED = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
 
@@ -136,11 +136,8 @@ def import_reference(
     )
     label_space = _label_space(tuple(attributes), dataset)
     step = int(m.group(1)) if (m := re.match(r"(\d+)-[GD]\.ckpt$", g_path.name)) else 0
-    from .models import ARCHITECTURES
-
-    g_module, d_module = ARCHITECTURES["stargan"].build(
-        config, label_space.generator_dim, label_space.num_classes
-    )
+    networks = build(config, label_space)
+    g_module, d_module = networks["generator"], networks["discriminator"]
     out = Path(out)
     written = []
     for role, module, state, path in (

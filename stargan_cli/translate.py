@@ -2,9 +2,9 @@
 
 Every face found (or `--face N`, or the whole centre square with `--no-detect`) is cut with the training
 framing, translated in batches on the device, and pasted back into the full-resolution photo
-(faces.py). Attributes the user does not name keep the source value, which the discriminator's
-classifier reads from the face (or `--from` gives). Targets of several datasets become several passes,
-each with its own mask.
+(faces.py). Attributes the user does not name keep the source value, which the model reads from the
+face where it can (StarGAN: the discriminator's classifier) or `--from` gives. Targets of several
+datasets become several passes (StarGAN: each with its own mask).
 """
 
 from __future__ import annotations
@@ -19,13 +19,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .checkpoint import load_model, model_file
+from . import checkpoint
+from .checkpoint import model_file
 from .console import progress, warn
-from .errors import CheckpointError, ImageError, LabelError, StarganError
+from .errors import ImageError, LabelError, StarganError
 from .faces import FaceDetector, Region, cut, paste
 from .images import grid, to_tensor, to_uint8
-from .inference import single_target_columns, source_labels, translate
+from .inference import single_target_columns, translate
 from .labels import LabelSpace, Target
+from .models import spec
 from .photos import WRITABLE, InputFile, collect_inputs, output_path, read_photo, write_photo
 
 
@@ -44,40 +46,29 @@ def suffix_of(spec: str) -> str:
 
 @dataclass
 class Translator:
-    generator: torch.nn.Module
-    discriminator: torch.nn.Module | None
+    """A loaded model on a device, ready for photos: the method's translator and its image size."""
+
+    model: spec.Translator
     label_space: LabelSpace
     image_size: int
     device: torch.device
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
-        """The generator, and the discriminator beside it when there is one (it reads source attributes).
-        A `.onnx` generator (and discriminator.onnx beside it) runs through onnxruntime."""
-        load = load_model
+        """The entry file (generator.safetensors) and the method's other networks beside it (StarGAN:
+        the discriminator, whose classifier reads source attributes). `.onnx` files run through
+        onnxruntime."""
+        loader = None
         if Path(model).suffix == ".onnx":
             from .onnx_models import load_onnx
 
-            def load(path, role="generator"):
+            def loader(path, role):
                 return load_onnx(model_file(path, role), role)
 
-        generator, info = load(model)
-        discriminator = None
-        if model_file(model, "discriminator").is_file():
-            discriminator, d_info = load(model, "discriminator")
-            if d_info.label_space != info.label_space:
-                raise CheckpointError(
-                    f"the discriminator beside {model} was trained on {d_info.label_space.describe()}, the "
-                    f"generator on {info.label_space.describe()}; export them together with `stargan export`"
-                )
-            discriminator.to(device)
-        return cls(
-            generator.to(device),
-            discriminator,
-            info.label_space,
-            info.config.image_size,
-            torch.device(device),
-        )
+        networks, info = checkpoint.load_exported(model, loader=loader)
+        networks = {name: net.to(device) for name, net in networks.items()}
+        translator = info.method.model.translator(networks, info.label_space)
+        return cls(translator, info.label_space, info.config.image_size, torch.device(device))
 
     def sources(
         self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
@@ -86,14 +77,14 @@ class Translator:
         for d in datasets:
             if d in given:
                 out[d] = given[d].to(self.device).expand(x.shape[0], -1)
-            elif self.discriminator is not None:
-                out[d] = source_labels(self.discriminator, x, self.label_space, d)
+            elif (read := self.model.read_source(x, d)) is not None:
+                out[d] = read
             elif self.label_space.datasets[d].kind == "single":
                 out[d] = x.new_zeros(x.shape[0], len(self.label_space.datasets[d].attributes))
             else:
                 raise LabelError(
-                    "this model has no discriminator.safetensors beside it to read the source attributes; "
-                    "give them with --from (e.g. --from black,male)"
+                    "this model cannot read the source attributes of a face (for StarGAN: no "
+                    "discriminator.safetensors beside it); give them with --from (e.g. --from black,male)"
                 )
         return out
 
@@ -102,17 +93,12 @@ class Translator:
         order = list(dict.fromkeys(t.dataset for t in targets))  # datasets in the order of --to
         sources = self.sources(x, order, given)
         passes = [(d, self.label_space.apply_targets(d, sources[d], targets)) for d in order]
-        return translate(self.generator, x, self.label_space, passes)
+        return translate(self.model, x, passes)
 
     @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor]) -> np.ndarray:
-        columns = single_target_columns(
-            self.generator,
-            self.discriminator,
-            x,
-            self.label_space,
-            {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()},
-        )
+        known = {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()}
+        columns = single_target_columns(self.model, x, known)
         return grid([x] + [images for _, images in columns])
 
 

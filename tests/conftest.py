@@ -13,13 +13,15 @@ os.environ["TORCH_HOME"] = tempfile.mkdtemp(prefix="torch-home-")  # no FID weig
 os.environ.pop("STARGAN_FID_WEIGHTS", None)
 
 TINY_MODEL = {"image_size": 16, "g_conv_dim": 8, "g_repeat_num": 1, "d_conv_dim": 8, "d_repeat_num": 2}
+LOSS_SETTINGS = ("n_critic", "cross_targets", "lambda_cls", "lambda_rec", "lambda_gp")
 
 
 def tiny_recipe_text(datasets: list[Path], runs_dir: Path, **train) -> str:
+    """A tiny StarGAN recipe; keyword settings go to [train], or to [loss] for the objective's own."""
+    loss = {"n_critic": 2, **{k: train.pop(k) for k in LOSS_SETTINGS if k in train}}
     settings = {
         "steps": 6,
         "decay_start": 3,
-        "n_critic": 2,
         "log_every": 1,
         "sample_every": 3,
         "checkpoint_every": 3,
@@ -34,6 +36,7 @@ def tiny_recipe_text(datasets: list[Path], runs_dir: Path, **train) -> str:
         "[model]",
     ]
     lines += [f"{k} = {v}" for k, v in TINY_MODEL.items()]
+    lines += ["[loss]"] + [f"{k} = {v!r}" for k, v in loss.items()]
     lines += ["[train]"] + [f"{k} = {v!r}".replace("'", '"') for k, v in settings.items()]
     lines += ["[output]", f'runs_dir = "{runs_dir}"']
     return "\n".join(lines) + "\n"

@@ -84,13 +84,13 @@ def test_translate_label_vectors(trained_run):
 
     translator = Translator.load(trained_run)
     seen = []
-    original = translator.generator.forward
+    original = translator.model.generator.forward
 
     def spy(x, c):
         seen.append(c.clone())
         return original(x, c)
 
-    translator.generator.forward = spy
+    translator.model.generator.forward = spy
     given = parse_source(translator.label_space, "brown,young")
     targets = translator.label_space.parse_targets("blond,male")
     translator.apply(torch.zeros(2, 3, 16, 16), targets, given)
@@ -174,7 +174,6 @@ def test_evaluate_writes_a_report(trained_run, tmp_path):
 def test_evaluate_scores_against_hand_counts(toy_dataset):
     """An identity 'generator' never reaches a target and preserves everything; its error against the
     counterfactual equals the do-nothing baseline by definition."""
-    import torch
 
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.evaluate.classifier import load_or_train
@@ -184,12 +183,18 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
     ds = PreparedDataset(toy_dataset)
     evaluator, accuracy = load_or_train(ds)
 
-    class Identity(torch.nn.Module):
-        def forward(self, x, c):
+    space, evaluators = LabelSpace((ds.labels,)), {ds.name: Evaluator(evaluator, accuracy)}
+
+    class Identity:  # a Translator that returns its input
+        label_space = space
+
+        def translate(self, x, dataset, target):
             return x
 
-    space, evaluators = LabelSpace((ds.labels,)), {ds.name: Evaluator(evaluator, accuracy)}
-    scores = pair_scores(pair_sums(Identity(), space, ds, ds, evaluators), space, ds, ds, evaluators)
+        def read_source(self, x, dataset):
+            return None
+
+    scores = pair_scores(pair_sums(Identity(), ds, ds, evaluators), space, ds, ds, evaluators)
     for s in scores:
         assert s.reconstruction_l1 == 0 and s.counterfactual_l1 == pytest.approx(s.identity_l1)
     assert max(s.target_accuracy for s in scores) <= 1 - min(accuracy) + 1e-6

@@ -40,11 +40,25 @@ def test_recipe_loads_with_overrides(recipe_file):
         (["model.g_conv_dims=3"], "unknown setting model.g_conv_dims. Did you mean 'g_conv_dim'"),
         (["model.image_size=18"], "multiple of 2\\*\\*model.d_repeat_num"),
         (["train.decay_start=99"], "train.decay_start must be between 0 and train.steps"),
-        (["train.cross_targets=1.5"], "train.cross_targets must be in \\[0, 1\\], got 1.5"),
-        (["train.d_warmup=-5"], "train.d_warmup must be 0 or more steps, got -5"),
-        (["train.lambda_id=-1"], "train.lambda_id must be 0 or more, got -1"),
-        (["train.fake_shift=0.5"], "train.fake_shift must be in \\[0, 0.5\\), got 0.5"),
-        (["train.fake_zoom=1"], "train.fake_zoom must be in \\[0, 1\\), got 1"),
+        (["loss.cross_targets=1.5"], "loss.cross_targets must be in \\[0, 1\\], got 1.5"),
+        (["loss.n_critic=0"], "loss.n_critic must be at least 1, got 0"),
+        (["loss.lambda_gp=-1"], "loss.lambda_gp must be 0 or more, got -1"),
+        (["loss.lambda_cl=2"], "unknown setting loss.lambda_cl. Did you mean 'lambda_cls'"),
+        (["lose.n_critic=2"], "unknown section 'lose'. Did you mean 'loss'"),
+        # settings of earlier versions: moved ones say where they are now; removed experiments say so
+        (
+            ["train.lambda_cls=2"],
+            "train.lambda_cls is now loss.lambda_cls: move the line to the \\[loss\\] section",
+        ),
+        (["train.n_critic=1"], "train.n_critic is now loss.n_critic"),
+        (
+            ["train.fake_shift=0.08"],
+            "train.fake_shift = 0.08 is an experiment that this stargan version removed",
+        ),
+        (
+            ["model.g_residual=true"],
+            "model.g_residual = True is an experiment that this stargan version removed",
+        ),
         (["data.zoom_out=1.0"], "data.zoom_out must be in \\[0, 1\\), got 1.0"),
         (["data.shift=-0.1"], "data.shift must be in \\[0, 0.5\\), got -0.1"),
         (["steps=3"], "the key must be section.key"),
@@ -94,11 +108,17 @@ def test_paper_recipes_have_the_paper_settings(name):
         0.5,
         0.999,
     )
-    assert (t.n_critic, t.lambda_cls, t.lambda_rec, t.lambda_gp, recipe.data.batch_size) == (5, 1, 10, 10, 16)
+    loss = recipe.loss
+    assert (loss.n_critic, loss.lambda_cls, loss.lambda_rec, loss.lambda_gp, recipe.data.batch_size) == (
+        5,
+        1,
+        10,
+        10,
+        16,
+    )
     assert (m.image_size, m.g_conv_dim, m.g_repeat_num, m.d_conv_dim, m.d_repeat_num) == (128, 64, 6, 64, 6)
     # nothing that is not in the paper
-    assert (t.cross_targets, t.augment_shift, recipe.data.zoom_out, recipe.data.shift) == (0, 0, 0, 0)
-    assert not m.g_residual and m.g_skips == 0 and t.d_warmup == 0 and t.lambda_id == t.fake_shift == 0
+    assert (loss.cross_targets, recipe.data.zoom_out, recipe.data.shift) == (0, 0, 0)
 
 
 def test_the_joint_paper_recipe_trains_celeba_and_rafd_together():

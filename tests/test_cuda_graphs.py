@@ -3,18 +3,18 @@ on the device machine, see benchmarks/RESULTS.md); the host-side parts run every
 
 import pytest
 import torch
-from accelerate import Accelerator
-from accelerate.state import AcceleratorState
 
+from stargan_cli.accelerators import fresh_accelerator
 from stargan_cli.config import load_recipe
 from stargan_cli.errors import ConfigError
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.models import ARCHITECTURES
 from stargan_cli.models.stargan import StarGANConfig
-from stargan_cli.objectives import OBJECTIVES, Batch
+from stargan_cli.objectives.stargan import Batch
 from stargan_cli.train.graphs import GraphedStep, portable_state, set_learning_rate
 from stargan_cli.train.loop import train
 from stargan_cli.train.step import StepRunner, adam
+
+from .method_helpers import networks, objective, phases
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 cpu_only = pytest.mark.skipif(torch.cuda.is_available(), reason="the recipe would train on the GPU here")
@@ -36,10 +36,7 @@ def test_learning_rates_are_set_in_place_and_saved_as_plain_numbers():
 @pytest.mark.parametrize(
     "setting,named",
     [
-        ("train.augment_shift=0.1", "train.augment_shift"),
-        ("train.fake_shift=0.1", "train.fake_shift"),
-        ("train.fake_zoom=0.1", "train.fake_zoom"),
-        ("train.cross_targets=0.5", "train.cross_targets"),
+        ("loss.cross_targets=0.5", "loss.cross_targets"),
         ('train.precision="fp16"', 'train.precision = "fp16"'),
         ("train.compile_generator=true", "train.compile_generator"),
     ],
@@ -60,13 +57,18 @@ def test_cuda_graphs_are_ignored_with_a_note_on_the_cpu(recipe_file, capsys):
 def _runners(graphed: bool):
     torch.manual_seed(0)
     config = StarGANConfig(image_size=16, g_conv_dim=8, g_repeat_num=2, d_conv_dim=8, d_repeat_num=4)
-    g, d = (m.cuda() for m in ARCHITECTURES["stargan"].build(config, 5, 5))
     labels = LabelSpace((DatasetLabels("d", ("a", "b", "c", "e", "f"), "multi"),))
-    AcceleratorState._reset_state(True)
+    g, d = (m.cuda() for m in networks(config, labels))
+    optimizers = {
+        "discriminator": adam(d.parameters(), 1e-3, (0.5, 0.999)),
+        "generator": adam(g.parameters(), 1e-3, (0.5, 0.999)),
+    }
     runner = StepRunner(
-        g, d, adam(g.parameters(), 1e-3, (0.5, 0.999)), adam(d.parameters(), 1e-3, (0.5, 0.999)),
-        OBJECTIVES["stargan"](labels), Accelerator(mixed_precision="no"),
-    )  # fmt: skip
+        {"generator": g, "discriminator": d},
+        optimizers,
+        objective(labels),
+        fresh_accelerator(mixed_precision="no"),
+    )
     return (GraphedStep(runner) if graphed else runner), g, d
 
 
@@ -78,11 +80,11 @@ def test_graphed_steps_train_like_eager_ones():
     for step in range(1, 11):  # n_critic 2: D-only and D+G steps, each recorded after 2 eager ones
         x = (torch.rand(4, 3, 16, 16, generator=gen) * 2 - 1).cuda()
         org = (torch.rand(4, 5, generator=gen) > 0.5).float().cuda()
-        batch, alpha = Batch(x, 0, org, org.flip(0)), torch.rand(4, 1, 1, 1, generator=gen).cuda()
-        for opt in (eager.g_opt, eager.d_opt, graphed.runner.g_opt, graphed.runner.d_opt):
+        batch = Batch(x, 0, org, org.flip(0), alpha=torch.rand(4, 1, 1, 1, generator=gen).cuda())
+        for opt in (*eager.optimizers.values(), *graphed.runner.optimizers.values()):
             set_learning_rate(opt, 1e-3 * (1 - step / 20))  # a changing rate must reach the graphs
-        a = {k: v.item() for k, v in eager(batch, alpha, step % 2 == 0).items()}
-        b = {k: v.item() for k, v in graphed(batch, alpha, step % 2 == 0).items()}
+        a = {k: v.item() for k, v in eager(batch, phases(step % 2 == 0)).items()}
+        b = {k: v.item() for k, v in graphed(batch, phases(step % 2 == 0)).items()}
         assert b == pytest.approx(a, rel=1e-4, abs=1e-5), step
     assert len(graphed.recorded) == 2
     for one, two in ((g1, g2), (d1, d2)):

@@ -4,9 +4,10 @@ batch: the whole D loss, gradient penalty included, is one backward per batch.""
 import torch
 
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.models.stargan import StarGANConfig, build
-from stargan_cli.objectives import Batch, StarGANObjective
+from stargan_cli.models.stargan import StarGANConfig
+from stargan_cli.objectives.stargan import Batch
 
+from . import method_helpers
 from .conftest import TINY_MODEL
 from .spawn import in_two_processes, join_group
 
@@ -19,7 +20,7 @@ SPACE = LabelSpace(
 GLOBAL = 8  # global batch; 4 per process
 
 
-def global_batches() -> list[tuple[Batch, torch.Tensor]]:
+def global_batches() -> list[Batch]:
     gen = torch.Generator().manual_seed(3)
     out = []
     for dataset, size in ((0, 3), (1, 4)):
@@ -30,35 +31,34 @@ def global_batches() -> list[tuple[Batch, torch.Tensor]]:
             labels = torch.eye(size)[torch.randint(0, size, (GLOBAL,), generator=gen)]
         target = labels[torch.randperm(GLOBAL, generator=gen)]
         alpha = torch.rand(GLOBAL, 1, 1, 1, generator=gen)
-        out.append((Batch(x, dataset, labels, target), alpha))
+        out.append(Batch(x, dataset, labels, target, alpha=alpha))
     return out
 
 
-def shard(batch: Batch, alpha: torch.Tensor, rank: int, world: int) -> tuple[Batch, torch.Tensor]:
+def shard(batch: Batch, rank: int, world: int) -> Batch:
     part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
-    return Batch(batch.x_real[part], batch.dataset, batch.labels_org[part], batch.labels_trg[part]), alpha[
-        part
-    ]
+    rows = (batch.x_real, batch.labels_org, batch.labels_trg)
+    return Batch(rows[0][part], batch.dataset, rows[1][part], rows[2][part], alpha=batch.alpha[part])
 
 
 def gradients(
     generator, discriminator, rank: int = 0, world: int = 1, backward=None
 ) -> dict[str, torch.Tensor]:
-    """D then G gradients, accumulated over one batch of each dataset. With the identity term (not in the
-    paper) G runs three forwards per loss: the translation, the reconstruction and the identity."""
-    objective = StarGANObjective(SPACE, lambda_id=0.5)
+    """D then G gradients, accumulated over one batch of each dataset (the whole D loss in one forward, as
+    the objective does under several processes)."""
+    objective = method_helpers.objective(SPACE, separate_penalty=False)
     backward = backward or (lambda loss: loss.backward())
-    for batch, alpha in global_batches():
-        batch, alpha = shard(batch, alpha, rank, world)
+    for batch in global_batches():
+        batch = shard(batch, rank, world)
         _, c_trg = objective.generator_labels(batch)
         with torch.no_grad():
             fake = generator(batch.x_real, c_trg)
-        loss, _ = objective.discriminator_loss(discriminator, batch, fake, alpha)
+        loss, _ = objective.discriminator_loss(discriminator, batch, fake)
         backward(loss)
     d_grads = {f"D.{k}": p.grad.clone() for k, p in discriminator.named_parameters()}
     discriminator.zero_grad()
-    for batch, alpha in global_batches():
-        batch, alpha = shard(batch, alpha, rank, world)
+    for batch in global_batches():
+        batch = shard(batch, rank, world)
         _, c_trg = objective.generator_labels(batch)
         loss, _ = objective.generator_loss(generator, discriminator, batch, generator(batch.x_real, c_trg))
         backward(loss)
@@ -67,7 +67,7 @@ def gradients(
 
 def networks():
     torch.manual_seed(0)
-    return build(StarGANConfig(**TINY_MODEL), SPACE.generator_dim, SPACE.num_classes)
+    return method_helpers.networks(StarGANConfig(**TINY_MODEL), SPACE)
 
 
 def _in_each_process(rank: int, port: int, out_dir: str) -> None:

@@ -9,9 +9,10 @@ from typer.testing import CliRunner
 
 from stargan_cli.cli import app
 from stargan_cli.labels import LabelSpace
-from stargan_cli.objectives import Batch, CrossTargets, StarGANObjective
-from stargan_cli.train.stream import draw_cross
+from stargan_cli.objectives.stargan import Batch, CrossTargets, draw_cross
 from stargan_cli.translate import Translator
+
+from .method_helpers import objective as stargan_objective
 
 
 def space(run) -> LabelSpace:
@@ -24,7 +25,7 @@ def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
     ls = space(joint_run)
     assert [d.name for d in ls.datasets] == ["toy-celeba", "toy-rafd"]
     assert (ls.num_classes, ls.generator_dim) == (13, 15)
-    objective = StarGANObjective(ls)
+    objective = stargan_objective(ls)
     celeba = Batch(
         torch.zeros(2, 3, 16, 16),
         0,
@@ -48,7 +49,7 @@ def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
 
 def test_cross_rows_get_the_other_datasets_label_mask_and_loss(joint_run):
     ls = space(joint_run)
-    objective = StarGANObjective(ls)
+    objective = stargan_objective(ls)
     happy, sad = torch.eye(8)[4], torch.eye(8)[6]
     org = torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1], [0, 1, 0, 0, 0]])
     trg = torch.tensor([[0.0, 1, 0, 1, 0], [1, 0, 0, 0, 1], [1, 0, 0, 1, 1]])
@@ -99,8 +100,8 @@ def test_joint_run_logs_and_samples(joint_run):
 def test_blond_and_happy_are_two_passes_with_their_own_masks(joint_run):
     translator = Translator.load(joint_run)
     seen = []
-    original = translator.generator.forward
-    translator.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]
+    original = translator.model.generator.forward
+    translator.model.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]
     ls = translator.label_space
     given = {0: torch.tensor([1.0, 0, 0, 1, 0])}  # --from black,male
     translator.apply(torch.zeros(1, 3, 16, 16), ls.parse_targets("blond,happy"), given)

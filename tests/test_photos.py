@@ -248,8 +248,8 @@ def test_fractional_targets_interpolate_the_label(trained_run):
 
     translator = Translator.load(trained_run)
     seen = []
-    original = translator.generator.forward
-    translator.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]
+    original = translator.model.generator.forward
+    translator.model.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]
     given = parse_source(translator.label_space, "black,male")
     translator.apply(
         torch.zeros(1, 3, 16, 16), translator.label_space.parse_targets("male=0,young=0.5"), given

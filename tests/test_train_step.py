@@ -1,18 +1,22 @@
 """Our training step against the reference's: same losses and same weights on the same inputs (fp32)."""
 
 import copy
+import sys
+from pathlib import Path
 
 import pytest
 import torch
-from accelerate import Accelerator
-from accelerate.state import AcceleratorState
 
+from stargan_cli.accelerators import fresh_accelerator
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.models import ARCHITECTURES
 from stargan_cli.models.stargan import StarGANConfig
-from stargan_cli.objectives import OBJECTIVES, Batch
-from stargan_cli.train.reference_step import reference_step
+from stargan_cli.objectives.stargan import Batch
 from stargan_cli.train.step import StepRunner
+
+from . import method_helpers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from reference_step import reference_step  # noqa: E402 - benchmarks/ is not a package
 
 OPTIMISERS = {
     "adam": lambda params: torch.optim.Adam(params, 1e-3, (0.5, 0.999)),
@@ -23,7 +27,7 @@ OPTIMISERS = {
 def networks(seed=0):
     torch.manual_seed(seed)
     config = StarGANConfig(image_size=16, g_conv_dim=8, g_repeat_num=2, d_conv_dim=8, d_repeat_num=4)
-    return ARCHITECTURES["stargan"].build(config, 5, 5)
+    return method_helpers.networks(config, LabelSpace((DatasetLabels("d", ("a", "b", "c", "e", "f")),)))
 
 
 @pytest.mark.parametrize(
@@ -32,7 +36,7 @@ def networks(seed=0):
 )
 def test_our_step_equals_the_reference_step(kind, optimiser, separate):
     labels = LabelSpace((DatasetLabels("d", ("a", "b", "c", "e", "f"), kind),))
-    objective = OBJECTIVES["stargan"](labels)
+    objective = method_helpers.objective(labels, separate_penalty=separate, n_critic=2)
     g, d = networks()
     g2, d2 = copy.deepcopy(g), copy.deepcopy(d)
     make = OPTIMISERS[optimiser]
@@ -42,9 +46,11 @@ def test_our_step_equals_the_reference_step(kind, optimiser, separate):
         make(g2.parameters()),
         make(d2.parameters()),
     )
-    AcceleratorState._reset_state(True)
-    ours = StepRunner(g2, d2, g2_opt, d2_opt, objective, Accelerator(cpu=True), separate_penalty=separate)
-    assert ours.separate_penalty is separate
+    optimizers = {"discriminator": d2_opt, "generator": g2_opt}
+    ours = StepRunner(
+        {"generator": g2, "discriminator": d2}, optimizers, objective, fresh_accelerator(cpu=True)
+    )
+    assert objective.separate_penalty is separate
     gen = torch.Generator().manual_seed(1)
     for step in range(1, 5):  # n_critic 2: G is due at steps 2 and 4
         x = torch.rand(4, 3, 16, 16, generator=gen) * 2 - 1
@@ -54,10 +60,9 @@ def test_our_step_equals_the_reference_step(kind, optimiser, separate):
         else:
             org = torch.eye(5)[torch.randint(5, (4,), generator=gen)]
             trg = torch.eye(5)[torch.randint(5, (4,), generator=gen)]
-        alpha = torch.rand(4, 1, 1, 1, generator=gen)
-        batch = Batch(x, 0, org, trg)
-        expected = reference_step(g, d, g_opt, d_opt, objective, batch, alpha, step % 2 == 0)
-        got = ours(batch, alpha, step % 2 == 0)
+        batch = Batch(x, 0, org, trg, alpha=torch.rand(4, 1, 1, 1, generator=gen))
+        expected = reference_step(g, d, g_opt, d_opt, objective, batch, step % 2 == 0)
+        got = ours(batch, objective.phases(step))
         assert sorted(got) == sorted(expected)
         assert len(got) == (7 if step % 2 == 0 else 4)
         for name, value in expected.items():

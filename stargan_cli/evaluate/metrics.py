@@ -28,6 +28,7 @@ from ..data.readers.toyfaces import face_of_source, render, with_labels
 from ..images import to_tensor
 from ..inference import translate
 from ..labels import LabelSpace
+from ..models.spec import Translator
 from .classifier import classify, predict
 from .fid import distances
 
@@ -95,8 +96,7 @@ def _add(sums: dict, key: str, value: float) -> None:
 
 @torch.no_grad()
 def pair_sums(
-    generator: nn.Module,
-    label_space: LabelSpace,
+    translator: Translator,
     source: PreparedDataset,
     target: PreparedDataset,
     evaluators: dict[str, Evaluator],
@@ -110,6 +110,7 @@ def pair_sums(
     """Sums per target attribute for each test batch this process handles: batch k belongs to process
     k % world, so every batch is computed exactly as one process computes it. With `features`, also the
     features of the translations whose target sets each attribute to 1 (for FID/KID)."""
+    label_space = translator.label_space
     s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
     s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
     same = s == t
@@ -143,8 +144,8 @@ def pair_sums(
                 if not changed.any():
                     continue
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]
-                fake = translate(generator, x_c, label_space, [(t, trg_c)])
-                rec = translate(generator, fake, label_space, [(s, org_c)])
+                fake = translate(translator, x_c, [(t, trg_c)])
+                rec = translate(translator, fake, [(s, org_c)])
                 pred = predict(classify(evaluators[target.name].model, fake), t_spec).to(device)
                 touched = _touched(label_space, t, name)
                 into = trg_c[:, t_spec.index(name)] > 0.5

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..data.prepared import PreparedDataset
 from ..images import grid, save_image, to_tensor
 from ..inference import single_target_columns
-from ..labels import LabelSpace
+from ..models.spec import Translator
 from .classifier import classify, predict
 from .metrics import AttributeScore, Evaluator
 
@@ -36,14 +36,14 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 @torch.no_grad()
 def translation_grid(
-    generator: torch.nn.Module,
-    label_space: LabelSpace,
+    translator: Translator,
     datasets: list[PreparedDataset],
     evaluators: dict[str, Evaluator],
     rows: int = 3,
     device: torch.device | str = "cpu",
 ) -> tuple[np.ndarray, list[str]]:
     """(picture, column names): `rows` test images of each dataset, input then every single target."""
+    label_space = translator.label_space
     blocks, names = [], []
     for ds in datasets:
         test = ds.split("test")
@@ -54,7 +54,7 @@ def translation_grid(
                 known[d] = torch.from_numpy(test.labels[:rows]).to(device)
             elif spec.name in evaluators:
                 known[d] = predict(classify(evaluators[spec.name].model, x), spec).to(device)
-        columns = single_target_columns(generator, None, x, label_space, known)
+        columns = single_target_columns(translator, x, known)
         names = ["input"] + [name for name, _ in columns]
         blocks.append(grid([x] + [images for _, images in columns]))
     gap = np.full((6, blocks[0].shape[1], 3), 255, np.uint8)
@@ -100,15 +100,14 @@ def chart(scores: list[AttributeScore], width: int) -> Image.Image:
 
 def report_picture(
     path: str | Path,
-    generator: torch.nn.Module,
-    label_space: LabelSpace,
+    translator: Translator,
     datasets: list[PreparedDataset],
     evaluators: dict[str, Evaluator],
     scores: list[AttributeScore],
     device: torch.device | str = "cpu",
 ) -> Path:
     """Write the grid with its column names above the chart, as one PNG."""
-    picture, names = translation_grid(generator, label_space, datasets, evaluators, device=device)
+    picture, names = translation_grid(translator, datasets, evaluators, device=device)
     grid_image, scale = _scaled(picture, datasets[0].image_size)
     cell = (datasets[0].image_size + 2) * scale
     font = _font(12)

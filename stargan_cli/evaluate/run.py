@@ -16,7 +16,7 @@ import torch
 from rich.table import Table
 from torch import nn
 
-from ..checkpoint import load_model, model_file
+from ..checkpoint import load_exported, model_file
 from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
@@ -100,9 +100,9 @@ def evaluate(
 
     FID/KID use `features` when given (a stand-in network), else the FID Inception when its weights are
     found (see evaluate/fid.py), with up to `fid_images` real training images per target domain."""
-    from accelerate import Accelerator
-    from accelerate.state import AcceleratorState
     from accelerate.utils import gather_object
+
+    from ..accelerators import fresh_accelerator
 
     if batch_size < 1:
         raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
@@ -110,12 +110,13 @@ def evaluate(
         raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
     weights = find_weights(fid_weights) if features is None and fid else None  # a wrong path fails early
     model = Path(model)
-    generator, info = load_model(model)
-    AcceleratorState._reset_state(True)
-    accelerator = Accelerator(cpu=device == "cpu")
+    networks, info = load_exported(model, optional=False)  # the scores use the test labels, not D's reading
+    accelerator = fresh_accelerator(keep_process_group=False, cpu=device == "cpu")
     device = accelerator.device
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
-    generator.to(device)
+    translator = info.method.model.translator(
+        {k: v.to(device) for k, v in networks.items()}, info.label_space
+    )
     datasets = _datasets_for(model, data)
     with accelerator.main_process_first():  # the main process trains and caches; the others load
         evaluators, described = _evaluators(datasets, info, retrain_evaluator and main, evaluator, device)
@@ -140,7 +141,7 @@ def evaluate(
     for source in datasets:  # each dataset's own targets first, then the other datasets' targets
         for target in sorted(datasets, key=lambda d: d is not source):
             part = pair_sums(
-                generator, info.label_space, source, target, evaluators, batch_size, limit, device, rank, world,
+                translator, source, target, evaluators, batch_size, limit, device, rank, world,
                 features,
             )  # fmt: skip
             scores += pair_scores(
@@ -177,7 +178,7 @@ def evaluate(
     path.parent.mkdir(parents=True, exist_ok=True)
     picture = path.with_suffix(".png")
     report["picture"] = str(picture)
-    report_picture(picture, generator, info.label_space, datasets, evaluators, scores, device)
+    report_picture(picture, translator, datasets, evaluators, scores, device)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     tmp.replace(path)

@@ -9,11 +9,16 @@ concatenated after the RGB channels. Discriminator: x -> (patch map (B,1,h,w), c
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..errors import ConfigError
+from ..labels import LabelSpace
+from .spec import ModelSpec, Signature
 
 
 @dataclass(frozen=True)
@@ -24,12 +29,12 @@ class StarGANConfig:
     g_repeat_num: int = 6  # residual blocks
     d_conv_dim: int = 64  # channels of the discriminator's first layer
     d_repeat_num: int = 6  # strided convolutions of the discriminator
-    g_residual: bool = False  # not in the paper: G outputs tanh(atanh(x) + h), a change to its input
-    g_skips: int = 0  # not in the paper: up-sampling layers (from the bottleneck out) given the encoder's map
+
+    # settings of earlier versions, removed after measurement (docs/experiments.md): accepted only at
+    # these values, which are what the networks above compute, so older files still load
+    RETIRED = {"g_residual": False, "g_skips": 0}
 
     def __post_init__(self) -> None:
-        from ..errors import ConfigError
-
         for name in ("image_size", "g_conv_dim", "g_repeat_num", "d_conv_dim", "d_repeat_num"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"model.{name} must be positive, got {getattr(self, name)}")
@@ -40,13 +45,6 @@ class StarGANConfig:
             )
         if self.image_size % (2**self.g_down):
             raise ConfigError(f"model.image_size {self.image_size} must be a multiple of 2**model.g_down")
-        if not 0 <= self.g_skips <= self.g_down:
-            raise ConfigError(
-                f"model.g_skips must be between 0 and model.g_down ({self.g_down}), got {self.g_skips}"
-            )
-
-
-RESIDUAL_LIMIT = 0.999  # atanh(0.999) = 3.8: pure black and white stay reachable and finite
 
 
 class InstanceNorm(nn.InstanceNorm2d):
@@ -109,41 +107,11 @@ class Generator(nn.Module):
             dim //= 2
         layers += [nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
-        self.residual = config.g_residual
-        if self.residual:  # start as the identity: the last convolution begins at zero
-            nn.init.zeros_(layers[-2].weight)
-        # U-Net-style skips (not in the paper; no parameters, so the layout and names stay the reference's):
-        # the output of encoder stage k (0 = the stem) is added to the decoder's output at the same size
-        encoder_ends = [
-            2 + 3 * k for k in range(config.g_down)
-        ]  # the ReLU ending the stem and each down stage
-        decoder_start = 3 + 3 * config.g_down + config.g_repeat_num
-        decoder_ends = [decoder_start + 2 + 3 * j for j in range(config.g_down)]  # same, each up stage
-        self.skips = dict(zip(decoder_ends[: config.g_skips], reversed(encoder_ends), strict=False))
-
-    def _body(self, h: torch.Tensor) -> torch.Tensor:
-        """Every layer but the final tanh, with the skips."""
-        saved: dict[int, torch.Tensor] = {}
-        wanted = set(self.skips.values())
-        for i, layer in enumerate(list(self.main)[:-1]):
-            h = layer(h)
-            if i in wanted:
-                saved[i] = h
-            elif i in self.skips:
-                h = h + saved.pop(self.skips[i])
-        return h
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         # (B, C) -> (B, C, H, W), concatenated after the RGB channels
         c = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        h = torch.cat([x, c], dim=1)
-        if not self.residual and not self.skips:
-            return self.main(h)
-        h = self._body(h)
-        if not self.residual:
-            return torch.tanh(h)
-        # the change is added in the pre-tanh space of the input: the output stays in (-1, 1), h = 0 is x
-        return torch.tanh(torch.atanh(x.clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT)) + h)
+        return self.main(torch.cat([x, c], dim=1))
 
 
 class Discriminator(nn.Module):
@@ -166,5 +134,59 @@ class Discriminator(nn.Module):
         return self.conv1(h), self.conv2(h).flatten(1)  # (B,1,h,w), (B,num_classes)
 
 
-def build(config: StarGANConfig, generator_dim: int, num_classes: int) -> tuple[Generator, Discriminator]:
-    return Generator(config, generator_dim), Discriminator(config, num_classes)
+NETWORKS = ("generator", "discriminator")
+
+
+def build(config: StarGANConfig, label_space: LabelSpace) -> dict[str, nn.Module]:
+    """The method's networks by name: G takes the generator labels (with the mask), D classifies every
+    attribute of the label space."""
+    return {
+        "generator": Generator(config, label_space.generator_dim),
+        "discriminator": Discriminator(config, label_space.num_classes),
+    }
+
+
+class StarGANTranslator:
+    """What translates (methods.Translator): one generator pass per dataset, with that dataset's mask;
+    source attributes read by D's classifier when the discriminator is there."""
+
+    def __init__(self, networks: Mapping[str, Callable], label_space: LabelSpace) -> None:
+        self.generator = networks["generator"]
+        self.discriminator = networks.get("discriminator")
+        self.label_space = label_space
+
+    def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
+        return self.generator(x, self.label_space.generator_label(dataset, target.to(x.device, x.dtype)))
+
+    def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None:
+        if self.discriminator is None:
+            return None
+        _, logits = self.discriminator(x)
+        logits = logits[:, self.label_space.slice(dataset)].float()
+        if self.label_space.datasets[dataset].kind == "single":
+            return F.one_hot(logits.argmax(1), logits.shape[1]).float()
+        return (logits > 0).float()
+
+
+def _example(role: str):
+    def inputs(config: StarGANConfig, label_space: LabelSpace, batch: int, gen: torch.Generator):
+        image = torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1
+        if role == "discriminator":
+            return (image,)
+        return image, torch.rand(batch, label_space.generator_dim, generator=gen).round()
+
+    return inputs
+
+
+MODEL = ModelSpec(
+    config=StarGANConfig,
+    networks=NETWORKS,
+    build=build,
+    exported=NETWORKS,  # D beside G: its classifier reads the source attributes of arbitrary photos
+    needed=("generator",),
+    translator=StarGANTranslator,
+    signatures={
+        "generator": Signature(("image", "label"), ("translated",), _example("generator")),
+        "discriminator": Signature(("image",), ("patch", "logits"), _example("discriminator")),
+    },
+)

@@ -1,7 +1,2 @@
-"""Registry of training objectives, keyed like `models.ARCHITECTURES`."""
-
-from .stargan import Batch, CrossTargets, StarGANObjective
-
-OBJECTIVES = {"stargan": StarGANObjective}
-
-__all__ = ["OBJECTIVES", "Batch", "CrossTargets", "StarGANObjective"]
+"""Objectives, one file per method (`<method>.py`: its `[loss]` config, its batch, its losses and its
+`TRAINING` spec); the registry that names them is `stargan_cli.methods`."""

@@ -8,50 +8,59 @@ terms as in the paper (1, 10, 10).
 D loss = -mean D_src(x) + mean D_src(G(x,c_trg)) + lambda_cls * cls(D_cls(x), c_org) + lambda_gp * GP
 G loss = -mean D_src(G(x,c_trg)) + lambda_rec * |x - G(G(x,c_trg), c_org)| + lambda_cls * cls(D_cls(fake), c_trg)
 
-With cross-dataset targets (`Batch.cross`, not in the paper), some rows of a batch are translated to a
+D is updated every step, G every n_critic-th (the reference's alternation). A batch's targets are a
+permutation of its own labels and its penalty alphas are U(0, 1), both drawn from the batch's seeded
+generator (`draw`).
+
+With cross-dataset targets (`cross_targets`, not in the paper), some rows of a batch are translated to a
 target of another dataset under that dataset's mask: G's classification loss reads those rows with the
 other dataset's slice and loss kind and, on its own dataset's slice, against its original labels (the
 attributes it must keep); reconstruction takes every row back to its own labels and mask.
 The reference only ever trains G within a dataset, so "a CelebA face with a RaFD expression" is a zero-shot
 guess there; here it is trained.
 
-With `augment_shift` > 0 (not in the paper; DiffAugment's translation), every image D sees, real or fake,
-in either loss, is first shifted at random: D's classifier then has to read attributes where they are,
-which makes it harder for G to satisfy it with small, unshifted perturbations.
-
-With `lambda_id` > 0 (not in the paper; CycleGAN's identity loss), G also maps each real image to its own
-labels and is penalised by lambda_id * |x - G(x, c_org)| ("G/id"): a direct signal to render the input
-as it is, where the paper's only one runs through a translation and back.
-
-With `fake_shift` > 0 (not in the paper), G's classification loss reads its outputs shifted at random by
-whole pixels, up to that fraction of the side, edges repeated as `data.shift` reframes real images: D's
-classifier then accepts a translation only for attributes drawn where its training images show them,
-not for pixel-exact patterns that it happens to read as the target. The adversarial term still judges
-the unshifted output (D never sees shifted fakes: judged shifted, G learned grid artefacts that D had
-no chance to reject), and D's own loss is unchanged.
-
-With `fake_zoom` > 0 as well (not in the paper), that copy is also zoomed out about its centre by up to
-this fraction and moved by a continuous offset (bilinear, border repeated: `images.reframe`, the same
-resampling `data.zoom_out` applies to real images), so that a pattern that works at one scale and one
-pixel grid only does not satisfy the classifier.
-
-With `d_warmup` steps (not in the paper), D's classifier first learns on real images alone
-(`classifier_loss`), so that from G's first update its classification loss reads the attributes.
-
-Both are returned as (loss, logs): logs hold detached tensors named `D/real`, `D/fake`, `D/cls`, `D/gp`,
-`G/fake`, `G/rec`, `G/cls`, the names used in the console, metrics.jsonl and the tests.
+Both losses are returned as (loss, logs): logs hold detached tensors named `D/real`, `D/fake`, `D/cls`,
+`D/gp`, `G/fake`, `G/rec`, `G/cls`, the names used in the console, metrics.jsonl and the tests.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from .. import losses
-from ..images import reframe
+from ..errors import ConfigError
 from ..labels import LabelSpace
+from .spec import Draw, ObjectiveContext, TrainingSpec
+
+
+@dataclass(frozen=True)
+class StarGANLoss:
+    """The `[loss]` section of a StarGAN recipe; defaults are the paper's."""
+
+    lambda_cls: float = 1.0
+    lambda_rec: float = 10.0
+    lambda_gp: float = 10.0
+    n_critic: int = 5  # G updated every n_critic discriminator steps
+    # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
+    cross_targets: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.n_critic < 1:
+            raise ConfigError(f"loss.n_critic must be at least 1, got {self.n_critic}")
+        for name in ("lambda_cls", "lambda_rec", "lambda_gp"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"loss.{name} must be 0 or more, got {getattr(self, name)}")
+        if not 0 <= self.cross_targets <= 1:
+            raise ConfigError(f"loss.cross_targets must be in [0, 1], got {self.cross_targets}")
+
+    def cuda_graph_clashes(self) -> list[str]:
+        """Settings a recorded CUDA graph cannot hold: cross rows and slices change every step."""
+        return ["loss.cross_targets"] if self.cross_targets else []
 
 
 @dataclass
@@ -70,31 +79,87 @@ class Batch:
     labels_org: torch.Tensor  # (B, A) 0/1 labels of this dataset
     labels_trg: torch.Tensor  # (B, A) target labels of this dataset (rows in `cross` ignore theirs)
     cross: CrossTargets | None = None
+    alpha: torch.Tensor | None = None  # (B, 1, 1, 1) U(0, 1): the gradient penalty's interpolation
 
 
-@dataclass
+def draw_cross(
+    seed: int,
+    step: int,
+    dataset: int,
+    rank: int,
+    batch_size: int,
+    fraction: float,
+    others: Mapping[int, np.ndarray],
+    device: torch.device,
+) -> CrossTargets | None:
+    """Cross-dataset targets for `round(fraction * batch_size)` random rows of a batch of `dataset` at the
+    0-based `step`: one other dataset per batch, its targets real label vectors of that dataset's training
+    rows (so exclusive groups and label frequencies are that dataset's own). Seeded like the batch's own
+    generator (train/stream.py), on a stream of its own."""
+    count = round(fraction * batch_size)
+    if count == 0 or not others:
+        return None
+    rng = np.random.default_rng([seed, step, dataset, rank, 1])
+    rows = np.sort(rng.choice(batch_size, count, replace=False))
+    other = sorted(others)[int(rng.integers(len(others)))]
+    labels = np.asarray(others[other][np.sort(rng.integers(len(others[other]), size=count))])
+    return CrossTargets(torch.from_numpy(rows).to(device), other, torch.from_numpy(labels).to(device))
+
+
 class StarGANObjective:
-    label_space: LabelSpace
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0
-    augment_shift: float = 0.0  # not in the paper: D sees randomly shifted real and fake images
-    lambda_id: float = 0.0  # not in the paper: weight of |x - G(x, c_org)| (CycleGAN's identity loss)
-    fake_shift: float = 0.0  # not in the paper: G's classification loss reads its outputs shifted at random
-    fake_zoom: float = 0.0  # not in the paper: ... and zoomed out at random by up to this fraction
+    """`separate_penalty` (default: one process): real and fake go through D in one forward and the
+    interpolates in another, so the penalty's double backward covers only its B rows. Under DDP every D
+    output must come from one forward, so there all 3B rows go through one."""
 
-    def _augment(self, x: torch.Tensor) -> torch.Tensor:
-        return losses.random_shift(x, self.augment_shift)
+    def __init__(
+        self, config: StarGANLoss, context: ObjectiveContext, separate_penalty: bool | None = None
+    ) -> None:
+        self.config, self.context = config, context
+        self.label_space: LabelSpace = context.label_space
+        if config.cross_targets and len(self.label_space.datasets) < 2:
+            raise ConfigError("loss.cross_targets needs two or more datasets in data.datasets; set it to 0")
+        self.separate_penalty = context.processes == 1 if separate_penalty is None else separate_penalty
 
-    def _classifier_view(self, x_fake: torch.Tensor) -> torch.Tensor:
-        """The copy of G's outputs that G's classification loss reads (fake_shift, fake_zoom)."""
-        if not self.fake_zoom:
-            return losses.random_shift(x_fake, self.fake_shift, edges=True)
-        b = len(x_fake)  # drawn on the CPU generator, whose state checkpoints save
-        scale = 1 - self.fake_zoom * torch.rand(b)
-        offset = self.fake_shift * (2 * torch.rand(b, 2) - 1)
-        return reframe(x_fake, scale.to(x_fake.device), offset.to(x_fake.device))
+    # ----- the loop's interface (objectives/spec.py) ------------------------------------------------------
+    def draw(self, rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
+        """The target permutation, then the penalty's alphas."""
+        return rng.permutation(rows), rng.random((rows, 1, 1, 1), dtype=np.float32)
 
+    def batch(self, draw: Draw, step: int) -> Batch:
+        permutation, alpha = draw.extra
+        device, ctx = draw.x_real.device, self.context
+        others = {d: labels for d, labels in ctx.train_labels.items() if d != draw.dataset}
+        cross = draw_cross(
+            ctx.seed,
+            step - 1,
+            draw.dataset,
+            ctx.rank,
+            len(draw.x_real),
+            self.config.cross_targets,
+            others,
+            device,
+        )
+        labels_trg = draw.labels[torch.from_numpy(permutation).to(device)]
+        return Batch(
+            draw.x_real, draw.dataset, draw.labels, labels_trg, cross, torch.from_numpy(alpha).to(device)
+        )
+
+    def phases(self, step: int) -> tuple[str, ...]:
+        return ("discriminator", "generator") if step % self.config.n_critic == 0 else ("discriminator",)
+
+    def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
+        """G(x, c_trg), with its graph when G is updated at this step: the D phase reads it detached and
+        the G phase reuses it (G is unchanged in between: the same maths, one generator forward less)."""
+        _, c_trg = self.generator_labels(batch)
+        with torch.set_grad_enabled("generator" in phases):
+            return {"x_fake": networks["generator"](batch.x_real, c_trg)}
+
+    def loss(self, phase: str, networks, batch: Batch, state: dict, grad_scale=None):
+        if phase == "discriminator":
+            return self.discriminator_loss(networks["discriminator"], batch, state["x_fake"], grad_scale)
+        return self.generator_loss(networks["generator"], networks["discriminator"], batch, state["x_fake"])
+
+    # ----- the paper's terms ------------------------------------------------------------------------------
     def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
         ls = self.label_space
@@ -127,35 +192,20 @@ class StarGANObjective:
             loss = loss + mine * (own.sum() / b)
         return loss
 
-    def classifier_loss(self, discriminator: nn.Module, batch: Batch) -> tuple[torch.Tensor, dict]:
-        """D's classification of real images alone, weighted as in the D loss (the warm-up's loss)."""
-        src, cls = discriminator(self._augment(batch.x_real))
-        cls_loss = self._classification(cls, batch.dataset, batch.labels_org)
-        # the source head joins with weight 0: every parameter gets a gradient, as DDP requires
-        return self.lambda_cls * cls_loss + 0 * src.mean(), {"D/cls": cls_loss.detach()}
-
     def discriminator_loss(
         self,
         discriminator: nn.Module,
         batch: Batch,
         x_fake: torch.Tensor,
-        alpha: torch.Tensor,
         grad_scale: float | torch.Tensor | None = None,
-        separate_penalty: bool = False,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The whole D loss, to be back-propagated once. `x_fake` is detached; alpha is (B,1,1,1) U(0,1).
-
-        D has no cross-sample layers, so any grouping of its forwards gives the same numbers. By default
-        real, fake and interpolated images go through D in one forward: one graph, as DDP requires, but
-        the penalty's gradient and its double backward then run over all 3B rows. With
-        `separate_penalty` (one process, no DDP) real and fake go through one forward and the
-        interpolates through another, so the penalty's extra work covers only its B rows.
-        """
-        x_real = self._augment(batch.x_real)
+        """The whole D loss, to be back-propagated once. `x_fake` is detached here. D has no cross-sample
+        layers, so any grouping of its forwards gives the same numbers (`separate_penalty`)."""
+        x_real, alpha = batch.x_real, batch.alpha
         b = x_real.shape[0]
-        x_fake = self._augment(x_fake.detach())
+        x_fake = x_fake.detach()
         x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
-        if separate_penalty:
+        if self.separate_penalty:
             src, cls = discriminator(torch.cat([x_real, x_fake]))
             src_real, src_fake = src.split(b)
             src_hat, _ = discriminator(x_hat)
@@ -168,9 +218,8 @@ class StarGANObjective:
             "D/cls": self._classification(cls[:b], batch.dataset, batch.labels_org),
             "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
-        loss = (
-            logs["D/real"] + logs["D/fake"] + self.lambda_cls * logs["D/cls"] + self.lambda_gp * logs["D/gp"]
-        )
+        cfg = self.config
+        loss = logs["D/real"] + logs["D/fake"] + cfg.lambda_cls * logs["D/cls"] + cfg.lambda_gp * logs["D/gp"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def generator_loss(
@@ -180,20 +229,22 @@ class StarGANObjective:
         batch: Batch,
         x_fake: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """The G loss; `x_fake` = G(x_real, c_trg) with its graph (the loop may reuse the D step's)."""
+        """The G loss; `x_fake` = G(x_real, c_trg) with its graph."""
         c_org, _ = self.generator_labels(batch)
-        src_fake, cls_fake = discriminator(self._augment(x_fake))
-        if self.fake_shift or self.fake_zoom:  # the classifier reads a reframed copy; the source head
-            # judges the fake as D saw it
-            _, cls_fake = discriminator(self._augment(self._classifier_view(x_fake)))
+        src_fake, cls_fake = discriminator(x_fake)
         x_rec = generator(x_fake, c_org)
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),
             "G/rec": losses.l1(batch.x_real, x_rec),
             "G/cls": self._target_classification(cls_fake, batch),
         }
-        loss = logs["G/fake"] + self.lambda_rec * logs["G/rec"] + self.lambda_cls * logs["G/cls"]
-        if self.lambda_id:
-            logs["G/id"] = losses.l1(batch.x_real, generator(batch.x_real, c_org))
-            loss = loss + self.lambda_id * logs["G/id"]
+        cfg = self.config
+        loss = logs["G/fake"] + cfg.lambda_rec * logs["G/rec"] + cfg.lambda_cls * logs["G/cls"]
         return loss, {k: v.detach() for k, v in logs.items()}
+
+
+TRAINING = TrainingSpec(
+    config=StarGANLoss,
+    groups={"generator": ("generator",), "discriminator": ("discriminator",)},
+    objective=StarGANObjective,
+)

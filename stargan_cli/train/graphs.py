@@ -4,40 +4,57 @@ At the paper's 128 px and batch 16 an eager step launches about 1,400 kernels, a
 spends longer launching them than the GPU spends running them (benchmarks/RESULTS.md, issue 7). A graph
 replays the whole D update (and, when due, the G update, Adam included) with one launch.
 
-One graph per (dataset, G due or not, batch shape): each is recorded after `warmup` eager steps of its
+One graph per (phases, batch shape and its non-tensor fields, e.g. StarGAN's dataset): each is recorded after `warmup` eager steps of its
 kind (run on a side stream, as CUDA graph capture asks, which also lets cuDNN's autotuner and Adam's
 state settle), and each has its own memory pool, since they are not replayed in the order recorded.
 Every step still trains on its own batch: the batch is copied into the graph's input buffers first.
 
-What a graph cannot hold, the loop refuses up front (config.py): loss scaling (fp16: the scaler checks for
-overflow on the host), host-drawn randomness inside the step (`augment_shift`), data-dependent shapes
-(`cross_targets`), several processes. The learning rates become one-element tensors on the GPU that the
+What a graph cannot hold, the recipe refuses up front (config.py and the method's loss config): loss
+scaling (fp16: the scaler checks for overflow on the host), data-dependent shapes (StarGAN's
+`cross_targets`), several processes. The learning rates become one-element tensors on the GPU that the
 loop updates in place (`set_learning_rate`), and Adam runs in its capturable form.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
-from ..objectives import Batch
 from .step import StepRunner
+
+
+def _tensor_fields(batch: Any) -> dict[str, torch.Tensor]:
+    return {f.name: v for f in dataclasses.fields(batch) if torch.is_tensor(v := getattr(batch, f.name))}
+
+
+def _graph_key(batch: Any, phases: tuple[str, ...]) -> tuple:
+    """What must be equal for a recorded graph to replay a batch: the phases, every tensor's shape and
+    every other field's value (which must then be hashable: a graph cannot hold per-step structure)."""
+    parts = []
+    for f in dataclasses.fields(batch):
+        value = getattr(batch, f.name)
+        if torch.is_tensor(value):
+            parts.append((f.name, tuple(value.shape)))
+        elif value is None or isinstance(value, int | float | str | bool):
+            parts.append((f.name, value))
+        else:
+            raise ValueError(f"CUDA graphs cannot hold a batch's {f.name} (it changes from step to step)")
+    return (phases, *parts)
 
 
 @dataclass
 class _Recorded:
     graph: torch.cuda.CUDAGraph
-    batch: Batch  # the input buffers the graph reads
-    alpha: torch.Tensor
+    batch: Any  # the input buffers the graph reads
     logs: dict[str, torch.Tensor]  # the output buffers it writes
 
-    def replay(self, batch: Batch, alpha: torch.Tensor) -> dict[str, torch.Tensor]:
-        self.batch.x_real.copy_(batch.x_real)
-        self.batch.labels_org.copy_(batch.labels_org)
-        self.batch.labels_trg.copy_(batch.labels_trg)
-        self.alpha.copy_(alpha)
+    def replay(self, batch: Any) -> dict[str, torch.Tensor]:
+        for name, buffer in _tensor_fields(self.batch).items():
+            buffer.copy_(getattr(batch, name))
         self.graph.replay()
         return self.logs
 
@@ -51,27 +68,22 @@ class GraphedStep:
         self.recorded: dict[tuple, _Recorded] = {}
         self.eager: Counter = Counter()
         self.side = torch.cuda.Stream()
-        device = next(runner.generator.parameters()).device
-        for opt in (runner.g_opt, runner.d_opt):
+        device = next(next(iter(runner.networks.values())).parameters()).device
+        for opt in runner.optimizers.values():
             for group in opt.param_groups:
                 group["capturable"] = True
                 group["lr"] = torch.tensor(float(group["lr"]), device=device)
 
-    def __call__(self, batch: Batch, alpha: torch.Tensor, g_due: bool) -> dict[str, torch.Tensor]:
-        if batch.cross is not None:
-            raise ValueError("CUDA graphs take no cross-dataset targets (train.cross_targets must be 0)")
-        key = (batch.dataset, g_due, tuple(batch.x_real.shape), tuple(batch.labels_org.shape))
+    def __call__(self, batch: Any, phases: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        key = _graph_key(batch, phases)
         recorded = self.recorded.get(key)
         if recorded is not None:
-            return recorded.replay(batch, alpha)
+            return recorded.replay(batch)
         if self.eager[key] < self.warmup:
             self.eager[key] += 1
-            return self._on_side_stream(lambda: self.runner(batch, alpha, g_due))
-        recorded = self.recorded[key] = self._record(batch, alpha, g_due)
-        return recorded.replay(batch, alpha)  # recording ran nothing: this step runs now
-
-    def warm_up_classifier(self, batch: Batch) -> dict[str, torch.Tensor]:
-        return self.runner.warm_up_classifier(batch)
+            return self._on_side_stream(lambda: self.runner(batch, phases))
+        recorded = self.recorded[key] = self._record(batch, phases)
+        return recorded.replay(batch)  # recording ran nothing: this step runs now
 
     def _on_side_stream(self, work):
         self.side.wait_stream(torch.cuda.current_stream())
@@ -80,18 +92,15 @@ class GraphedStep:
         torch.cuda.current_stream().wait_stream(self.side)
         return out
 
-    def _record(self, batch: Batch, alpha: torch.Tensor, g_due: bool) -> _Recorded:
-        inputs = Batch(
-            batch.x_real.clone(), batch.dataset, batch.labels_org.clone(), batch.labels_trg.clone()
-        )
-        alpha = alpha.clone()
-        for opt in (self.runner.g_opt, self.runner.d_opt):  # the graph's backward then writes, not adds,
+    def _record(self, batch: Any, phases: tuple[str, ...]) -> _Recorded:
+        inputs = dataclasses.replace(batch, **{k: v.clone() for k, v in _tensor_fields(batch).items()})
+        for opt in self.runner.optimizers.values():  # the graph's backward then writes, not adds,
             opt.zero_grad(set_to_none=True)  # each gradient into buffers of its own pool
         torch.cuda.synchronize()
         graph = torch.cuda.CUDAGraph()
         with torch.cuda.graph(graph):
-            logs = self.runner(inputs, alpha, g_due)
-        return _Recorded(graph, inputs, alpha, logs)
+            logs = self.runner(inputs, phases)
+        return _Recorded(graph, inputs, logs)
 
 
 def set_learning_rate(optimizer: torch.optim.Optimizer, value: float) -> None:

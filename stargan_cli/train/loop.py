@@ -1,11 +1,14 @@
-"""The training loop, generic over architectures and datasets, on Hugging Face Accelerate.
+"""The training loop, generic over methods and datasets, on Hugging Face Accelerate.
 
-One step = for each dataset of the label space: one discriminator update, and when the step is the
-n_critic-th, one generator update (the reference's alternation); step.py holds that per-batch work.
+One step = for each dataset of the label space, one batch and the updates the method's objective asks
+for at that step (StarGAN: D every step, G every n_critic-th, the reference's alternation); step.py
+holds that per-batch work. The loop owns what every method shares: devices and precision, one Adam per
+optimiser group with its schedule, checkpoints of every network, logs, sample grids and resume.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import signal
 from dataclasses import dataclass, field
@@ -14,10 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState
 from accelerate.utils import set_seed
-from rich.progress import TextColumn
 
+from ..accelerators import fresh_accelerator
 from ..checkpoint import (
     ModelInfo,
     load_optimizer_state,
@@ -28,22 +30,25 @@ from ..checkpoint import (
     save_training_state,
 )
 from ..config import Recipe
-from ..console import info, progress, warn
+from ..console import info, warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
 from ..images import grid, save_image, to_tensor
 from ..inference import single_target_columns
 from ..labels import LabelSpace
-from ..models import get_architecture
-from ..objectives import OBJECTIVES, Batch
+from ..methods import Method, get_method
+from ..objectives.spec import ObjectiveContext
 from .graphs import GraphedStep, portable_state, set_learning_rate
 from .progress import TrainProgress
-from .rundir import new_run_dir, read_config, write_config
+from .rundir import new_run_dir, read_config, run_config_hash, write_config
 from .schedule import learning_rate
 from .step import StepRunner, adam, match_layout
-from .stream import BatchStream, draw_cross
+from .stream import BatchStream
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
+# per optimiser group: its learning rate's setting, and its key in a checkpoint's optimizer.pt
+LEARNING_RATES = {"generator": "g_lr", "discriminator": "d_lr"}
+OPTIMIZER_KEYS = {"generator": "g_opt", "discriminator": "d_opt"}
 
 
 class TrainingInterrupted(StarganError):
@@ -73,10 +78,9 @@ def make_accelerator(recipe: Recipe) -> Accelerator:
     device = recipe.train.device
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA GPU is visible; use --set train.device=cpu")
-    # Accelerate keeps its settings in a process-wide singleton; a second run in the same process (tests,
-    # notebooks) with another precision must start from a clean slate. The process group is kept.
-    AcceleratorState._reset_state(reset_partial_state=False)
-    accelerator = Accelerator(mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu")
+    accelerator = fresh_accelerator(
+        mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu"
+    )
     if accelerator.device.type == "cuda":  # fixed input sizes: let cuDNN time its algorithms once, as the
         torch.backends.cudnn.benchmark = True  # reference's main.py does
     return accelerator
@@ -128,17 +132,20 @@ def train(
     if resume is not None:
         run_dir = Path(resume)
         recipe = read_config(run_dir)
+        config_id = run_config_hash(run_dir)
         checkpoint = resume_point(run_dir)
     else:
         assert recipe is not None
-        checkpoint = None
+        config_id, checkpoint = recipe.hash(), None
     datasets, label_space = open_datasets(recipe)
-    cfg, arch = recipe.train, get_architecture(recipe.model.architecture)
-    if cfg.cross_targets and len(datasets) < 2:
-        raise ConfigError("train.cross_targets needs two or more datasets in data.datasets; set it to 0")
+    cfg, method = recipe.train, get_method(recipe.model.architecture)
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
+    train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
+    rank, processes = accelerator.process_index, accelerator.num_processes
+    context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
+    objective = method.training.objective(recipe.loss, context)
     if main and resume is not None and checkpoint is None:
         info(f"{run_dir} stopped before its first checkpoint: training it again from step 0")
     if resume is None:
@@ -146,37 +153,34 @@ def train(
         if main:
             write_config(run_dir, recipe)
 
-    # 2. networks, optimisers, objective
+    # 2. networks, optimisers
     model_cfg = recipe.model.params
-    generator, discriminator = arch.build(model_cfg, label_space.generator_dim, label_space.num_classes)
     layout = memory_format(cfg.memory_format, accelerator.device)
-    generator, discriminator = (m.to(memory_format=layout) for m in (generator, discriminator))
-    infos = {
-        role: ModelInfo(arch.name, model_cfg, label_space, 0, role) for role in ("generator", "discriminator")
+    built = method.model.build(model_cfg, label_space)
+    networks = {name: net.to(memory_format=layout) for name, net in built.items()}
+    info0 = ModelInfo(method.name, model_cfg, label_space, 0, "")
+    groups = method.training.groups
+    optimizers = {
+        group: adam(
+            itertools.chain.from_iterable(networks[n].parameters() for n in names),
+            getattr(cfg, LEARNING_RATES[group]),
+            (cfg.beta1, cfg.beta2),
+        )
+        for group, names in groups.items()
     }
-    g_opt = adam(generator.parameters(), cfg.g_lr, (cfg.beta1, cfg.beta2))
-    d_opt = adam(discriminator.parameters(), cfg.d_lr, (cfg.beta1, cfg.beta2))
     start, logs, opt_state = 0, {}, {}
     if checkpoint is not None:
         opt_state = load_optimizer_state(checkpoint)
-        start, logs = _restore(
-            checkpoint, opt_state, recipe, label_space, generator, discriminator, g_opt, d_opt
-        )
-    generator, discriminator, g_opt, d_opt = accelerator.prepare(generator, discriminator, g_opt, d_opt)
+        start, logs = _restore(checkpoint, opt_state, recipe, config_id, label_space, networks, optimizers)
+    prepared = accelerator.prepare(*networks.values(), *optimizers.values())
+    networks = dict(zip(networks, prepared[: len(networks)], strict=True))
+    optimizers = dict(zip(optimizers, prepared[len(networks) :], strict=True))
     if opt_state.get("scaler") and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(opt_state["scaler"])
-    g_forward = torch.compile(generator) if cfg.compile_generator else generator
-    objective = OBJECTIVES[arch.name](
-        label_space,
-        cfg.lambda_cls,
-        cfg.lambda_rec,
-        cfg.lambda_gp,
-        cfg.augment_shift,
-        cfg.lambda_id,
-        cfg.fake_shift,
-        cfg.fake_zoom,
-    )
-    run_step = StepRunner(generator, discriminator, g_opt, d_opt, objective, accelerator, g_forward)
+    forward = dict(networks)
+    if cfg.compile_generator:  # never a discriminator: torch.compile cannot double-backward
+        forward.update({n: torch.compile(networks[n]) for n in groups.get("generator", ())})
+    run_step = StepRunner(forward, optimizers, objective, accelerator)
     if cfg.cuda_graphs:
         if accelerator.num_processes > 1:
             raise ConfigError("train.cuda_graphs runs in one process; set it to false for several")
@@ -191,144 +195,80 @@ def train(
             cfg.seed,
             d,
             recipe.data.flip,
-            accelerator.process_index,
-            accelerator.num_processes,
+            rank,
+            processes,
             ds.name,
             recipe.data.zoom_out,
             recipe.data.shift,
         )
         for d, ds in enumerate(datasets)
     ]
-    train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
     fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
+
+    def unwrapped() -> dict[str, torch.nn.Module]:
+        return {name: accelerator.unwrap_model(net) for name, net in networks.items()}
 
     def save(step: int) -> None:
         accelerator.wait_for_everyone()
         if main:
-            g, d = accelerator.unwrap_model(generator), accelerator.unwrap_model(discriminator)
-            nets = {
-                "generator": (g, _at(infos["generator"], step)),
-                "discriminator": (d, _at(infos["discriminator"], step)),
-            }
-            opt_state = {
-                "g_opt": portable_state(g_opt),
-                "d_opt": portable_state(d_opt),
-                "scaler": accelerator.scaler.state_dict() if accelerator.scaler is not None else {},
-                "rng": {"torch": torch.get_rng_state()},
-            }
-            state = {"config_hash": recipe.hash(), "last_losses": {k: v.item() for k, v in logs.items()}}
+            nets = {name: (net, info0.at(step, name)) for name, net in unwrapped().items()}
+            opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in optimizers.items()}
+            opt_state["scaler"] = accelerator.scaler.state_dict() if accelerator.scaler is not None else {}
+            opt_state["rng"] = {"torch": torch.get_rng_state()}
+            state = {"config_hash": config_id, "last_losses": {k: v.item() for k, v in logs.items()}}
             save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
-            for role, (module, meta) in nets.items():
-                save_model(run_dir / f"{role}.safetensors", module, meta)
+            for role in method.model.exported:
+                save_model(run_dir / f"{role}.safetensors", *nets[role])
 
     # 3. the loop
-    images_per_step = recipe.data.batch_size * accelerator.num_processes * len(streams)
-    with _StopFlag() as stop:
-        if start == 0 and cfg.d_warmup:
-            _warm_up_classifier(run_step, streams, cfg.d_warmup, accelerator.device, main, stop)
-            if stop.requested:
-                raise TrainingInterrupted(
-                    f"interrupted during the classifier warm-up, before step 1 (nothing to save). "
-                    f"Start it again with: stargan train --resume {run_dir}"
-                )
-        with TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
-            for step in range(start + 1, last + 1):
-                g_due = step % cfg.n_critic == 0
-                for opt, base in ((g_opt, cfg.g_lr), (d_opt, cfg.d_lr)):
-                    set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
-                for stream in streams:
-                    draw = stream.draw(step - 1, accelerator.device)
-                    others = {d: labels for d, labels in train_labels.items() if d != stream.dataset}
-                    cross = draw_cross(
-                        cfg.seed,
-                        step - 1,
-                        stream.dataset,
-                        accelerator.process_index,
-                        len(draw.x_real),
-                        cfg.cross_targets,
-                        others,
-                        accelerator.device,
-                    )
-                    batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg, cross)
-                    logs.update(run_step(batch, draw.alpha, g_due))
-                # bookkeeping: logs, samples, checkpoints
-                lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
-                if step % cfg.log_every == 0 or step == last:
-                    reduced = {
-                        k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())
-                    }
-                    bar.log(step, reduced, lr, images_per_step)
-                else:
-                    bar.advance(step, images_per_step)
-                if main and (step % cfg.sample_every == 0 or step == last):
-                    _save_samples(
-                        run_dir / "samples" / f"step-{step:07d}.png",
-                        generator,
-                        discriminator,
-                        accelerator,
-                        fixed,
-                        label_space,
-                    )
-                if step % cfg.checkpoint_every == 0 or step == last:
-                    save(step)
-                elif stop.requested:
-                    save(step)
-                    raise TrainingInterrupted(
-                        f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
-                        f"Continue with: stargan train --resume {run_dir}"
-                    )
-    return Result(run_dir, last, bar.last_logs)
-
-
-def _warm_up_classifier(
-    run_step: StepRunner, streams: list[BatchStream], steps: int, device, main: bool, stop: _StopFlag
-) -> None:
-    """`steps` updates of D's classifier on real images of every dataset, before the first step. The
-    batches are those of the first `steps` steps (the same seeded draws; a warm-up has no state to save:
-    after a Ctrl-C it returns early and the run starts again from step 0)."""
-    with progress(TextColumn("D/cls {task.fields[cls]}"), enabled=main) as bar:
-        task = bar.add_task("classifier warm-up", total=steps, cls="-")
-        for step in range(steps):
-            if stop.requested:
-                return
-            losses = []
+    images_per_step = recipe.data.batch_size * processes * len(streams)
+    with _StopFlag() as stop, TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
+        for step in range(start + 1, last + 1):
+            phases = objective.phases(step)
+            for group, opt in optimizers.items():
+                base = getattr(cfg, LEARNING_RATES[group])
+                set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
             for stream in streams:
-                draw = stream.draw(step, device)
-                batch = Batch(draw.x_real, stream.dataset, draw.labels_org, draw.labels_trg)
-                losses.append(run_step.warm_up_classifier(batch)["D/cls"])
-            if (
-                step + 1
-            ) % 50 and step + 1 < steps:  # reading the losses waits for the device: not every step
-                bar.advance(task)
+                batch = objective.batch(stream.draw(step - 1, accelerator.device, objective.draw), step)
+                logs.update(run_step(batch, phases))
+            # bookkeeping: logs, samples, checkpoints
+            lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
+            if step % cfg.log_every == 0 or step == last:
+                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
+                bar.log(step, reduced, lr, images_per_step)
             else:
-                bar.update(task, advance=1, cls=" ".join(f"{v.item():.3f}" for v in losses))
-    # Adam's moments fitted to the classification gradients alone would turn the first adversarial
-    # gradients, much larger, into steps far beyond the learning rate (measured: D/cls 10 at step 50)
-    run_step.d_opt.state.clear()
-
-
-def _at(meta: ModelInfo, step: int) -> ModelInfo:
-    return ModelInfo(meta.architecture, meta.config, meta.label_space, step, meta.role)
+                bar.advance(step, images_per_step)
+            if main and (step % cfg.sample_every == 0 or step == last):
+                path = run_dir / "samples" / f"step-{step:07d}.png"
+                _save_samples(path, method, unwrapped(), accelerator, fixed, label_space)
+            if step % cfg.checkpoint_every == 0 or step == last:
+                save(step)
+            elif stop.requested:
+                save(step)
+                raise TrainingInterrupted(
+                    f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
+                    f"Continue with: stargan train --resume {run_dir}"
+                )
+    return Result(run_dir, last, bar.last_logs)
 
 
 def _restore(
     checkpoint: Path,
     opt_state: dict,
     recipe: Recipe,
+    config_id: str,
     label_space: LabelSpace,
-    generator,
-    discriminator,
-    g_opt,
-    d_opt,
+    networks: dict[str, torch.nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
 ) -> tuple[int, dict[str, torch.Tensor]]:
     """Load a checkpoint's networks, optimisers and RNG; returns its step and its last logged losses."""
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
-    if state.get("config_hash") != recipe.hash():
+    if state.get("config_hash") != config_id:
         raise CheckpointError(
             f"{checkpoint} was written with another configuration than {checkpoint.parents[1]}/config.json"
         )
-    for role, module in (("generator", generator), ("discriminator", discriminator)):
+    for role, module in networks.items():
         meta = read_info(checkpoint / f"{role}.safetensors")
         if meta.label_space != label_space:
             raise CheckpointError(
@@ -340,10 +280,9 @@ def _restore(
                 f"{checkpoint} holds a different architecture or size than the run's config.json"
             )
         load_weights(module, checkpoint / f"{role}.safetensors")
-    g_opt.load_state_dict(opt_state["g_opt"])
-    d_opt.load_state_dict(opt_state["d_opt"])
-    for opt in (g_opt, d_opt):  # a checkpoint written in another memory layout (a GPU run resumed on a CPU)
-        match_layout(opt)
+    for group, opt in optimizers.items():
+        opt.load_state_dict(opt_state[OPTIMIZER_KEYS[group]])
+        match_layout(opt)  # a checkpoint written in another memory layout (a GPU run resumed on a CPU)
     torch.set_rng_state(opt_state["rng"]["torch"])
     info(f"resuming {checkpoint.parents[1]} from step {state['step']}")
     return int(state["step"]), {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
@@ -360,13 +299,13 @@ def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.de
 
 
 @torch.no_grad()
-def _save_samples(path: Path, generator, discriminator, accelerator, fixed, label_space: LabelSpace) -> None:
+def _save_samples(path: Path, method: Method, networks, accelerator, fixed, label_space: LabelSpace) -> None:
     """Fixed inputs (rows) x [input, every single target of every dataset] (columns), one PNG per dataset."""
-    g, d = accelerator.unwrap_model(generator), accelerator.unwrap_model(discriminator)
+    translator = method.model.translator(networks, label_space)
     pictures = []
     with accelerator.autocast():
         for dataset, x, labels in fixed:
-            columns = single_target_columns(g, d, x, label_space, {dataset: labels})
+            columns = single_target_columns(translator, x, {dataset: labels})
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]

@@ -7,7 +7,7 @@ import json
 import re
 from pathlib import Path
 
-from ..config import Recipe, recipe_from_dict
+from ..config import Recipe, config_hash, recipe_from_dict
 from ..errors import CheckpointError, ConfigError
 
 
@@ -46,7 +46,7 @@ def write_config(run_dir: Path, recipe: Recipe) -> None:
     (run_dir / "config.json").write_text(recipe.to_json(), encoding="utf-8")
 
 
-def read_config(run_dir: Path) -> Recipe:
+def _read_config_data(run_dir: Path) -> dict:
     path = run_dir / "config.json"
     if not path.is_file():
         raise CheckpointError(f"{run_dir} is not a run directory (no config.json); pass runs/NNNN-name")
@@ -56,10 +56,22 @@ def read_config(run_dir: Path) -> Recipe:
         raise CheckpointError(f"{path} is damaged ({exc})") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"{path} is damaged (a JSON object of recipe sections expected)")
+    return data
+
+
+def read_config(run_dir: Path) -> Recipe:
+    """The run's recipe. A config.json of an earlier version is read with its settings where they are now
+    (e.g. train.lambda_cls as loss.lambda_cls); the file itself is never rewritten."""
+    data = _read_config_data(run_dir)
     try:
-        return recipe_from_dict(data)
+        return recipe_from_dict(data, migrate=True)
     except ConfigError as exc:  # readable, but not a recipe this version runs
         raise CheckpointError(
-            f"{path}: {exc}; it was written by another stargan version or edited: "
+            f"{run_dir / 'config.json'}: {exc}; it was written by another stargan version or edited: "
             "fix or remove that entry, or use the version that trained the run"
         ) from None
+
+
+def run_config_hash(run_dir: Path) -> str:
+    """The hash of config.json as written when the run started: what its checkpoints must match."""
+    return config_hash(_read_config_data(run_dir))

@@ -1,20 +1,22 @@
-"""One training step on one batch: the discriminator update and, when due, the generator update.
+"""One training step on one batch: each optimiser group the objective updates at this step, in its order.
 
-The loop calls this for every dataset of every step; benchmarks/train_step.py times exactly this against
-the reference's step (reference_step.py). When G is due, its forward pass of the D stage is kept with its
-graph and reused by the G stage: G is unchanged in between, so this is the same maths as recomputing it,
-one generator forward cheaper. When G is not due, that forward runs without a graph.
+The loop calls this for every dataset of every step; benchmarks/train_step.py times it against the
+reference's step (benchmarks/reference_step.py). The objective's `forward` runs first (work its phases
+share, e.g. StarGAN's translation G(x, c_trg), kept with its graph only when G is updated); then each
+phase's whole loss goes through one backward and one optimiser step.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from accelerate import Accelerator
 from torch import nn
 
-from ..objectives import Batch
+from ..objectives.spec import Objective
 
 
 def adam(params, lr: float, betas: tuple[float, float]) -> torch.optim.Adam:
@@ -37,51 +39,23 @@ def match_layout(optimizer: torch.optim.Optimizer) -> None:
 
 @dataclass
 class StepRunner:
-    generator: nn.Module  # as prepared by Accelerate
-    discriminator: nn.Module
-    g_opt: torch.optim.Optimizer
-    d_opt: torch.optim.Optimizer
-    objective: object  # an OBJECTIVES entry: discriminator_loss, generator_loss, generator_labels
+    networks: Mapping[str, nn.Module]  # as prepared by Accelerate (a generator may be torch.compile'd)
+    optimizers: Mapping[str, torch.optim.Optimizer]  # by optimiser group
+    objective: Objective
     accelerator: Accelerator
-    g_forward: nn.Module | None = None  # the generator, or its torch.compile'd version
-    separate_penalty: bool | None = None  # default: when there is one process (DDP needs one D forward)
 
-    def __post_init__(self) -> None:
-        if self.g_forward is None:
-            self.g_forward = self.generator
-        if self.separate_penalty is None:
-            self.separate_penalty = self.accelerator.num_processes == 1
-
-    def __call__(self, batch: Batch, alpha: torch.Tensor, g_due: bool) -> dict[str, torch.Tensor]:
+    def __call__(self, batch: Any, phases: tuple[str, ...]) -> dict[str, torch.Tensor]:
         acc, objective = self.accelerator, self.objective
-        _, c_trg = objective.generator_labels(batch)
-        # discriminator: real, fake (G's graph kept when G is due), gradient penalty; one backward
-        with acc.autocast(), torch.set_grad_enabled(g_due):
-            x_fake = self.g_forward(batch.x_real, c_trg)
         with acc.autocast():
-            scale = acc.scaler.get_scale() if acc.scaler is not None else None
-            d_loss, logs = objective.discriminator_loss(
-                self.discriminator, batch, x_fake, alpha, scale, self.separate_penalty
-            )
-        self.d_opt.zero_grad(set_to_none=True)
-        acc.backward(d_loss)
-        self.d_opt.step()
-        # generator, every n_critic steps
-        if g_due:
+            state = objective.forward(self.networks, batch, phases)
+        logs: dict[str, torch.Tensor] = {}
+        for phase in phases:
             with acc.autocast():
-                g_loss, g_logs = objective.generator_loss(self.g_forward, self.discriminator, batch, x_fake)
-            self.g_opt.zero_grad(set_to_none=True)
-            acc.backward(g_loss)
-            self.g_opt.step()
-            logs.update(g_logs)
-        return logs
-
-    def warm_up_classifier(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """One update of D on its classification of real images alone (`train.d_warmup`)."""
-        acc = self.accelerator
-        with acc.autocast():
-            loss, logs = self.objective.classifier_loss(self.discriminator, batch)
-        self.d_opt.zero_grad(set_to_none=True)
-        acc.backward(loss)
-        self.d_opt.step()
+                scale = acc.scaler.get_scale() if acc.scaler is not None else None
+                loss, phase_logs = objective.loss(phase, self.networks, batch, state, scale)
+            optimizer = self.optimizers[phase]
+            optimizer.zero_grad(set_to_none=True)
+            acc.backward(loss)
+            optimizer.step()
+            logs.update(phase_logs)
         return logs

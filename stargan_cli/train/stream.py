@@ -1,14 +1,16 @@
 """Training batches from prepared datasets: deterministic from (seed, step), sharded by process.
 
-Everything random about a step (which rows, flips, target permutation, gradient-penalty alpha) is drawn
-from a generator seeded by (seed, step, dataset, rank). A resumed run therefore sees exactly the batches
+Everything random about a step (which rows, flips, reframing, and the method's own draws such as
+StarGAN's target permutation and penalty alphas) is drawn from a generator seeded by (seed, step,
+dataset, rank). A resumed run therefore sees exactly the batches
 an uninterrupted run would, with no sampler state to save, and processes never share a row in an epoch.
 Rows are read straight from the memory-mapped uint8 array: no JPEG decoding, no per-sample Python.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,20 +18,12 @@ import torch
 from ..data.prepared import Split
 from ..errors import DatasetError
 from ..images import reframe, to_tensor
-from ..objectives import CrossTargets
+from ..objectives.spec import Draw
 
 
 def step_generator(seed: int, step: int, dataset: int, rank: int) -> np.random.Generator:
     """The random generator of one (step, dataset, process): its draws never depend on earlier steps."""
     return np.random.default_rng([seed, step, dataset, rank])
-
-
-@dataclass
-class Draw:
-    x_real: torch.Tensor  # (B, 3, H, W) in [-1, 1], on the device
-    labels_org: torch.Tensor  # (B, A)
-    labels_trg: torch.Tensor  # (B, A): a permutation of labels_org
-    alpha: torch.Tensor  # (B, 1, 1, 1) U(0, 1) for the gradient penalty
 
 
 class BatchStream:
@@ -66,12 +60,15 @@ class BatchStream:
             self._epoch, self._shard = epoch, order[self.rank :: self.world]
         return np.sort(self._shard[position * self.batch_size : (position + 1) * self.batch_size])
 
-    def draw(self, step: int, device: torch.device) -> Draw:
+    def draw(
+        self, step: int, device: torch.device, extra: Callable[[np.random.Generator, int], Any] | None = None
+    ) -> Draw:
+        """The batch of the 0-based `step`. Its generator draws the flips, then `extra(rng, rows)` (the
+        objective's own numbers), then the reframing: an order that recorded runs depend on."""
         rows = self.rows(step)
         rng = step_generator(self.seed, step, self.dataset, self.rank)
         flips = np.flatnonzero(rng.random(len(rows)) < 0.5)
-        permutation = torch.from_numpy(rng.permutation(len(rows)))
-        alpha = torch.from_numpy(rng.random((len(rows), 1, 1, 1), dtype=np.float32))
+        drawn = extra(rng, len(rows)) if extra is not None else None
         images = self.split.images[rows]  # one read of the memory map, in file order
         batch = torch.from_numpy(images)  # (B, H, W, 3) uint8, a fresh copy of the rows
         if self.flip:  # only the chosen images, in place, on uint8: cheaper than flipping a float batch
@@ -85,27 +82,4 @@ class BatchStream:
             offset = self.shift * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
             x = reframe(x, torch.from_numpy(scale).to(device), torch.from_numpy(offset).to(device))
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
-        return Draw(x, labels, labels[permutation.to(device)], alpha.to(device))
-
-
-def draw_cross(
-    seed: int,
-    step: int,
-    dataset: int,
-    rank: int,
-    batch_size: int,
-    fraction: float,
-    others: dict[int, np.ndarray],
-    device: torch.device,
-) -> CrossTargets | None:
-    """Cross-dataset targets for `round(fraction * batch_size)` random rows of a batch of `dataset`: one
-    other dataset per batch, its targets real label vectors of that dataset's training rows (so exclusive
-    groups and label frequencies are that dataset's own). Seeded like `step_generator`, on its own stream."""
-    count = round(fraction * batch_size)
-    if count == 0 or not others:
-        return None
-    rng = np.random.default_rng([seed, step, dataset, rank, 1])
-    rows = np.sort(rng.choice(batch_size, count, replace=False))
-    other = sorted(others)[int(rng.integers(len(others)))]
-    labels = np.asarray(others[other][np.sort(rng.integers(len(others[other]), size=count))])
-    return CrossTargets(torch.from_numpy(rows).to(device), other, torch.from_numpy(labels).to(device))
+        return Draw(x, labels, self.dataset, drawn)

@@ -5,7 +5,8 @@ autograd tracking and detached, D on the fake, D on the interpolates with the gr
 backward and Adam step for D; then every n_critic-th iteration G(x, c_trg) computed again, D on it, the
 reconstruction, one backward and Adam step for G. fp32, eager, three separate D forwards. It shares our
 loss functions, so on the same inputs its losses equal ours (tests/test_train_step.py); the differences
-are only in how much work is done. Used by benchmarks/train_step.py; training never calls it.
+are only in how much work is done. Used by benchmarks/train_step.py (and the test); training never
+calls it.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .. import losses
-from ..objectives import Batch
+from stargan_cli import losses
+from stargan_cli.objectives.stargan import Batch, StarGANObjective
 
 
 def reference_step(
@@ -22,12 +23,15 @@ def reference_step(
     discriminator: nn.Module,
     g_opt: torch.optim.Optimizer,
     d_opt: torch.optim.Optimizer,
-    objective,
+    objective: StarGANObjective,
     batch: Batch,
-    alpha: torch.Tensor,
     g_due: bool,
 ) -> dict[str, torch.Tensor]:
     c_org, c_trg = objective.generator_labels(batch)
+    lambda_cls, lambda_rec, lambda_gp = (
+        getattr(objective.config, k) for k in ("lambda_cls", "lambda_rec", "lambda_gp")
+    )
+    alpha = batch.alpha
     sl = objective.label_space.slice(batch.dataset)
     cls_loss = losses.CLASSIFICATION[objective.label_space.datasets[batch.dataset].kind]
     x_real = batch.x_real
@@ -45,7 +49,7 @@ def reference_step(
     x_hat = (alpha * x_real.data + (1 - alpha) * x_fake.data).requires_grad_(True)
     out_src, _ = discriminator(x_hat)
     d_loss_gp = losses.gradient_penalty(out_src, x_hat)
-    d_loss = d_loss_real + d_loss_fake + objective.lambda_cls * d_loss_cls + objective.lambda_gp * d_loss_gp
+    d_loss = d_loss_real + d_loss_fake + lambda_cls * d_loss_cls + lambda_gp * d_loss_gp
     reset_grad()
     d_loss.backward()
     d_opt.step()
@@ -57,7 +61,7 @@ def reference_step(
         g_loss_cls = cls_loss(out_cls[:, sl], batch.labels_trg)
         x_rec = generator(x_fake, c_org)
         g_loss_rec = torch.mean(torch.abs(x_real - x_rec))
-        g_loss = g_loss_fake + objective.lambda_rec * g_loss_rec + objective.lambda_cls * g_loss_cls
+        g_loss = g_loss_fake + lambda_rec * g_loss_rec + lambda_cls * g_loss_cls
         reset_grad()
         g_loss.backward()
         g_opt.step()

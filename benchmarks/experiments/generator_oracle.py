@@ -8,7 +8,7 @@ G(x, c_trg) onto render(face with the target). If this cannot reach the issue's 
 toy-celeba faces read as the toy-rafd expression they were given) within the GAN's generator updates,
 no choice of adversarial losses will.
 
-    python benchmarks/generator_oracle.py --updates 6000 --eval-every 1000
+    python benchmarks/experiments/generator_oracle.py --updates 6000 --eval-every 1000
 Prints, every --eval-every updates: seconds, the L1 of the last batch, and on --faces toy-celeba test
 faces given each expression the evaluator's accuracy and the L1 to the exact counterfactual; the same for
 toy-rafd faces given each expression, and for toy-celeba faces given each hair colour.
@@ -101,7 +101,7 @@ def main() -> None:
     evaluators = [load_or_train(ds)[0] for ds in datasets]
     size = datasets[0].image_size
     config = StarGANConfig(image_size=size, g_conv_dim=args.width, g_down=2, g_repeat_num=3, d_repeat_num=4)
-    generator, _ = build(config, space.generator_dim, space.num_classes)
+    generator = build(config, space)["generator"]
     opt = torch.optim.Adam(generator.parameters(), args.lr, (0.5, 0.999))
     splits = [ds.split("train") for ds in datasets]
     files = [ds.files("train") for ds in datasets]

@@ -3,7 +3,7 @@
 The joint toy runs end with blurred outputs (G/rec 0.09-0.10); this checks whether that is the losses or
 the generator itself. Every step takes one batch of each dataset (the joint label layout, own mask on).
 
-    python benchmarks/generator_autoencoder.py --lr 2e-4 --width 16 --steps 1500
+    python benchmarks/experiments/generator_autoencoder.py --lr 2e-4 --width 16 --steps 1500
 Prints the L1 (in [-1, 1] units) of the last batch and the seconds so far every 250 steps.
 """
 
@@ -28,16 +28,13 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=16, help="model.g_conv_dim")
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=16)
-    parser.add_argument("--skips", type=int, default=0, help="model.g_skips")
     args = parser.parse_args()
     torch.manual_seed(0)
     datasets = [PreparedDataset(path) for path in args.data]
     space = LabelSpace(tuple(ds.labels for ds in datasets))
     size = datasets[0].image_size
-    config = StarGANConfig(
-        image_size=size, g_conv_dim=args.width, g_down=2, g_repeat_num=3, d_repeat_num=4, g_skips=args.skips
-    )
-    generator, _ = build(config, space.generator_dim, space.num_classes)
+    config = StarGANConfig(image_size=size, g_conv_dim=args.width, g_down=2, g_repeat_num=3, d_repeat_num=4)
+    generator = build(config, space)["generator"]
     opt = torch.optim.Adam(generator.parameters(), args.lr, (0.5, 0.999))
     splits = [ds.split("train") for ds in datasets]
     rng, start = np.random.default_rng(0), time.perf_counter()

@@ -1,6 +1,6 @@
 """Which expression the evaluator reads on a joint model's translations: a confusion matrix per source.
 
-    python benchmarks/expression_confusion.py runs/latest --target data/toyrafd --sources data/toyrafd data/toyfaces
+    python benchmarks/experiments/expression_confusion.py runs/latest --target data/toyrafd --sources data/toyrafd data/toyfaces
 Rows: the target expression given to G; columns: what the target dataset's evaluator (the one `stargan
 evaluate` trains and caches) reads on the translation, for the first --count test images of each source.
 """
@@ -27,8 +27,8 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200)
     args = parser.parse_args()
     generator, info = load_model(f"{args.run}/generator.safetensors")
-    generator.eval()
     space = info.label_space
+    translator = info.method.model.translator({"generator": generator}, space)
     target = PreparedDataset(args.target)
     index = [d.name for d in space.datasets].index(target.name)
     names = space.datasets[index].attributes
@@ -40,7 +40,7 @@ def main() -> None:
             for e in range(len(names)):
                 labels = torch.zeros(len(x), len(names))
                 labels[:, e] = 1
-                read = classify(evaluator, translate(generator, x, space, [(index, labels)])).argmax(1)
+                read = classify(evaluator, translate(translator, x, [(index, labels)])).argmax(1)
                 counts[e] = np.bincount(read.numpy(), minlength=len(names))
         print(f"{source} -> {target.name} (rows: target, columns: read as)")
         print(" " * 14 + " ".join(f"{n[:7]:>7}" for n in names))

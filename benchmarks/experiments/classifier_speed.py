@@ -4,7 +4,7 @@ In the joint toy runs D's classification loss on toy-rafd's expressions stays ne
 1.2-1.6 against ln 8 = 2.08) for most of the 6,000 steps; this checks whether that is the architecture
 and its input (reframed images) or the adversarial game sharing D's trunk.
 
-    python benchmarks/classifier_speed.py --data data/toyrafd --lr 1e-3 --steps 2000
+    python benchmarks/experiments/classifier_speed.py --data data/toyrafd --lr 1e-3 --steps 2000
 Every 250 steps prints the training loss (mean of the last 250) and the accuracy on the test split.
 """
 
@@ -57,7 +57,7 @@ def main() -> None:
     ds = PreparedDataset(args.data)
     space = LabelSpace((ds.labels,))
     config = StarGANConfig(image_size=ds.image_size, d_conv_dim=args.width, d_repeat_num=args.repeat)
-    _, discriminator = build(config, space.generator_dim, space.num_classes)
+    discriminator = build(config, space)["discriminator"]
     if args.pool:
         conv2 = discriminator.conv2
         discriminator.conv2 = torch.nn.Sequential(
@@ -70,7 +70,7 @@ def main() -> None:
     start, seen = time.perf_counter(), []
     for step in range(1, args.steps + 1):
         draw = stream.draw(step - 1, torch.device("cpu"))
-        loss = losses.CLASSIFICATION[kind](discriminator(draw.x_real)[1], draw.labels_org)
+        loss = losses.CLASSIFICATION[kind](discriminator(draw.x_real)[1], draw.labels)
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -1,0 +1,20 @@
+"""The one place that makes Hugging Face Accelerate's `Accelerator` for training and evaluation.
+
+Accelerate keeps its settings (device, precision, processes) in a process-wide singleton: a second
+Accelerator with other settings in the same process (tests, notebooks, `evaluate` after `train`) would
+silently inherit the first one's. Accelerate has no public way to start over, so this module calls its
+private reset, as Hugging Face's own Trainer does; pinned here so an Accelerate upgrade that changes it
+breaks one function (tests/test_train.py runs fp32, bf16 and fp16 trainings in one process).
+"""
+
+from __future__ import annotations
+
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+
+
+def fresh_accelerator(keep_process_group: bool = True, **settings) -> Accelerator:
+    """An Accelerator with exactly `settings`. With `keep_process_group`, the state of the processes
+    (rank, world, an initialised process group) is kept and only the Accelerator's own settings reset."""
+    AcceleratorState._reset_state(reset_partial_state=not keep_process_group)
+    return Accelerator(**settings)

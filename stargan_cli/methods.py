@@ -1,0 +1,39 @@
+"""The registry of methods: one line per translation model, naming its model file's `MODEL` and its
+objective file's `TRAINING` (DESIGN.md, "Methods").
+
+Training, checkpoints, export, ONNX, translate and evaluate reach a method only through its entry here:
+its `[model]` and `[loss]` config classes, its networks by name, its optimiser groups, its objective and
+what translates. A recipe picks one with `model.architecture`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError, did_you_mean
+from .models import stargan as stargan_model
+from .models.spec import ModelSpec
+from .objectives import stargan as stargan_objective
+from .objectives.spec import TrainingSpec
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    model: ModelSpec
+    training: TrainingSpec
+
+    def __post_init__(self) -> None:
+        grouped = [n for names in self.training.groups.values() for n in names]
+        assert sorted(grouped) == sorted(self.model.networks), f"{self.name}: every network in one group"
+
+
+METHODS: dict[str, Method] = {
+    "stargan": Method("stargan", stargan_model.MODEL, stargan_objective.TRAINING),
+}
+
+
+def get_method(name: str) -> Method:
+    if name not in METHODS:
+        raise ConfigError(f"unknown model.architecture {name!r}.{did_you_mean(name, METHODS)}")
+    return METHODS[name]

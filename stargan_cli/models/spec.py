@@ -1,0 +1,60 @@
+"""What a method's model file declares (the inference side of a `methods.Method`).
+
+Everything generic that touches networks (checkpoints, export, ONNX, translate, evaluate, training
+samples) reads these fields and never a method's own names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+from ..labels import LabelSpace
+
+
+class Translator(Protocol):
+    """What translates, built from a method's networks (PyTorch modules or ONNX sessions alike).
+
+    `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space.
+    `read_source` gives the source attributes (B, A) 0/1 of that dataset as the model reads them from the
+    images, or None when the method cannot (the caller then asks the user for them)."""
+
+    label_space: LabelSpace
+
+    def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor: ...
+
+    def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None: ...
+
+
+# (model config, label space, batch size, random generator) -> example inputs of one network's forward
+ExampleInputs = Callable[[Any, LabelSpace, int, torch.Generator], tuple[torch.Tensor, ...]]
+
+
+@dataclass(frozen=True)
+class Signature:
+    """One exported network's call, as its ONNX file names it."""
+
+    inputs: tuple[str, ...]
+    outputs: tuple[str, ...]
+    example: ExampleInputs
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    config: type  # the `[model]` section: a frozen dataclass with at least `image_size`
+    networks: tuple[str, ...]  # every network's name: checkpoint file `<name>.safetensors`
+    build: Callable[[Any, LabelSpace], dict[str, nn.Module]]  # (config, label space) -> networks by name
+    # the networks written as inference files; the first is the entry file, so it is named "generator"
+    # (`translate --model RUN` opens RUN/generator.safetensors and finds the rest from its metadata)
+    exported: tuple[str, ...]
+    needed: tuple[str, ...]  # those a translation cannot do without (the others are used when present)
+    translator: Callable[[Mapping[str, Callable], LabelSpace], Translator]
+    signatures: dict[str, Signature]  # per exported network
+
+    def __post_init__(self) -> None:
+        assert set(self.exported) <= set(self.networks) and set(self.needed) <= set(self.exported)
+        assert set(self.signatures) == set(self.exported) and self.exported[0] == "generator"

@@ -1,0 +1,80 @@
+"""What a method's objective file declares (the training side of a `methods.Method`).
+
+The training loop owns devices, optimisers, schedules, checkpoints, logging, samples and resume; it asks
+the objective for everything that depends on the method:
+
+- `draw(rng, rows)`: the method's random numbers for one batch, from the batch's own seeded generator
+  (train/stream.py), drawn on the host after the data's flips and before its reframing, in a fixed
+  order: a resumed run draws the same numbers, and no method shares a stream with another's data.
+- `batch(draw, step)`: the method's batch (a dataclass whose tensors are on the device).
+- `phases(step)`: the optimiser groups updated at this 1-based step, in order (e.g. D, then G when due).
+- `forward(networks, batch, phases)`: work shared by the phases (e.g. G's translation, with its graph
+  when G is updated), run once under autocast; returns a state dict that `loss` reads.
+- `loss(phase, networks, batch, state, grad_scale)`: that group's whole loss, to be back-propagated
+  once, and its logs (detached scalars, named `D/...`, `G/...` as in metrics.jsonl).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import torch
+from torch import nn
+
+from ..labels import LabelSpace
+
+GROUPS = ("generator", "discriminator")  # optimiser groups: learning rates train.g_lr and train.d_lr
+
+
+@dataclass(frozen=True)
+class Draw:
+    """One batch as the data stream draws it."""
+
+    x_real: torch.Tensor  # (B, 3, H, W) in [-1, 1], on the device
+    labels: torch.Tensor  # (B, A) 0/1 labels of the batch's dataset, on the device
+    dataset: int  # index into the label space
+    extra: Any  # what the objective's `draw` returned
+
+
+@dataclass(frozen=True)
+class ObjectiveContext:
+    """What an objective may know about the run beyond its own settings."""
+
+    label_space: LabelSpace
+    train_labels: Mapping[int, np.ndarray]  # every dataset's training labels
+    seed: int
+    rank: int  # this process
+    processes: int
+    device: torch.device
+
+
+class Objective(Protocol):
+    def draw(self, rng: np.random.Generator, rows: int) -> Any: ...
+
+    def batch(self, draw: Draw, step: int) -> Any: ...
+
+    def phases(self, step: int) -> tuple[str, ...]: ...
+
+    def forward(self, networks: Mapping[str, nn.Module], batch: Any, phases: tuple[str, ...]) -> dict: ...
+
+    def loss(
+        self,
+        phase: str,
+        networks: Mapping[str, nn.Module],
+        batch: Any,
+        state: dict,
+        grad_scale: float | torch.Tensor | None,
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    config: type  # the `[loss]` section: a frozen dataclass of the method's weights and options
+    groups: dict[str, tuple[str, ...]]  # optimiser group (GROUPS) -> the networks it updates
+    objective: Callable[[Any, ObjectiveContext], Objective]  # (loss config, context) -> objective
+
+    def __post_init__(self) -> None:
+        assert set(self.groups) <= set(GROUPS)
