@@ -52,6 +52,7 @@ class Translator:
     label_space: LabelSpace
     image_size: int
     device: torch.device
+    missing: tuple[str, ...] = ()  # the method's optional files that were not beside the entry file
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
@@ -68,7 +69,9 @@ class Translator:
         networks, info = checkpoint.load_exported(model, loader=loader)
         networks = {name: net.to(device) for name, net in networks.items()}
         translator = info.method.model.translator(networks, info.label_space)
-        return cls(translator, info.label_space, info.config.image_size, torch.device(device))
+        suffix = Path(model).suffix if Path(model).suffix == ".onnx" else ".safetensors"
+        missing = tuple(f"{n}{suffix}" for n in info.method.model.exported if n not in networks)
+        return cls(translator, info.label_space, info.config.image_size, torch.device(device), missing)
 
     def sources(
         self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
@@ -82,9 +85,10 @@ class Translator:
             elif self.label_space.datasets[d].kind == "single":
                 out[d] = x.new_zeros(x.shape[0], len(self.label_space.datasets[d].attributes))
             else:
+                why = f"no {', '.join(self.missing)} beside it" if self.missing else "it has no classifier"
                 raise LabelError(
-                    "this model cannot read the source attributes of a face (for StarGAN: no "
-                    "discriminator.safetensors beside it); give them with --from (e.g. --from black,male)"
+                    f"this model cannot read the source attributes of a face ({why}); give them with --from "
+                    "(e.g. --from black,male)"
                 )
         return out
 
