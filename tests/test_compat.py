@@ -14,6 +14,7 @@ from safetensors.torch import load_file
 from stargan_cli.checkpoint import load_model, read_info
 from stargan_cli.config import load_recipe
 from stargan_cli.data.readers.toyfaces import prepare_toyfaces
+from stargan_cli.evaluate.run import evaluate
 from stargan_cli.export import export
 from stargan_cli.train.loop import train
 from stargan_cli.train.rundir import read_config
@@ -77,9 +78,14 @@ def test_an_old_run_resumes_bit_identically_to_an_uninterrupted_new_one(old_run,
         assert a.keys() == b.keys() and all((a[k] == b[k]).all() for k in a), role
 
 
-def test_old_model_files_translate_and_export(old_run, tmp_path):
+def test_old_model_files_translate_evaluate_and_export(old_run, tmp_path):
     translator = Translator.load(old_run)
     assert translator.label_space.datasets[0].name == "toy-celeba" and translator.image_size == 16
+    report = evaluate(old_run, limit=8, fid=False, evaluator="small")  # its datasets from its config.json
+    assert report is not None and {s.attribute for s in report.scores} == set(
+        translator.label_space.datasets[0].attributes
+    )
+    assert json.loads((old_run / "report.json").read_text())["step"] == 3
     exported = export(old_run, tmp_path / "out")
     assert [p.name for p in exported.files] == ["generator.safetensors", "discriminator.safetensors"]
     generator, info = load_model(tmp_path / "out")
