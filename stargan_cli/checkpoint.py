@@ -2,12 +2,13 @@
 
 - `<network>.safetensors`, one per network of the method (its `MODEL.networks`, e.g. `generator` and
   `discriminator`): weights plus string metadata under `stargan.*` keys (method, its model config, label
-  space, step, which network), from which that network is rebuilt alone. `generator.safetensors` is the
-  entry file of inference; the method's other exported networks lie beside it.
+  space, step, which network, and whether the weights are the trained ones or their moving average), from
+  which that network is rebuilt alone. `generator.safetensors` is the entry file of inference; the
+  method's other exported networks lie beside it.
 - `runs/<run>/checkpoints/step-0000000/`: every network, `optimizer.pt` (optimiser, scaler and RNG
   state; plain tensors and numbers, loaded with weights_only=True) and `state.json` (step, config hash,
-  the networks' names). Written to a temporary directory and renamed, so a crash never leaves a broken
-  checkpoint.
+  the files' names). With `train.ema`, `<network>.ema.safetensors` beside each generator holds its
+  average. Written to a temporary directory and renamed, so a crash never leaves a broken checkpoint.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ from .methods import METHODS, Method
 FORMAT_VERSION = "1"
 ENTRY = "generator"  # the entry file of inference: <run>/generator.safetensors
 LEGACY_NETWORKS = ("generator", "discriminator")  # checkpoints whose state.json does not list them
+WEIGHTS = ("trained", "ema")  # `stargan.weights`: the trained weights, or their moving average (train.ema)
+EMA_SUFFIX = ".ema"  # a checkpoint's `<network>.ema.safetensors`
 
 
 @dataclass
@@ -44,6 +47,7 @@ class ModelInfo:
     label_space: LabelSpace
     step: int
     role: str
+    weights: str = "trained"  # or "ema"
 
     def metadata(self) -> dict[str, str]:
         return {
@@ -54,6 +58,7 @@ class ModelInfo:
             "stargan.image_size": str(self.config.image_size),
             "stargan.step": str(self.step),
             "stargan.role": self.role,
+            "stargan.weights": self.weights,
             "stargan.version": __version__,
         }
 
@@ -65,8 +70,8 @@ class ModelInfo:
         """This file's network, freshly initialised."""
         return self.method.model.build(self.config, self.label_space)[self.role]
 
-    def at(self, step: int, role: str | None = None) -> ModelInfo:
-        return ModelInfo(self.architecture, self.config, self.label_space, step, role or self.role)
+    def at(self, step: int, role: str | None = None, weights: str = "trained") -> ModelInfo:
+        return ModelInfo(self.architecture, self.config, self.label_space, step, role or self.role, weights)
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -122,7 +127,10 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
             f"{path} holds a network {role!r} that a {name} model does not have "
             f"({', '.join(method.model.networks)}); it was written by another stargan version"
         )
-    return ModelInfo(name, config, label_space, step, role)
+    weights = meta.get("stargan.weights", "trained")  # 0.1.0 files have no EMA
+    if weights not in WEIGHTS:
+        raise CheckpointError(f"{path} has damaged stargan metadata (weights {weights!r})")
+    return ModelInfo(name, config, label_space, step, role, weights)
 
 
 def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:
@@ -166,15 +174,21 @@ def model_file(path: str | Path, role: str = ENTRY) -> Path:
     return path
 
 
-def load_model(path: str | Path, role: str = ENTRY) -> tuple[nn.Module, ModelInfo]:
-    """Rebuild one network from a model file's metadata alone and load its weights."""
-    file = model_file(path, role)
+def load_network(file: str | Path) -> tuple[nn.Module, ModelInfo]:
+    """Rebuild the network of one model file from its metadata alone and load its weights."""
     info = read_info(file)
-    if info.role != role:
-        raise CheckpointError(f"{file} holds a {info.role}, expected a {role}")
     module = info.build()
     load_weights(module, file)
     return module.eval(), info
+
+
+def load_model(path: str | Path, role: str = ENTRY) -> tuple[nn.Module, ModelInfo]:
+    """The network `role` of a run directory or beside a model file."""
+    file = model_file(path, role)
+    module, info = load_network(file)
+    if info.role != role:
+        raise CheckpointError(f"{file} holds a {info.role}, expected a {role}")
+    return module, info
 
 
 def load_exported(path: str | Path, optional: bool = True, loader=None) -> tuple[dict, ModelInfo]:

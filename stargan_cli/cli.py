@@ -355,7 +355,7 @@ def evaluate(
 
     Under `accelerate launch -m stargan_cli evaluate RUN` the batches are shared between processes."""
     from .evaluate.run import evaluate as run
-    from .evaluate.run import tables
+    from .evaluate.run import tables, truth_lines
 
     dev = None if device == "auto" else device
     report = run(
@@ -366,6 +366,8 @@ def evaluate(
         return
     for table in tables(report):
         stdout.print(table)
+    for line in truth_lines(report):
+        stdout.print(line)
     stdout.print(f"report: {report.path}")
     stdout.print(f"picture: {report.picture}")
 

@@ -66,6 +66,9 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    # not in the paper: decay of a moving average of the generator's weights, which samples, exports,
+    # translate and evaluate then use (0 = off; e.g. 0.999; train/ema.py)
+    ema: float = 0.0
     seed: int = 1234
     precision: str = "fp32"  # fp32 | bf16 | fp16
     device: str = "auto"  # auto | cpu | cuda
@@ -111,6 +114,8 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        if not 0 <= self.ema < 1:
+            raise ConfigError(f"train.ema must be in [0, 1) (0 = off, e.g. 0.999), got {self.ema}")
 
     def cuda_graph_clashes(self) -> list[str]:
         """Settings a recorded CUDA graph cannot hold (the method's own are in its [loss] config)."""

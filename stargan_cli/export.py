@@ -1,7 +1,8 @@
 """`stargan export`: the self-describing inference files of a run, checked after writing.
 
 The files are those of the method's exported networks (StarGAN: generator and discriminator, whose
-classifier `translate` uses to read source attributes), from the run's last complete checkpoint.
+classifier `translate` uses to read source attributes), from the run's last complete checkpoint; a
+generator trained with `train.ema` is exported as its moving average (metadata `stargan.weights = ema`).
 safetensors (default): each network is rebuilt from the written file's metadata alone and must reproduce
 the checkpoint's outputs exactly on its example inputs. onnx: `<network>.onnx`, each checked against
 PyTorch through onnxruntime (onnx_models.py); the largest difference is reported and must be below 1e-4.
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import ENTRY, latest_checkpoint, load_model, read_info, save_model
+from .checkpoint import EMA_SUFFIX, ENTRY, latest_checkpoint, load_model, load_network, read_info, save_model
 from .errors import CheckpointError
 
 
@@ -39,7 +40,7 @@ def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetenso
         return _export_onnx(source, folder, roles)
     files, step = [], 0
     for role in roles:
-        module, info = load_model(source / f"{role}.safetensors", role)
+        module, info = load_network(_weights_file(source, role))
         files.append(save_model(folder / f"{role}.safetensors", module, info))
         # rebuild from the written file alone and compare its outputs on the method's example inputs
         rebuilt, _ = load_model(files[-1], role)
@@ -56,6 +57,12 @@ def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetenso
     return Exported(files, step, 0.0)
 
 
+def _weights_file(source: Path, role: str) -> Path:
+    """A network's file in a checkpoint or folder: its moving average when there is one."""
+    average = source / f"{role}{EMA_SUFFIX}.safetensors"
+    return average if average.is_file() else source / f"{role}.safetensors"
+
+
 def _outputs(out) -> tuple[torch.Tensor, ...]:
     return out if isinstance(out, tuple) else (out,)
 
@@ -66,7 +73,7 @@ def _export_onnx(source: Path, folder: Path, roles: tuple[str, ...]) -> Exported
     folder.mkdir(parents=True, exist_ok=True)
     files, worst, step = [], 0.0, 0
     for role in roles:
-        module, info = load_model(source / f"{role}.safetensors", role)
+        module, info = load_network(_weights_file(source, role))
         path = folder / f"{role}.onnx"
         worst = max(worst, export_onnx(module, info, path))
         files.append(path)

@@ -169,6 +169,16 @@ def test_evaluate_writes_a_report(trained_run, tmp_path):
         assert s["counterfactual_l1"] > 0 and s["identity_l1"] > 0 and s["reconstruction_l1"] > 0
     assert report["step"] == 6 and "manifest_sha256" in report["datasets"]["toy-celeba"]
     assert "Male" in output and "kept" in output and "toy-celeba (step 6)" in output
+    # one line a person reads: the translations' distance to the truth against the untouched input
+    truth, noop = (
+        report["by_pair"]["toy-celeba"]["counterfactual_l1"],
+        report["by_pair"]["toy-celeba"]["identity_l1"],
+    )
+    verdict = "better than" if truth < noop else "worse than"
+    line = " ".join(output.split())  # the console wraps long lines
+    assert f"toy-celeba: translations are {truth / noop:.2f}x as far from the true counterfactual" in line
+    assert f"(L1 {truth:.3f} vs {noop:.3f}), {verdict} leaving it as it is" in line
+    assert report["weights"] == "trained"
 
 
 def test_evaluate_scores_against_hand_counts(toy_dataset):

@@ -161,6 +161,7 @@ def evaluate(
         "model": str(file),
         "architecture": info.architecture,
         "step": info.step,
+        "weights": info.weights,
         "label_space": json.loads(info.label_space.to_json()),
         "model_config": asdict(info.config),
         "datasets": described,
@@ -183,6 +184,23 @@ def evaluate(
     tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     tmp.replace(path)
     return Report(path, scores, summary, report, picture)
+
+
+def truth_lines(report: Report) -> list[str]:
+    """Where the exact counterfactual is known (toyfaces), one line per group of pairs saying how far the
+    translations are from it against the untouched input: the number that tells a blurred translation
+    from a good one when accuracy alone cannot."""
+    lines = []
+    for group, s in report.data["by_pair"].items():
+        truth, noop = s.get("counterfactual_l1"), s.get("identity_l1")
+        if truth is None or not noop:
+            continue
+        verdict = "better than leaving it as it is" if truth < noop else "worse than leaving it as it is"
+        lines.append(
+            f"{group}: translations are {truth / noop:.2f}x as far from the true counterfactual as the "
+            f"untouched input (L1 {truth:.3f} vs {noop:.3f}), {verdict}"
+        )
+    return lines
 
 
 def _mean_distances(scores: list[AttributeScore]) -> dict[str, float | None]:
@@ -253,7 +271,10 @@ def tables(report: Report) -> list[Table]:
         scores = [s for s in report.scores if _pair(s) == group]
         last = i == len(groups) - 1 and len(groups) == 1
         t = _table(
-            f"{group} (step {report.data['step']})", legend if last else None, "target", (*extra, "ceil")
+            f"{group} (step {report.data['step']}{', EMA' if report.data.get('weights') == 'ema' else ''})",
+            legend if last else None,
+            "target",
+            (*extra, "ceil"),
         )
         for s in scores:
             t.add_row(*_row(s.attribute, s.pairs, s.to_dict(), dist), _pct(s.evaluator_accuracy))

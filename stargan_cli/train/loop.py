@@ -21,6 +21,7 @@ from accelerate.utils import set_seed
 
 from ..accelerators import fresh_accelerator
 from ..checkpoint import (
+    EMA_SUFFIX,
     ModelInfo,
     load_optimizer_state,
     load_weights,
@@ -38,6 +39,7 @@ from ..inference import single_target_columns
 from ..labels import LabelSpace
 from ..methods import Method, get_method
 from ..objectives.spec import ObjectiveContext
+from .ema import EMA
 from .graphs import GraphedStep, portable_state, set_learning_rate
 from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, run_config_hash, write_config
@@ -168,15 +170,24 @@ def train(
         )
         for group, names in groups.items()
     }
-    start, logs, opt_state = 0, {}, {}
+    start, logs, opt_state, state = 0, {}, {}, {}
     if checkpoint is not None:
         opt_state = load_optimizer_state(checkpoint)
-        start, logs = _restore(checkpoint, opt_state, recipe, config_id, label_space, networks, optimizers)
+        state = _restore(checkpoint, opt_state, recipe, config_id, label_space, networks, optimizers)
+        start = int(state["step"])
+        logs = {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
     prepared = accelerator.prepare(*networks.values(), *optimizers.values())
     networks = dict(zip(networks, prepared[: len(networks)], strict=True))
     optimizers = dict(zip(optimizers, prepared[len(networks) :], strict=True))
     if opt_state.get("scaler") and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(opt_state["scaler"])
+    ema = None
+    if cfg.ema:  # a moving average of every network the generator group updates, on the same device
+        averaged = {n: accelerator.unwrap_model(networks[n]) for n in groups.get("generator", ())}
+        ema = EMA(averaged, cfg.ema, state.get("ema_updates", 0))
+        if checkpoint is not None:
+            for name, average in ema.networks.items():
+                load_weights(average, checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
     forward = dict(networks)
     if cfg.compile_generator:  # never a discriminator: torch.compile cannot double-backward
         forward.update({n: torch.compile(networks[n]) for n in groups.get("generator", ())})
@@ -209,17 +220,28 @@ def train(
     def unwrapped() -> dict[str, torch.nn.Module]:
         return {name: accelerator.unwrap_model(net) for name, net in networks.items()}
 
+    def inference_networks() -> dict[str, torch.nn.Module]:
+        """What samples and exported files use: the averages in place of the generators when EMA is on."""
+        return unwrapped() | (ema.networks if ema is not None else {})
+
     def save(step: int) -> None:
         accelerator.wait_for_everyone()
         if main:
             nets = {name: (net, info0.at(step, name)) for name, net in unwrapped().items()}
+            averages = ema.networks.items() if ema is not None else ()
+            nets |= {f"{n}{EMA_SUFFIX}": (net, info0.at(step, n, "ema")) for n, net in averages}
             opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in optimizers.items()}
             opt_state["scaler"] = accelerator.scaler.state_dict() if accelerator.scaler is not None else {}
             opt_state["rng"] = {"torch": torch.get_rng_state()}
             state = {"config_hash": config_id, "last_losses": {k: v.item() for k, v in logs.items()}}
+            if ema is not None:
+                state["ema_updates"] = ema.updates
             save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
             for role in method.model.exported:
-                save_model(run_dir / f"{role}.safetensors", *nets[role])
+                averaged = ema is not None and role in ema.networks
+                save_model(
+                    run_dir / f"{role}.safetensors", *nets[f"{role}{EMA_SUFFIX}" if averaged else role]
+                )
 
     # 3. the loop
     images_per_step = recipe.data.batch_size * processes * len(streams)
@@ -232,6 +254,8 @@ def train(
             for stream in streams:
                 batch = objective.batch(stream.draw(step - 1, accelerator.device, objective.draw), step)
                 logs.update(run_step(batch, phases))
+                if ema is not None and "generator" in phases:
+                    ema.update(unwrapped())
             # bookkeeping: logs, samples, checkpoints
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
             if step % cfg.log_every == 0 or step == last:
@@ -241,7 +265,7 @@ def train(
                 bar.advance(step, images_per_step)
             if main and (step % cfg.sample_every == 0 or step == last):
                 path = run_dir / "samples" / f"step-{step:07d}.png"
-                _save_samples(path, method, unwrapped(), accelerator, fixed, label_space)
+                _save_samples(path, method, inference_networks(), accelerator, fixed, label_space)
             if step % cfg.checkpoint_every == 0 or step == last:
                 save(step)
             elif stop.requested:
@@ -261,8 +285,8 @@ def _restore(
     label_space: LabelSpace,
     networks: dict[str, torch.nn.Module],
     optimizers: dict[str, torch.optim.Optimizer],
-) -> tuple[int, dict[str, torch.Tensor]]:
-    """Load a checkpoint's networks, optimisers and RNG; returns its step and its last logged losses."""
+) -> dict:
+    """Load a checkpoint's networks, optimisers and RNG; returns its state.json (step, last losses, ...)."""
     state = json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))
     if state.get("config_hash") != config_id:
         raise CheckpointError(
@@ -285,7 +309,7 @@ def _restore(
         match_layout(opt)  # a checkpoint written in another memory layout (a GPU run resumed on a CPU)
     torch.set_rng_state(opt_state["rng"]["torch"])
     info(f"resuming {checkpoint.parents[1]} from step {state['step']}")
-    return int(state["step"]), {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
+    return state
 
 
 def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device):
