@@ -1,9 +1,10 @@
-"""The golden runs: short seeded CPU trainings of the shipped toy recipes, recorded once and replayed.
+"""The golden runs: short seeded CPU trainings of the toy recipes, recorded once and replayed.
 
 `python -m tests.golden` (from the repository root) records `tests/golden/training.json` from the code as
-it is; tests/test_golden.py trains the same runs and compares. A run is the shipped recipe itself
-(networks, losses, learning rates, n_critic, cross-dataset targets, reframing), shortened to STEPS steps on
-a small rendering of the toy datasets, logged every step. What is kept: every logged loss of every step
+it is; tests/test_golden.py trains the same runs and compares. A run is a toy recipe as shipped when the
+record was made (frozen copies in tests/golden/: networks, losses, learning rates, n_critic, cross-dataset
+targets, reframing; so a later change of a shipped recipe does not move the invariant), shortened to STEPS
+steps on a small rendering of the toy datasets, logged every step. What is kept: every logged loss of every step
 (metrics.jsonl, 6 decimals) and a SHA-256 of the final weights of every network.
 
 Exact float results depend on the CPU's kernels and the thread count, so the hashes are compared only on
@@ -20,10 +21,9 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
 RECORD = Path(__file__).with_name("golden") / "training.json"
 STEPS = 24
-RUNS = {"demo": "toyfaces.toml", "joint": "toyfaces_joint.toml"}
+RUNS = {"demo": "demo.toml", "joint": "joint.toml"}  # recipes/toyfaces.toml and toyfaces_joint.toml at 0.1.0
 
 
 def fingerprint() -> dict[str, str]:
@@ -63,7 +63,7 @@ def run(name: str, root: Path, data: dict[str, Path]) -> dict:
     from stargan_cli.config import load_recipe
     from stargan_cli.train.loop import train
 
-    recipe_path = ROOT / "recipes" / RUNS[name]
+    recipe_path = RECORD.parent / RUNS[name]
     paths = [data["celeba"]] if name == "demo" else [data["celeba"], data["rafd"]]
     overrides = [
         "data.datasets=[" + ", ".join(f'"{p}"' for p in paths) + "]",

@@ -1,7 +1,7 @@
 """Files written by stargan 0.1.0 (before methods had their own [loss] section and before the removed
 experiments): tests/fixtures/run-v0.1.0 is a real run directory of that version, the tiny recipe of its
 test suite (16 px, seed 7, 6 steps) stopped at step 3. Its config.json has the loss weights and n_critic in
-[train] and every removed setting at its neutral value; its model files' metadata carry g_residual/g_skips;
+[train] and every removed setting at its neutral value; its model files' metadata carry g_skips (removed);
 its state.json lists no networks."""
 
 import json

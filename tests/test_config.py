@@ -55,10 +55,9 @@ def test_recipe_loads_with_overrides(recipe_file):
             ["train.fake_shift=0.08"],
             "train.fake_shift = 0.08 is an experiment that this stargan version removed",
         ),
-        (
-            ["model.g_residual=true"],
-            "model.g_residual = True is an experiment that this stargan version removed",
-        ),
+        (["model.g_skips=2"], "model.g_skips = 2 is an experiment that this stargan version removed"),
+        (["loss.cls_noise=3"], "loss.cls_noise must be in \\[0, 2\\]"),
+        (["train.ema=-0.1"], "train.ema must be in \\[0, 1\\)"),
         (["data.zoom_out=1.0"], "data.zoom_out must be in \\[0, 1\\), got 1.0"),
         (["data.shift=-0.1"], "data.shift must be in \\[0, 0.5\\), got -0.1"),
         (["steps=3"], "the key must be section.key"),

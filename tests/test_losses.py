@@ -102,6 +102,47 @@ def test_generator_loss_matches_hand_computation():
     assert abs(loss.item() - (-0.6 + 10 * 0.2 + cls)) < 1e-5
 
 
+def test_classifier_noise_is_added_to_what_the_classifier_reads_only():
+    """loss.cls_noise (not in the paper): D's classifier reads real images (D's loss) and G's outputs (G's
+    loss) with N(0, cls_noise^2) added, drawn from the CPU generator; the source head reads them clean."""
+    space = LabelSpace((DatasetLabels("a", ("x", "y", "z"), "single"),))
+
+    class Reader(nn.Module):  # D_src(x) = sum(w * x); D_cls(x) = V x: both read every pixel
+        def __init__(self):
+            super().__init__()
+            self.w, self.v = nn.Parameter(torch.randn(1, 3, 2, 2)), nn.Parameter(torch.randn(3, 12))
+
+        def forward(self, x):
+            return (x * self.w).flatten(1).sum(1)[:, None, None, None], x.flatten(1) @ self.v.T
+
+    torch.manual_seed(0)
+    critic, x_real, fake = Reader(), torch.rand(2, 3, 2, 2), torch.rand(2, 3, 2, 2)
+    labels = torch.eye(3)[[0, 1]]
+    batch = Batch(x_real, 0, labels, torch.eye(3)[[2, 0]], alpha=torch.full((2, 1, 1, 1), 0.5))
+    plain = stargan_objective(space)
+    noisy = stargan_objective(space, cls_noise=0.5)
+    torch.manual_seed(5)
+    _, d_logs = noisy.discriminator_loss(critic, batch, fake)
+    _, g_logs = noisy.generator_loss(lambda x, c: x, critic, batch, fake)
+    torch.manual_seed(5)  # the same draws, added by hand
+    noisy_real, noisy_fake = x_real + 0.5 * torch.randn(x_real.shape), fake + 0.5 * torch.randn(fake.shape)
+    _, d_hand = plain.discriminator_loss(
+        critic, Batch(noisy_real, 0, labels, labels, alpha=batch.alpha), fake
+    )
+    _, g_hand = plain.generator_loss(lambda x, c: x, critic, batch, noisy_fake)
+    _, d_clean = plain.discriminator_loss(critic, batch, fake)
+    _, g_clean = plain.generator_loss(lambda x, c: x, critic, batch, fake)
+    assert d_logs["D/cls"].item() == pytest.approx(d_hand["D/cls"].item(), rel=1e-6)
+    assert g_logs["G/cls"].item() == pytest.approx(g_hand["G/cls"].item(), rel=1e-6)
+    assert d_logs["D/cls"].item() != pytest.approx(d_clean["D/cls"].item())
+    for name in ("D/real", "D/fake", "D/gp"):
+        assert d_logs[name].item() == pytest.approx(
+            d_clean[name].item(), rel=1e-6
+        )  # clean for the source head
+    assert g_logs["G/fake"].item() == pytest.approx(g_clean["G/fake"].item(), rel=1e-6)
+    assert g_logs["G/rec"].item() == pytest.approx(g_clean["G/rec"].item(), rel=1e-6)
+
+
 def test_classification_uses_only_the_batch_datasets_slice():
     space = LabelSpace(
         (DatasetLabels("a", ("x", "y"), "multi"), DatasetLabels("b", ("p", "q", "r"), "single"))

@@ -124,3 +124,31 @@ def test_invalid_sizes_are_config_errors():
         StarGANConfig(image_size=100)
     with pytest.raises(ConfigError, match="unknown model.architecture 'stargn'.*Did you mean 'stargan'"):
         get_method("stargn")
+
+
+def test_residual_generator_starts_as_the_identity_and_keeps_the_layout():
+    generator, _ = build(StarGANConfig(**TINY_MODEL, g_residual=True), 5)
+    plain, _ = build(StarGANConfig(**TINY_MODEL), 5)
+    assert generator.state_dict().keys() == plain.state_dict().keys()  # checkpoints and names unchanged
+    x = torch.rand(2, 3, 16, 16) * 1.8 - 0.9
+    torch.testing.assert_close(generator(x, torch.ones(2, 5)), x, atol=1e-6, rtol=1e-5)
+    torch.nn.init.normal_(generator.main[-2].weight, std=3.0)  # a large change still stays in [-1, 1]
+    y = generator(x, torch.ones(2, 5))
+    assert y.abs().max() <= 1 and (y - x).abs().max() > 0.5
+    with torch.no_grad():  # the output is tanh(atanh(x) + h), h the last convolution's output
+        h = torch.cat([x, torch.ones(2, 5, 16, 16)], 1)
+        for layer in list(generator.main)[:-1]:
+            h = layer(h)
+    torch.testing.assert_close(y, torch.tanh(torch.atanh(x) + h))
+
+
+def test_residual_generator_exports_to_onnx(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from stargan_cli.checkpoint import ModelInfo
+    from stargan_cli.onnx_models import export_onnx
+
+    config = StarGANConfig(**TINY_MODEL, g_residual=True)
+    generator, _ = build(config, 5)
+    torch.nn.init.normal_(generator.main[-2].weight, std=0.1)
+    info = ModelInfo("stargan", config, space(5), 0, "generator")
+    assert export_onnx(generator, info, tmp_path / "g.onnx") < 1e-4

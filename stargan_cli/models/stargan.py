@@ -29,10 +29,12 @@ class StarGANConfig:
     g_repeat_num: int = 6  # residual blocks
     d_conv_dim: int = 64  # channels of the discriminator's first layer
     d_repeat_num: int = 6  # strided convolutions of the discriminator
+    # not in the paper: G outputs tanh(atanh(x) + h), a change to its input, and starts as the identity
+    g_residual: bool = False
 
     # settings of earlier versions, removed after measurement (docs/experiments.md): accepted only at
     # these values, which are what the networks above compute, so older files still load
-    RETIRED = {"g_residual": False, "g_skips": 0}
+    RETIRED = {"g_skips": 0}
 
     def __post_init__(self) -> None:
         for name in ("image_size", "g_conv_dim", "g_repeat_num", "d_conv_dim", "d_repeat_num"):
@@ -45,6 +47,9 @@ class StarGANConfig:
             )
         if self.image_size % (2**self.g_down):
             raise ConfigError(f"model.image_size {self.image_size} must be a multiple of 2**model.g_down")
+
+
+RESIDUAL_LIMIT = 0.999  # atanh(0.999) = 3.8: pure black and white stay reachable and finite
 
 
 class InstanceNorm(nn.InstanceNorm2d):
@@ -107,11 +112,18 @@ class Generator(nn.Module):
             dim //= 2
         layers += [nn.Conv2d(dim, 3, 7, 1, 3, bias=False), nn.Tanh()]
         self.main = nn.Sequential(*layers)
+        self.residual = config.g_residual
+        if self.residual:  # start as the identity: the last convolution begins at zero
+            nn.init.zeros_(layers[-2].weight)
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
         # (B, C) -> (B, C, H, W), concatenated after the RGB channels
         c = c.to(x.dtype)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-        return self.main(torch.cat([x, c], dim=1))
+        if not self.residual:
+            return self.main(torch.cat([x, c], dim=1))
+        h = self.main[:-1](torch.cat([x, c], dim=1))  # every layer but the final tanh
+        # the change is added in the pre-tanh space of the input: the output stays in (-1, 1), h = 0 is x
+        return torch.tanh(torch.atanh(x.clamp(-RESIDUAL_LIMIT, RESIDUAL_LIMIT)) + h)
 
 
 class Discriminator(nn.Module):

@@ -48,6 +48,9 @@ class StarGANLoss:
     n_critic: int = 5  # G updated every n_critic discriminator steps
     # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
     cross_targets: float = 0.0
+    # not in the paper: std of Gaussian noise on every image D's classifier reads (real in D's loss, fake in
+    # G's), so that a perturbation smaller than the noise cannot flip an attribute
+    cls_noise: float = 0.0
 
     def __post_init__(self) -> None:
         if self.n_critic < 1:
@@ -55,12 +58,15 @@ class StarGANLoss:
         for name in ("lambda_cls", "lambda_rec", "lambda_gp"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be 0 or more, got {getattr(self, name)}")
+        if not 0 <= self.cls_noise <= 2:
+            raise ConfigError(f"loss.cls_noise must be in [0, 2] (images span [-1, 1]), got {self.cls_noise}")
         if not 0 <= self.cross_targets <= 1:
             raise ConfigError(f"loss.cross_targets must be in [0, 1], got {self.cross_targets}")
 
     def cuda_graph_clashes(self) -> list[str]:
         """Settings a recorded CUDA graph cannot hold: cross rows and slices change every step."""
-        return ["loss.cross_targets"] if self.cross_targets else []
+        names = ("loss.cross_targets", "loss.cls_noise")  # per-step rows; noise drawn on the host
+        return [name for name in names if getattr(self, name[5:])]
 
 
 @dataclass
@@ -159,6 +165,10 @@ class StarGANObjective:
             return self.discriminator_loss(networks["discriminator"], batch, state["x_fake"], grad_scale)
         return self.generator_loss(networks["generator"], networks["discriminator"], batch, state["x_fake"])
 
+    def _noisy(self, x: torch.Tensor) -> torch.Tensor:
+        """x plus N(0, cls_noise^2), drawn on the CPU generator (whose state checkpoints save)."""
+        return x + (self.config.cls_noise * torch.randn(x.shape)).to(x.device, x.dtype)
+
     # ----- the paper's terms ------------------------------------------------------------------------------
     def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
@@ -212,6 +222,8 @@ class StarGANObjective:
         else:
             src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
             src_real, src_fake, src_hat = src.split(b)
+        if self.config.cls_noise:
+            _, cls = discriminator(self._noisy(x_real))
         logs = {
             "D/real": losses.wgan_real(src_real),
             "D/fake": losses.wgan_fake(src_fake),
@@ -232,6 +244,8 @@ class StarGANObjective:
         """The G loss; `x_fake` = G(x_real, c_trg) with its graph."""
         c_org, _ = self.generator_labels(batch)
         src_fake, cls_fake = discriminator(x_fake)
+        if self.config.cls_noise:
+            _, cls_fake = discriminator(self._noisy(x_fake))
         x_rec = generator(x_fake, c_org)
         logs = {
             "G/fake": -losses.wgan_fake(src_fake),
