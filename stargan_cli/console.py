@@ -6,6 +6,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -41,16 +42,16 @@ def progress(*extra_columns: TextColumn, enabled: bool = True) -> Progress:
 
 
 def error(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
 
 
 def warn(message: str) -> None:
-    console.print(f"[bold yellow]warning:[/] {message}", soft_wrap=True)
+    console.print(f"[bold yellow]warning:[/] {escape(message)}", soft_wrap=True)
 
 
 def info(message: str) -> None:
     if not quiet():
-        console.print(message, soft_wrap=True)
+        console.print(escape(message), soft_wrap=True)
 
 
 def is_interactive() -> bool:

@@ -1,6 +1,7 @@
 """The real CLI: help texts, the happy path of every subcommand, and one-line errors for bad input."""
 
 import json
+import re
 import shutil
 
 import numpy as np
@@ -215,6 +216,14 @@ def test_train_cli_dry_run_and_errors(recipe_file, tmp_path):
     assert code == 0 and json.loads(output)["train"]["steps"] == 9
     code, output = invoke("train", "--recipe", recipe_file, "--set", "train.stepz=9")
     assert_one_line_error(code, output, "unknown setting train.stepz. Did you mean 'steps'")
+    code, output = invoke("train", recipe_file, "--set", "train.lambda_cls=2")  # a 0.1.0 recipe's line
+    assert_one_line_error(
+        code,
+        output,
+        re.escape("train.lambda_cls is now loss.lambda_cls: move the line to the [loss] section"),
+    )
+    code, output = invoke("train", recipe_file, "--set", "trian.steps=2")  # brackets are text, not markup
+    assert_one_line_error(code, output, re.escape("unknown section 'trian'"))
     code, output = invoke("train", "--resume", tmp_path)
     assert_one_line_error(code, output, "not a run directory")
     shutil.copy(recipe_file, tmp_path / "bad.toml")
