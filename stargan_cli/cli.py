@@ -182,7 +182,7 @@ def prepare_folder(
 
 @app.command(
     epilog="Examples:\n\n  stargan train recipes/toyfaces.toml\n\n"
-    "  stargan train --recipe recipes/toyfaces.toml --set train.steps=500 --dry-run\n\n"
+    "  stargan train --recipe recipes/toyfaces.toml --set train.ema=0 --dry-run\n\n"
     "  stargan train --resume runs/0001-toyfaces"
 )
 @friendly
