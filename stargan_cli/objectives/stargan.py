@@ -64,9 +64,12 @@ class StarGANLoss:
             raise ConfigError(f"loss.cross_targets must be in [0, 1], got {self.cross_targets}")
 
     def cuda_graph_clashes(self) -> list[str]:
-        """Settings a recorded CUDA graph cannot hold: cross rows and slices change every step."""
-        names = ("loss.cross_targets", "loss.cls_noise")  # per-step rows; noise drawn on the host
-        return [name for name in names if getattr(self, name[5:])]
+        """Settings a recorded CUDA graph cannot hold."""
+        clashes = {
+            "loss.cross_targets": self.cross_targets,  # its rows and slices change every step
+            "loss.cls_noise": self.cls_noise,  # drawn on the host
+        }
+        return [name for name, value in clashes.items() if value]
 
 
 @dataclass

@@ -181,10 +181,10 @@ def train(
     optimizers = dict(zip(optimizers, prepared[len(networks) :], strict=True))
     if opt_state.get("scaler") and accelerator.scaler is not None:
         accelerator.scaler.load_state_dict(opt_state["scaler"])
+    plain = {name: accelerator.unwrap_model(net) for name, net in networks.items()}  # without DDP's wrapper
     ema = None
     if cfg.ema:  # a moving average of every network the generator group updates, on the same device
-        averaged = {n: accelerator.unwrap_model(networks[n]) for n in groups.get("generator", ())}
-        ema = EMA(averaged, cfg.ema, state.get("ema_updates", 0))
+        ema = EMA({n: plain[n] for n in groups.get("generator", ())}, cfg.ema, state.get("ema_updates", 0))
         if checkpoint is not None:
             for name, average in ema.networks.items():
                 load_weights(average, checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
@@ -217,17 +217,13 @@ def train(
     fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
 
-    def unwrapped() -> dict[str, torch.nn.Module]:
-        return {name: accelerator.unwrap_model(net) for name, net in networks.items()}
-
-    def inference_networks() -> dict[str, torch.nn.Module]:
-        """What samples and exported files use: the averages in place of the generators when EMA is on."""
-        return unwrapped() | (ema.networks if ema is not None else {})
+    # what samples use: the averages in place of the generators when EMA is on
+    inference_networks = plain | (ema.networks if ema is not None else {})
 
     def save(step: int) -> None:
         accelerator.wait_for_everyone()
         if main:
-            nets = {name: (net, info0.at(step, name)) for name, net in unwrapped().items()}
+            nets = {name: (net, info0.at(step, name)) for name, net in plain.items()}
             averages = ema.networks.items() if ema is not None else ()
             nets |= {f"{n}{EMA_SUFFIX}": (net, info0.at(step, n, "ema")) for n, net in averages}
             opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in optimizers.items()}
@@ -255,7 +251,7 @@ def train(
                 batch = objective.batch(stream.draw(step - 1, accelerator.device, objective.draw), step)
                 logs.update(run_step(batch, phases))
                 if ema is not None and "generator" in phases:
-                    ema.update(unwrapped())
+                    ema.update(plain)
             # bookkeeping: logs, samples, checkpoints
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
             if step % cfg.log_every == 0 or step == last:
@@ -265,7 +261,7 @@ def train(
                 bar.advance(step, images_per_step)
             if main and (step % cfg.sample_every == 0 or step == last):
                 path = run_dir / "samples" / f"step-{step:07d}.png"
-                _save_samples(path, method, inference_networks(), accelerator, fixed, label_space)
+                _save_samples(path, method, inference_networks, accelerator, fixed, label_space)
             if step % cfg.checkpoint_every == 0 or step == last:
                 save(step)
             elif stop.requested:
