@@ -39,8 +39,8 @@ class DataConfig:
     def __post_init__(self) -> None:
         if not self.datasets:
             raise ConfigError("data.datasets is empty: list the prepared dataset directories to train on")
-        if self.batch_size < 2:
-            raise ConfigError("data.batch_size must be at least 2 (targets are a permutation of the batch)")
+        if self.batch_size < 1:
+            raise ConfigError("data.batch_size must be at least 1")
         if self.sample_count < 1:
             raise ConfigError("data.sample_count must be at least 1")
         if not 0 <= self.zoom_out < 1:
@@ -195,6 +195,8 @@ def _check_type(path: str, value: Any, annotation: Any) -> Any:
     elif annotation is str:
         ok = isinstance(value, str)
     elif origin is tuple:
+        if isinstance(value, str):  # `--set model.domains=horse,zebra`
+            value = [v.strip() for v in value.split(",") if v.strip()]
         ok = isinstance(value, list | tuple) and all(isinstance(v, str) for v in value)
         value = tuple(value) if ok else value
     else:
@@ -263,8 +265,13 @@ def recipe_from_dict(data: Mapping[str, Any], migrate: bool = False) -> Recipe:
     loss = dict(data.get("loss", {}))
     if migrate:
         loss = {**_moved_settings(data).get("loss", {}), **loss}
+    data_config = build_dataclass(DataConfig, data["data"], "data.")
+    if data_config.batch_size < method.training.min_batch:
+        raise ConfigError(
+            f"data.batch_size must be at least {method.training.min_batch} for model.architecture {name!r}"
+        )
     return Recipe(
-        data=build_dataclass(DataConfig, data["data"], "data."),
+        data=data_config,
         model=ModelConfig(name, build_dataclass(method.model.config, model, "model.")),
         loss=build_dataclass(method.training.config, loss, "loss."),
         train=build_dataclass(TrainConfig, data.get("train", {}), "train.", migrate),

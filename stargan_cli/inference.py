@@ -41,5 +41,6 @@ def single_target_columns(
         if source is None:
             source = x.new_zeros(x.shape[0], len(spec.attributes))
         for name, target in label_space.single_targets(d, source.float()):
-            columns.append((name, translator.translate(x, d, target)))
+            if name in translator.targets(d):
+                columns.append((name, translator.translate(x, d, target)))
     return columns

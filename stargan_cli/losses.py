@@ -64,3 +64,9 @@ CLASSIFICATION: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] 
 
 def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b.float()).abs().mean()
+
+
+def lsgan(prediction: torch.Tensor, real: bool) -> torch.Tensor:
+    """Least-squares GAN term (Mao et al.): mean squared distance of the logits to 1 (real) or 0 (fake),
+    the reference CycleGAN's `GANLoss('lsgan')`."""
+    return ((prediction.float() - (1.0 if real else 0.0)) ** 2).mean()

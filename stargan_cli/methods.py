@@ -11,8 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .errors import ConfigError, did_you_mean
+from .models import cyclegan as cyclegan_model
 from .models import stargan as stargan_model
 from .models.spec import ModelSpec
+from .objectives import cyclegan as cyclegan_objective
 from .objectives import stargan as stargan_objective
 from .objectives.spec import TrainingSpec
 
@@ -30,6 +32,7 @@ class Method:
 
 METHODS: dict[str, Method] = {
     "stargan": Method("stargan", stargan_model.MODEL, stargan_objective.TRAINING),
+    "cyclegan": Method("cyclegan", cyclegan_model.MODEL, cyclegan_objective.TRAINING),
 }
 
 

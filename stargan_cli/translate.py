@@ -68,7 +68,7 @@ class Translator:
 
         networks, info = checkpoint.load_exported(model, loader=loader)
         networks = {name: net.to(device) for name, net in networks.items()}
-        translator = info.method.model.translator(networks, info.label_space)
+        translator = info.method.model.translator(networks, info.label_space, info.config)
         suffix = Path(model).suffix if Path(model).suffix == ".onnx" else ".safetensors"
         missing = tuple(f"{n}{suffix}" for n in info.method.model.exported if n not in networks)
         return cls(translator, info.label_space, info.config.image_size, torch.device(device), missing)

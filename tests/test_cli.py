@@ -122,9 +122,9 @@ def test_model_from_another_architecture_or_label_space(trained_run, face_files,
     weights = load_file(trained_run / "generator.safetensors")
     other = tmp_path / "other" / "generator.safetensors"
     other.parent.mkdir()
-    save_file(weights, other, {**meta, "stargan.architecture": "cyclegan"})
+    save_file(weights, other, {**meta, "stargan.architecture": "munit"})
     code, output = invoke("translate", "--no-detect", face_files[0], "--model", other, "--to", "blond")
-    assert_one_line_error(code, output, "holds a 'cyclegan' model")
+    assert_one_line_error(code, output, "holds a 'munit' model")
     # weights that do not fit the metadata's sizes
     space = json.loads(meta["stargan.label_space"])
     space["datasets"][0]["attributes"].append("Smiling")

@@ -93,7 +93,7 @@ def test_report_carries_fid_per_target_domain(trained_run, tmp_path):
     trg[:, :3] = 0
     trg[:, blond] = 1
     with torch.no_grad():
-        translator = info.method.model.translator({"generator": generator}, info.label_space)
+        translator = info.method.model.translator({"generator": generator}, info.label_space, info.config)
         fake = translate(translator, to_tensor(test.images[changed.numpy()]), [(0, trg)])
     assert by_name["Blond_Hair"].fid == pytest.approx(distances(real, ChannelMeans()(fake)).fid, rel=1e-6)
     assert by_name["Blond_Hair"].kid == pytest.approx(distances(real, ChannelMeans()(fake)).kid, rel=1e-6)

@@ -53,8 +53,14 @@ def build(config: PairConfig, space: LabelSpace) -> dict[str, nn.Module]:
 
 
 class PairTranslator:
-    def __init__(self, networks, space: LabelSpace) -> None:
+    def __init__(self, networks, space: LabelSpace, config: PairConfig) -> None:
         self.generator, self.label_space = networks["generator"], space
+
+    def targets(self, dataset):
+        return self.label_space.datasets[dataset].attributes
+
+    def covers(self, dataset, source, target):
+        return torch.ones(len(target), dtype=torch.bool)
 
     def translate(self, x, dataset, target):
         return self.generator(x, self.label_space.generator_label(dataset, target.to(x.dtype)))
@@ -92,8 +98,14 @@ class PairObjective:
     def draw(self, rng, rows):
         return rng.permutation(rows)
 
-    def batch(self, draw, step):
-        return PairBatch(draw.x_real, draw.dataset, draw.labels[torch.from_numpy(draw.extra)])
+    def batches(self, draws, step):
+        return [PairBatch(d.x_real, d.dataset, d.labels[torch.from_numpy(d.extra)]) for d in draws]
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
 
     def phases(self, step):
         return ("generator", "discriminator")

@@ -74,20 +74,39 @@ def test_state_dict_uses_the_reference_layout():
     assert "conv1.bias" not in d and "conv2.bias" not in d
 
 
+# per method: a tiny model config, a label space, a dataset of it and three targets in it
+CASES = {
+    "stargan": (TINY_MODEL, space(2, 3), 1, torch.eye(3)[[0, 1, 2]]),
+    "cyclegan": (
+        {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2},
+        LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),)),
+        0,
+        torch.eye(2)[[1, 1, 0]],
+    ),
+}
+
+
+def test_every_method_has_a_test_case():
+    assert sorted(CASES) == sorted(METHODS)
+
+
 @pytest.mark.parametrize("name", sorted(METHODS))
 def test_every_method_builds_its_networks_and_translates_through_its_translator(name):
+    settings, labels, dataset, targets = CASES[name]
     model = get_method(name).model
-    labels = space(2, 3)
-    networks = model.build(model.config(**TINY_MODEL), labels)
+    config = model.config(**settings)
+    networks = model.build(config, labels)
     assert tuple(networks) == model.networks
-    translator = model.translator(networks, labels)
-    x = torch.rand(3, 3, 16, 16) * 2 - 1
-    fake = translator.translate(x, 1, torch.eye(3)[[0, 1, 2]])
-    assert fake.shape == (3, 3, 16, 16) and fake.abs().max() <= 1
+    translator = model.translator(networks, labels, config)
+    size = config.image_size
+    x = torch.rand(3, 3, size, size) * 2 - 1
+    fake = translator.translate(x, dataset, targets)
+    assert fake.shape == (3, 3, size, size) and fake.abs().max() <= 1
     fake.mean().backward()
     assert all(p.grad is not None for p in networks["generator"].parameters())
-    source = translator.read_source(x, 0)
-    assert source is None or source.shape == (3, 2)
+    source = translator.read_source(x, dataset)
+    assert source is None or source.shape == targets.shape
+    assert set(translator.targets(dataset)) <= set(labels.datasets[dataset].attributes)
 
 
 def test_stargan_networks_and_translator_follow_the_label_space():
@@ -98,12 +117,12 @@ def test_stargan_networks_and_translator_follow_the_label_space():
     assert src.shape == (3, 1, 4, 4) and cls.shape == (3, 5)
     seen = []
     generator.register_forward_pre_hook(lambda _, args: seen.append(args[1]))
-    translator = get_method("stargan").model.translator({"generator": generator}, labels)
+    translator = get_method("stargan").model.translator({"generator": generator}, labels, None)
     translator.translate(x, 1, torch.eye(3)[[2, 0, 1]])  # the second dataset's slice and its mask bit
     assert seen[0].tolist() == [[0, 0, 0, 0, 1, 0, 1], [0, 0, 1, 0, 0, 0, 1], [0, 0, 0, 1, 0, 0, 1]]
     assert translator.read_source(x, 0) is None  # no discriminator given: it cannot read attributes
     both = {"generator": generator, "discriminator": discriminator}
-    with_d = get_method("stargan").model.translator(both, labels)
+    with_d = get_method("stargan").model.translator(both, labels, None)
     _, logits = discriminator(x)
     assert torch.equal(with_d.read_source(x, 0), (logits[:, :2] > 0).float())
     assert torch.equal(with_d.read_source(x, 1), torch.eye(3)[logits[:, 2:].argmax(1)])

@@ -28,7 +28,7 @@ def main() -> None:
     args = parser.parse_args()
     generator, info = load_model(f"{args.run}/generator.safetensors")
     space = info.label_space
-    translator = info.method.model.translator({"generator": generator}, space)
+    translator = info.method.model.translator({"generator": generator}, space, info.config)
     target = PreparedDataset(args.target)
     index = [d.name for d in space.datasets].index(target.name)
     names = space.datasets[index].attributes

@@ -115,7 +115,7 @@ def evaluate(
     device = accelerator.device
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
     translator = info.method.model.translator(
-        {k: v.to(device) for k, v in networks.items()}, info.label_space
+        {k: v.to(device) for k, v in networks.items()}, info.label_space, info.config
     )
     datasets = _datasets_for(model, data)
     with accelerator.main_process_first():  # the main process trains and caches; the others load

@@ -21,13 +21,20 @@ class Translator(Protocol):
 
     `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space.
     `read_source` gives the source attributes (B, A) 0/1 of that dataset as the model reads them from the
-    images, or None when the method cannot (the caller then asks the user for them)."""
+    images, or None when the method cannot (the caller then asks the user for them). `targets` names the
+    single targets (LabelSpace.single_targets) the model translates to, and `covers` says which rows of
+    (source, target) labels are pairs it was trained for: all of them for StarGAN; for a two-domain model,
+    a source in one domain and a target in the other (models/domains.py)."""
 
     label_space: LabelSpace
 
     def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor: ...
 
     def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None: ...
+
+    def targets(self, dataset: int) -> tuple[str, ...]: ...
+
+    def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
 
 
 # (model config, label space, batch size, random generator) -> example inputs of one network's forward
@@ -52,7 +59,8 @@ class ModelSpec:
     # (`translate --model RUN` opens RUN/generator.safetensors and finds the rest from its metadata)
     exported: tuple[str, ...]
     needed: tuple[str, ...]  # those a translation cannot do without (the others are used when present)
-    translator: Callable[[Mapping[str, Callable], LabelSpace], Translator]
+    # (networks, label space, model config) -> what translates
+    translator: Callable[[Mapping[str, Callable], LabelSpace, Any], Translator]
     signatures: dict[str, Signature]  # per exported network
 
     def __post_init__(self) -> None:

@@ -162,7 +162,9 @@ class StarGANTranslator:
     """What translates (methods.Translator): one generator pass per dataset, with that dataset's mask;
     source attributes read by D's classifier when the discriminator is there."""
 
-    def __init__(self, networks: Mapping[str, Callable], label_space: LabelSpace) -> None:
+    def __init__(
+        self, networks: Mapping[str, Callable], label_space: LabelSpace, config: StarGANConfig | None = None
+    ) -> None:
         self.generator = networks["generator"]
         self.discriminator = networks.get("discriminator")
         self.label_space = label_space
@@ -178,6 +180,12 @@ class StarGANTranslator:
         if self.label_space.datasets[dataset].kind == "single":
             return F.one_hot(logits.argmax(1), logits.shape[1]).float()
         return (logits > 0).float()
+
+    def targets(self, dataset: int) -> tuple[str, ...]:
+        return self.label_space.datasets[dataset].attributes
+
+    def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return torch.ones(len(target), dtype=torch.bool, device=target.device)
 
 
 def _example(role: str):

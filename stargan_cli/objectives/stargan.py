@@ -134,6 +134,16 @@ class StarGANObjective:
         """The target permutation, then the penalty's alphas."""
         return rng.permutation(rows), rng.random((rows, 1, 1, 1), dtype=np.float32)
 
+    def batches(self, draws: list[Draw], step: int) -> list[Batch]:
+        """One batch per dataset."""
+        return [self.batch(draw, step) for draw in draws]
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {}  # everything random is drawn per step from the batch's seeded generator
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        pass
+
     def batch(self, draw: Draw, step: int) -> Batch:
         permutation, alpha = draw.extra
         device, ctx = draw.x_real.device, self.context
@@ -264,4 +274,5 @@ TRAINING = TrainingSpec(
     config=StarGANLoss,
     groups={"generator": ("generator",), "discriminator": ("discriminator",)},
     objective=StarGANObjective,
+    min_batch=2,
 )

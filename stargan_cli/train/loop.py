@@ -37,7 +37,8 @@ from ..errors import CheckpointError, ConfigError, StarganError
 from ..images import grid, save_image, to_tensor
 from ..inference import single_target_columns
 from ..labels import LabelSpace
-from ..methods import Method, get_method
+from ..methods import get_method
+from ..models.spec import Translator
 from ..objectives.spec import ObjectiveContext
 from .ema import EMA
 from .graphs import GraphedStep, portable_state, set_learning_rate
@@ -174,6 +175,7 @@ def train(
     if checkpoint is not None:
         opt_state = load_optimizer_state(checkpoint)
         state = _restore(checkpoint, opt_state, recipe, config_id, label_space, networks, optimizers)
+        objective.load_state_dict(opt_state.get("objective", {}))
         start = int(state["step"])
         logs = {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
     prepared = accelerator.prepare(*networks.values(), *optimizers.values())
@@ -201,24 +203,27 @@ def train(
             warn("train.cuda_graphs is ignored: not training on a CUDA GPU")
     streams = [
         BatchStream(
-            ds.split("train"),
+            datasets[s.dataset].split("train"),
             recipe.data.batch_size,
             cfg.seed,
-            d,
+            s.dataset,
             recipe.data.flip,
             rank,
             processes,
-            ds.name,
+            s.name,
             recipe.data.zoom_out,
             recipe.data.shift,
+            subset=s.rows,
+            key=k,
         )
-        for d, ds in enumerate(datasets)
+        for k, s in enumerate(method.training.streams(model_cfg, label_space, train_labels))
     ]
-    fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device)
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
 
     # what samples use: the averages in place of the generators when EMA is on
     inference_networks = plain | (ema.networks if ema is not None else {})
+    sampler = method.model.translator(inference_networks, label_space, model_cfg)
+    fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device, sampler)
 
     def save(step: int) -> None:
         accelerator.wait_for_everyone()
@@ -229,6 +234,7 @@ def train(
             opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in optimizers.items()}
             opt_state["scaler"] = accelerator.scaler.state_dict() if accelerator.scaler is not None else {}
             opt_state["rng"] = {"torch": torch.get_rng_state()}
+            opt_state["objective"] = objective.state_dict()
             state = {"config_hash": config_id, "last_losses": {k: v.item() for k, v in logs.items()}}
             if ema is not None:
                 state["ema_updates"] = ema.updates
@@ -247,8 +253,8 @@ def train(
             for group, opt in optimizers.items():
                 base = getattr(cfg, LEARNING_RATES[group])
                 set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
-            for stream in streams:
-                batch = objective.batch(stream.draw(step - 1, accelerator.device, objective.draw), step)
+            draws = [stream.draw(step - 1, accelerator.device, objective.draw) for stream in streams]
+            for batch in objective.batches(draws, step):
                 logs.update(run_step(batch, phases))
                 if ema is not None and "generator" in phases:
                     ema.update(plain)
@@ -261,7 +267,7 @@ def train(
                 bar.advance(step, images_per_step)
             if main and (step % cfg.sample_every == 0 or step == last):
                 path = run_dir / "samples" / f"step-{step:07d}.png"
-                _save_samples(path, method, inference_networks, accelerator, fixed, label_space)
+                _save_samples(path, sampler, accelerator, fixed)
             if step % cfg.checkpoint_every == 0 or step == last:
                 save(step)
             elif stop.requested:
@@ -308,20 +314,25 @@ def _restore(
     return state
 
 
-def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device):
-    """The first `count` test images of every dataset (train images where there is no test split)."""
+def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.device, translator: Translator):
+    """The first `count` test images of every dataset (train images where there is no test split) that the
+    method has a target for (a two-domain model: the images of its two domains)."""
     fixed = []
     for d, ds in enumerate(datasets):
         split = ds.split("test") if ds.split_sizes.get("test") else ds.split("train")
-        n = min(count, len(split))
-        fixed.append((d, to_tensor(split.images[:n], device), torch.from_numpy(split.labels[:n]).to(device)))
+        labels = torch.from_numpy(np.array(split.labels))
+        covered = torch.zeros(len(labels), dtype=torch.bool)
+        for name, target in translator.label_space.single_targets(d, labels.float()):
+            if name in translator.targets(d):
+                covered |= translator.covers(d, labels, target)
+        rows = np.flatnonzero(covered.numpy())[:count]
+        fixed.append((d, to_tensor(split.images[rows], device), labels[rows].to(device)))
     return fixed
 
 
 @torch.no_grad()
-def _save_samples(path: Path, method: Method, networks, accelerator, fixed, label_space: LabelSpace) -> None:
+def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> None:
     """Fixed inputs (rows) x [input, every single target of every dataset] (columns), one PNG per dataset."""
-    translator = method.model.translator(networks, label_space)
     pictures = []
     with accelerator.autocast():
         for dataset, x, labels in fixed:

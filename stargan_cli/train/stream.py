@@ -39,15 +39,23 @@ class BatchStream:
         name: str = "",
         zoom_out: float = 0.0,
         shift: float = 0.0,
+        subset: np.ndarray | None = None,
+        key: int | None = None,
     ) -> None:
+        """`subset`: the rows of the split this stream draws from (default: all). `key`: the stream's
+        number in the seeds (default: `dataset`), so two streams over one dataset draw independently."""
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
         self.zoom_out, self.shift = zoom_out, shift
-        self.per_epoch = len(split) // (batch_size * world)
+        self.subset = subset
+        self.key = dataset if key is None else key
+        size = len(split) if subset is None else len(subset)
+        self.size = size
+        self.per_epoch = size // (batch_size * world)
         self._epoch, self._shard = -1, np.empty(0, np.int64)
         if self.per_epoch < 1:
             raise DatasetError(
-                f"dataset {name} has {len(split)} training images, fewer than one batch of {batch_size} "
+                f"{name} has {size} training images, fewer than one batch of {batch_size} "
                 f"on each of {world} process(es); lower data.batch_size"
             )
 
@@ -56,7 +64,9 @@ class BatchStream:
         so the memory map is read front to back (the order inside a batch carries no meaning)."""
         epoch, position = divmod(step, self.per_epoch)
         if self._epoch != epoch:  # one permutation per epoch, cached
-            order = np.random.default_rng([self.seed, self.dataset, epoch]).permutation(len(self.split))
+            order = np.random.default_rng([self.seed, self.key, epoch]).permutation(self.size)
+            if self.subset is not None:
+                order = self.subset[order]
             self._epoch, self._shard = epoch, order[self.rank :: self.world]
         return np.sort(self._shard[position * self.batch_size : (position + 1) * self.batch_size])
 
@@ -66,7 +76,7 @@ class BatchStream:
         """The batch of the 0-based `step`. Its generator draws the flips, then `extra(rng, rows)` (the
         objective's own numbers), then the reframing: an order that recorded runs depend on."""
         rows = self.rows(step)
-        rng = step_generator(self.seed, step, self.dataset, self.rank)
+        rng = step_generator(self.seed, step, self.key, self.rank)
         flips = np.flatnonzero(rng.random(len(rows)) < 0.5)
         drawn = extra(rng, len(rows)) if extra is not None else None
         images = self.split.images[rows]  # one read of the memory map, in file order

@@ -1,0 +1,116 @@
+"""The two domains of a two-domain method (CycleGAN and its family), named in the label space.
+
+A two-domain model is trained on one prepared dataset and translates between two of its label values,
+given as `model.domains = ["A", "B"]` with `--to`-style names:
+
+- two classes of a single-label dataset (CycleGAN's own folders: `horse`, `zebra`; RaFD: `happy`, `sad`);
+- two members of an exclusive group (toy-celeba: `Black_Hair`, `Blond_Hair`);
+- one attribute at its two values (`Male=0`, `Male=1`).
+
+Domain A is the first name. The label space stays the dataset's own, so `--to blond` resolves exactly as
+it does for StarGAN, and evaluate scores both methods with the same classifier on the same images: a
+target picks the direction (a target in B is translated A -> B), and a source outside the opposite domain
+(a brown-haired face for a black <-> blond model) is not a pair the model was trained for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import ConfigError, LabelError
+from ..labels import LabelSpace
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str  # as the model config gives it, e.g. "Male=0"
+    attribute: str
+    index: int  # of the attribute in the dataset
+    value: float  # 0 or 1
+
+    def holds(self, labels: torch.Tensor | np.ndarray):
+        """Which rows of (B, A) 0/1 labels are in this domain (bool tensor or array)."""
+        column = labels[:, self.index]
+        return column > 0.5 if self.value else column < 0.5
+
+
+@dataclass(frozen=True)
+class Domains:
+    dataset: int  # index into the label space
+    a: Domain
+    b: Domain
+
+    @classmethod
+    def resolve(cls, names: tuple[str, ...], label_space: LabelSpace) -> Domains:
+        """`model.domains` -> the two domains, checked: one dataset, and no label in both."""
+        if len(label_space.datasets) != 1:
+            raise ConfigError(
+                "a two-domain model trains on one prepared dataset; data.datasets lists "
+                f"{len(label_space.datasets)} ({label_space.describe()})"
+            )
+        spec = label_space.datasets[0]
+        if not names:
+            if spec.kind == "single" and len(spec.attributes) == 2:
+                names = spec.attributes
+            else:
+                raise ConfigError(
+                    f"model.domains is empty: name two domains of {spec.name}, e.g. --set "
+                    f"model.domains={','.join(spec.attributes[:2])} (its labels: {', '.join(spec.attributes)})"
+                )
+        if len(names) != 2:
+            raise ConfigError(f"model.domains must name two domains, got {len(names)}: {', '.join(names)}")
+        try:
+            targets = [label_space.parse_targets(n)[0] for n in names]
+        except LabelError as exc:
+            raise ConfigError(f"model.domains: {exc}") from None
+        for name, t in zip(names, targets, strict=True):
+            if t.value not in (0.0, 1.0) or "," in name:
+                raise ConfigError(f"model.domains: {name!r} must be one label, at 0 or 1")
+        a, b = (
+            Domain(n, t.attribute, spec.index(t.attribute), t.value)
+            for n, t in zip(names, targets, strict=True)
+        )
+        same_attribute = a.attribute == b.attribute and a.value != b.value
+        group = spec.group_of(a.attribute)
+        exclusive = (
+            a.attribute != b.attribute
+            and a.value == b.value == 1.0
+            and (spec.kind == "single" or (group is not None and b.attribute in group))
+        )
+        if not (same_attribute or exclusive):
+            raise ConfigError(
+                f"model.domains {a.name} and {b.name} can hold the same image; name two classes, two "
+                "hair colours of one group, or one attribute at 0 and 1 (e.g. Male=0,Male=1)"
+            )
+        return cls(0, a, b)
+
+    def describe(self) -> str:
+        return f"{self.a.name} <-> {self.b.name}"
+
+    def target_names(self) -> tuple[str, ...]:
+        """The single targets (LabelSpace.single_targets names) that move an image between the domains."""
+        return (
+            (self.a.attribute,)
+            if self.a.attribute == self.b.attribute
+            else (self.a.attribute, self.b.attribute)
+        )
+
+    def rows(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The row indices of each domain in a split's labels."""
+        return np.flatnonzero(self.a.holds(labels)), np.flatnonzero(self.b.holds(labels))
+
+    def direction(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(into B, into A): the rows whose target labels are in each domain; every row must be in one."""
+        into_b, into_a = self.b.holds(target), self.a.holds(target)
+        if not bool((into_a | into_b).all()):
+            raise LabelError(
+                f"this model translates {self.describe()}; the target is neither (name one of them with --to)"
+            )
+        return into_b, into_a
+
+    def covers(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Rows whose source is in one domain and target in the other: the pairs the model learnt."""
+        return (self.a.holds(source) & self.b.holds(target)) | (self.b.holds(source) & self.a.holds(target))
