@@ -160,8 +160,8 @@ class TwoDomainTranslator:
         into_b, into_a = self.domains.direction(target.to(x.device))
         if bool(into_a.any()) and self.into["a"] is None:
             raise LabelError(
-                f"this model has only the {self.domains.a.name} -> {self.domains.b.name} generator; "
-                f"it cannot translate into {self.domains.a.name}"
+                f"this model has only the {self.domains.a.label} -> {self.domains.b.label} generator; "
+                f"it cannot translate into {self.domains.a.label}"
             )
         if bool(into_b.all()):
             return self.into["b"](x)

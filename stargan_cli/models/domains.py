@@ -31,6 +31,11 @@ class Domain:
     index: int  # of the attribute in the dataset
     value: float  # 0 or 1
 
+    @property
+    def label(self) -> str:
+        """The dataset's own name of the domain: `Blond_Hair`, `Male=0`."""
+        return self.attribute if self.value else f"{self.attribute}=0"
+
     def holds(self, labels: torch.Tensor | np.ndarray):
         """Which rows of (B, A) 0/1 labels are in this domain (bool tensor or array)."""
         column = labels[:, self.index]
@@ -82,13 +87,13 @@ class Domains:
         )
         if not (same_attribute or exclusive):
             raise ConfigError(
-                f"model.domains {a.name} and {b.name} can hold the same image; name two classes, two "
+                f"model.domains {a.label} and {b.label} can hold the same image; name two classes, two "
                 "hair colours of one group, or one attribute at 0 and 1 (e.g. Male=0,Male=1)"
             )
         return cls(0, a, b)
 
     def describe(self) -> str:
-        return f"{self.a.name} <-> {self.b.name}"
+        return f"{self.a.label} <-> {self.b.label}"
 
     def target_names(self) -> tuple[str, ...]:
         """The single targets (LabelSpace.single_targets names) that move an image between the domains."""

@@ -111,8 +111,8 @@ def domain_streams(
     name = label_space.datasets[domains.dataset].name
     for domain, rows in ((domains.a, rows_a), (domains.b, rows_b)):
         if len(rows) == 0:
-            raise ConfigError(f"{name} has no training images in domain {domain.name}; check model.domains")
-    return [Stream(f"{name} {domains.a.name}", 0, rows_a), Stream(f"{name} {domains.b.name}", 0, rows_b)]
+            raise ConfigError(f"{name} has no training images in domain {domain.label}; check model.domains")
+    return [Stream(f"{name} {domains.a.label}", 0, rows_a), Stream(f"{name} {domains.b.label}", 0, rows_b)]
 
 
 class CycleGANObjective:

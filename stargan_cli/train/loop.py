@@ -149,6 +149,7 @@ def train(
     rank, processes = accelerator.process_index, accelerator.num_processes
     context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
     objective = method.training.objective(recipe.loss, context)
+    sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
     if main and resume is not None and checkpoint is None:
         info(f"{run_dir} stopped before its first checkpoint: training it again from step 0")
     if resume is None:
@@ -216,7 +217,7 @@ def train(
             subset=s.rows,
             key=k,
         )
-        for k, s in enumerate(method.training.streams(model_cfg, label_space, train_labels))
+        for k, s in enumerate(sources)
     ]
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
 

@@ -1,0 +1,235 @@
+"""CycleGAN: the reference's sizes and parameter names, its losses against hand-computed numbers, the image
+pool, the domains of a labelled dataset, and a tiny run that resumes bit for bit (pool included)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from stargan_cli.config import load_recipe
+from stargan_cli.errors import ConfigError, LabelError
+from stargan_cli.export import export
+from stargan_cli.labels import DatasetLabels, LabelSpace
+from stargan_cli.models.cyclegan import CycleGANConfig, TwoDomainTranslator, build
+from stargan_cli.models.domains import Domains
+from stargan_cli.objectives.cyclegan import Batch, CycleGANLoss, CycleGANObjective, ImagePool
+from stargan_cli.train.loop import train
+from stargan_cli.translate import Translator
+
+from .method_helpers import context
+
+PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
+FACES = LabelSpace(
+    (
+        DatasetLabels(
+            "faces",
+            ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male"),
+            "multi",
+            (("Black_Hair", "Blond_Hair", "Brown_Hair"),),
+        ),
+    )
+)
+TINY = {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2}
+
+
+def count(module) -> int:
+    return sum(p.numel() for p in module.parameters())
+
+
+def test_the_paper_networks_have_the_reference_sizes():
+    nine = build(CycleGANConfig(), PETS)
+    assert count(nine["generator"]) == 11_378_179 and count(nine["generator_b"]) == 11_378_179
+    assert count(nine["discriminator_a"]) == 2_764_737
+    assert count(build(CycleGANConfig(image_size=128, n_blocks=6), PETS)["generator"]) == 7_837_699
+    with torch.no_grad():
+        assert nine["discriminator_b"](torch.zeros(1, 3, 256, 256)).shape == (1, 1, 30, 30)
+        assert nine["generator"](torch.zeros(1, 3, 64, 64)).shape == (1, 3, 64, 64)
+
+
+def test_parameter_names_are_the_reference_state_dict_keys():
+    nets = build(CycleGANConfig(), PETS)
+    # ResnetGenerator: c7s1 at 1, downsampling at 4 and 7, nine blocks at 10..18 (convs at 1 and 5 of each
+    # block), transposed convs at 19 and 22, the last conv at 26; NLayerDiscriminator convs at 0, 2, 5, 8, 11
+    g = [
+        "model.1",
+        "model.4",
+        "model.7",
+        *(f"model.{i}.conv_block.{j}" for i in range(10, 19) for j in (1, 5)),
+    ]
+    g += ["model.19", "model.22", "model.26"]
+    assert sorted(nets["generator"].state_dict()) == sorted(f"{k}.{w}" for k in g for w in ("weight", "bias"))
+    d = [f"model.{i}" for i in (0, 2, 5, 8, 11)]
+    assert sorted(nets["discriminator_a"].state_dict()) == sorted(
+        f"{k}.{w}" for k in d for w in ("weight", "bias")
+    )
+    weights = nets["generator"].model[1].weight
+    assert abs(weights.std().item() - 0.02) < 0.002 and nets["generator"].model[1].bias.abs().max() == 0
+
+
+class Scaled(torch.nn.Module):
+    def __init__(self, factor: float, channel: int | None = None) -> None:
+        super().__init__()
+        self.factor, self.channel = factor, channel
+
+    def forward(self, x):
+        x = x if self.channel is None else x[:, self.channel : self.channel + 1]
+        return x * self.factor
+
+
+def test_losses_match_numbers_computed_by_hand():
+    networks = {
+        "generator": Scaled(0.5),  # A -> B
+        "generator_b": Scaled(-1.0),  # B -> A
+        "discriminator_a": Scaled(1.0, 0),  # judges B: the first channel as its logit map
+        "discriminator_b": Scaled(2.0, 1),  # judges A
+    }
+    objective = CycleGANObjective(CycleGANLoss(), context(PETS))
+    no_draws = (np.zeros(2), np.zeros(2, int))
+    batch = Batch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4), no_draws, no_draws)
+    state = objective.forward(networks, batch, objective.phases(1))
+    # fake_B = 0.1, rec_A = -0.1, fake_A = 0.4, rec_B = 0.2
+    _, g = objective.loss("generator", networks, batch, state)
+    expected = {
+        "G/adv_A": (0.1 - 1) ** 2,  # 0.81
+        "G/adv_B": (0.8 - 1) ** 2,  # D_B doubles: 0.04
+        "G/cycle_A": 10 * abs(-0.1 - 0.2),  # 3.0
+        "G/cycle_B": 10 * abs(0.2 + 0.4),  # 6.0
+        "G/idt_A": 5 * abs(-0.2 + 0.4),  # |G_A(B) - B| x lambda_B x 0.5 = 1.0
+        "G/idt_B": 5 * abs(-0.2 - 0.2),  # |G_B(A) - A| x lambda_A x 0.5 = 2.0
+    }
+    assert g.keys() == expected.keys()
+    for name, value in expected.items():
+        assert abs(g[name].item() - value) < 1e-6, name
+    loss, d = objective.loss("discriminator", networks, batch, state)
+    assert abs(d["D_A/adv"].item() - 0.5 * ((-0.4 - 1) ** 2 + 0.1**2)) < 1e-6  # 0.985
+    assert abs(d["D_B/adv"].item() - 0.5 * ((0.4 - 1) ** 2 + 0.8**2)) < 1e-6  # 0.5
+    assert abs(loss.item() - 1.485) < 1e-6
+    _, without = CycleGANObjective(CycleGANLoss(lambda_identity=0), context(PETS)).loss(
+        "generator", networks, batch, state
+    )
+    assert "G/idt_A" not in without and abs(without["G/cycle_B"].item() - 6.0) < 1e-6
+
+
+def test_the_image_pool_stores_until_full_then_swaps_on_a_coin_flip():
+    pool = ImagePool(2)
+    images = [torch.full((1, 1, 1, 1), float(v)) for v in range(5)]
+    out = pool.query(torch.cat(images[:2]), np.array([0.9, 0.9]), np.array([1, 1]))
+    assert out.flatten().tolist() == [0, 1]  # filling: returned as they are
+    # full: the first image swaps with stored image 1 (coin 0.9), the second is returned (coin 0.2)
+    out = pool.query(torch.cat(images[2:4]), np.array([0.9, 0.2]), np.array([1, 0]))
+    assert out.flatten().tolist() == [1, 3]
+    assert [i.item() for i in pool.images] == [0, 2]
+    restored = ImagePool(2)
+    restored.load(pool.state(), torch.device("cpu"))
+    assert [i.item() for i in restored.images] == [0, 2]
+    assert ImagePool(0).query(images[4], np.array([0.9]), np.array([0])).item() == 4
+
+
+def test_domains_are_two_labels_no_image_holds_at_once():
+    hair = Domains.resolve(("black", "blond"), FACES)
+    assert (hair.a.attribute, hair.b.attribute) == ("Black_Hair", "Blond_Hair")
+    labels = np.array([[1, 0, 0, 1], [0, 1, 0, 0], [0, 0, 1, 1], [0, 1, 0, 1]], np.float32)
+    a, b = hair.rows(labels)
+    assert a.tolist() == [0] and b.tolist() == [1, 3]
+    assert hair.target_names() == ("Black_Hair", "Blond_Hair")
+    sex = Domains.resolve(("Male=0", "Male=1"), FACES)
+    assert [r.tolist() for r in sex.rows(labels)] == [[1], [0, 2, 3]] and sex.target_names() == ("Male",)
+    assert Domains.resolve((), PETS).describe() == "cat <-> dog" and sex.describe() == "Male=0 <-> Male"
+    with pytest.raises(ConfigError, match="can hold the same image"):
+        Domains.resolve(("black", "male"), FACES)
+    with pytest.raises(ConfigError, match="model.domains is empty.*Black_Hair,Blond_Hair"):
+        Domains.resolve((), FACES)
+    with pytest.raises(ConfigError, match="unknown attribute 'purple'"):
+        Domains.resolve(("black", "purple"), FACES)
+
+
+def test_the_target_picks_each_rows_generator():
+    into_b, into_a = Scaled(0.0), Scaled(0.0)
+    into_b.forward = lambda x: torch.ones_like(x)
+    into_a.forward = lambda x: -torch.ones_like(x)
+    domains = Domains.resolve(("black", "blond"), FACES)
+    translator = TwoDomainTranslator({"generator": into_b, "generator_b": into_a}, FACES, domains)
+    targets = torch.tensor([[0, 1, 0, 1], [1, 0, 0, 0], [0, 1, 0, 0]], dtype=torch.float32)
+    out = translator.translate(torch.zeros(3, 3, 2, 2), 0, targets)
+    assert out[:, 0, 0, 0].tolist() == [1, -1, 1]
+    with pytest.raises(LabelError, match="Black_Hair <-> Blond_Hair; the target is neither"):
+        translator.translate(torch.zeros(1, 3, 2, 2), 0, torch.tensor([[0.0, 0, 1, 0]]))
+    one_way = TwoDomainTranslator({"generator": into_b}, FACES, domains)
+    with pytest.raises(LabelError, match="only the Black_Hair -> Blond_Hair generator"):
+        one_way.translate(torch.zeros(1, 3, 2, 2), 0, targets[1:2])
+    source = torch.tensor([[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]], dtype=torch.float32)
+    assert translator.covers(0, source, targets).tolist() == [True, False, False]
+
+
+def cyclegan_recipe(tmp_path, dataset, steps: int = 4) -> str:
+    path = tmp_path / "cycle.toml"
+    model = "\n".join(f"{k} = {v}" for k, v in TINY.items())
+    path.write_text(
+        f"""[data]
+datasets = ["{dataset}"]
+batch_size = 2
+sample_count = 4
+[model]
+architecture = "cyclegan"
+{model}
+domains = ["Black_Hair", "Blond_Hair"]
+[loss]
+pool_size = 3
+[train]
+steps = {steps}
+decay_start = 2
+g_lr = 2e-4
+d_lr = 2e-4
+log_every = 1
+sample_every = 2
+checkpoint_every = 2
+seed = 5
+[output]
+runs_dir = "{tmp_path / "runs"}"
+"""
+    )
+    return path
+
+
+def test_a_tiny_cyclegan_trains_resumes_bit_for_bit_exports_and_translates(toy_dataset, tmp_path):
+    path = cyclegan_recipe(tmp_path, toy_dataset)
+    straight = train(load_recipe(path)[0]).run_dir
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    names = ["D_A/adv", "D_B/adv", "G/adv_A", "G/adv_B", "G/cycle_A", "G/cycle_B", "G/idt_A", "G/idt_B"]
+    assert [sorted(k for k in r if "/" in k and k != "images/s") for r in records] == [names] * 4
+    checkpoint = straight / "checkpoints" / "step-0000004"
+    state = json.loads((checkpoint / "state.json").read_text())
+    assert state["networks"] == ["generator", "generator_b", "discriminator_a", "discriminator_b"]
+    pools = torch.load(checkpoint / "optimizer.pt", weights_only=True)["objective"]
+    assert pools["pool_a"].shape == (3, 3, 16, 16) and pools["pool_b"].shape == (3, 3, 16, 16)
+
+    stopped = train(load_recipe(path)[0], stop_at=2).run_dir  # interrupted after step 2, then resumed
+    train(resume=stopped)
+    for name in state["networks"]:
+        a = load_file(checkpoint / f"{name}.safetensors")
+        b = load_file(stopped / "checkpoints" / "step-0000004" / f"{name}.safetensors")
+        assert all(torch.equal(a[k], b[k]) for k in a), name
+    again = torch.load(stopped / "checkpoints" / "step-0000004" / "optimizer.pt", weights_only=True)
+    assert all(torch.equal(pools[k], again["objective"][k]) for k in pools)
+
+    files = export(straight, tmp_path / "out").files
+    assert [p.name for p in files] == ["generator.safetensors", "generator_b.safetensors"]
+    translator = Translator.load(tmp_path / "out")
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    to_blond = translator.apply(x, translator.label_space.parse_targets("blond"), {})
+    with torch.no_grad():
+        expected = translator.model.into["b"](x)
+    assert torch.equal(to_blond, expected)
+    with pytest.raises(LabelError, match="Black_Hair <-> Blond_Hair"):
+        translator.apply(x, translator.label_space.parse_targets("male"), {})
+
+
+def test_a_bad_domain_setting_is_one_clear_error(toy_dataset, tmp_path):
+    path = cyclegan_recipe(tmp_path, toy_dataset)
+    with pytest.raises(ConfigError, match="can hold the same image"):
+        train(load_recipe(path, ["model.domains=Black_Hair,Male"])[0])
+    assert not (tmp_path / "runs").exists()
