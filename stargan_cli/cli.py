@@ -180,6 +180,30 @@ def prepare_folder(
     )
 
 
+@prepare_app.command(
+    "cyclegan",
+    epilog="Examples:\n\n  stargan prepare cyclegan --source ~/data/horse2zebra.zip --out data/horse2zebra\n\n"
+    "  stargan prepare cyclegan --source ~/data/monet2photo --domains monet,photo --out data/monet2photo",
+)
+@friendly
+def prepare_cyclegan(
+    source: Annotated[
+        Path, typer.Option(help="A CycleGAN dataset: its folder or .zip, with trainA/ trainB/ testA/ testB/.")
+    ],
+    out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")],
+    domains: Annotated[
+        str | None, typer.Option(help="Names of domains A and B (default: from the name, horse2zebra).")
+    ] = None,
+    size: Annotated[int, typer.Option(help="Image size.")] = 256,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores).")] = None,
+    overwrite: Annotated[bool, typer.Option(help="Replace a dataset already at --out.")] = False,
+) -> None:
+    """A two-domain dataset in CycleGAN's layout (horse2zebra, apple2orange, monet2photo, ...)."""
+    from .data.readers.cyclegan import prepare_cyclegan as run
+
+    run(str(source), str(out), size, domains, overwrite, _workers(workers))
+
+
 @app.command(
     epilog="Examples:\n\n  stargan train recipes/toyfaces.toml\n\n"
     "  stargan train --recipe recipes/toyfaces.toml --set train.ema=0 --dry-run\n\n"

@@ -233,3 +233,64 @@ def test_a_bad_domain_setting_is_one_clear_error(toy_dataset, tmp_path):
     with pytest.raises(ConfigError, match="can hold the same image"):
         train(load_recipe(path, ["model.domains=Black_Hair,Male"])[0])
     assert not (tmp_path / "runs").exists()
+
+
+def write_cyclegan_download(root, counts=(("trainA", 5), ("trainB", 7), ("testA", 2), ("testB", 3))):
+    """A dataset in the reference's layout: horse2zebra/{trainA,trainB,testA,testB}/*.jpg, and its zip."""
+    import zipfile
+
+    from PIL import Image
+
+    folder = root / "horse2zebra"
+    rng = np.random.default_rng(0)
+    for sub, n in counts:
+        (folder / sub).mkdir(parents=True)
+        for i in range(n):
+            shade = 40 if sub.endswith("A") else 200  # A dark, B light
+            pixels = np.clip(rng.normal(shade, 10, (24, 24, 3)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(folder / sub / f"{sub}_{i}.jpg")
+    with zipfile.ZipFile(root / "horse2zebra.zip", "w") as archive:
+        for path in sorted(folder.rglob("*.jpg")):
+            archive.write(path, path.relative_to(root).as_posix())
+    return folder
+
+
+def test_a_cyclegan_download_prepares_as_two_classes_from_its_folder_or_zip(tmp_path):
+    from stargan_cli.data.prepared import PreparedDataset
+    from stargan_cli.data.readers.cyclegan import prepare_cyclegan
+    from stargan_cli.errors import DatasetError
+
+    folder = write_cyclegan_download(tmp_path)
+    from_folder = prepare_cyclegan(str(folder), str(tmp_path / "a"), size=16, workers=1)
+    from_zip = prepare_cyclegan(str(tmp_path / "horse2zebra.zip"), str(tmp_path / "b"), size=16, workers=1)
+    for ds in (from_folder, from_zip):
+        assert ds.name == "horse2zebra" and ds.labels.attributes == ("horse", "zebra")
+        assert ds.labels.kind == "single" and ds.split_sizes == {"train": 12, "test": 5}
+        train = ds.split("train")
+        assert train.labels.sum(0).tolist() == [5, 7]
+        dark = train.images[train.labels[:, 0] == 1].mean()
+        light = train.images[train.labels[:, 1] == 1].mean()
+        assert dark < 60 and light > 180  # each file under its own domain
+    assert np.array_equal(from_folder.split("test").images, from_zip.split("test").images)
+    named = prepare_cyclegan(str(folder), str(tmp_path / "c"), size=16, domains="dark,light", workers=1)
+    assert PreparedDataset(named.root).labels.attributes == ("dark", "light")
+    (tmp_path / "empty" / "trainA").mkdir(parents=True)
+    with pytest.raises(DatasetError, match="no images in trainA/ and trainB/"):
+        prepare_cyclegan(str(tmp_path / "empty"), str(tmp_path / "d"), size=16)
+    with pytest.raises(DatasetError, match="give two different names"):
+        prepare_cyclegan(str(folder), str(tmp_path / "e"), size=16, domains="horse")
+
+
+def test_a_cyclegan_folder_trains_without_naming_its_domains(tmp_path):
+    from stargan_cli.data.readers.cyclegan import prepare_cyclegan
+
+    data = prepare_cyclegan(
+        str(write_cyclegan_download(tmp_path)), str(tmp_path / "data"), size=16, workers=1
+    )
+    path = cyclegan_recipe(tmp_path, data.root, steps=2)
+    recipe = load_recipe(path, ["model.domains=[]"])[0]
+    run = train(recipe).run_dir
+    translator = Translator.load(run)
+    assert translator.model.domains.describe() == "horse <-> zebra"
+    y = translator.apply(torch.zeros(1, 3, 16, 16), translator.label_space.parse_targets("horse"), {})
+    assert y.shape == (1, 3, 16, 16)
