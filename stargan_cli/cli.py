@@ -320,32 +320,60 @@ def translate(
 
 @app.command(
     "import-reference",
-    epilog="Example: stargan import-reference stargan_celeba_128/models/200000-G.ckpt "
-    "--discriminator stargan_celeba_128/models/200000-D.ckpt --out models/celeba-128",
+    epilog="Examples:\n\n  stargan import-reference stargan_celeba_128/models/200000-G.ckpt "
+    "--discriminator stargan_celeba_128/models/200000-D.ckpt --out models/celeba-128\n\n"
+    "  stargan import-reference horse2zebra.pth --method cyclegan --from horse --to zebra "
+    "--reverse zebra2horse.pth --out models/horse2zebra",
 )
 @friendly
 def import_reference(
     generator: Annotated[
         Path, typer.Argument(metavar="G.ckpt", help="The reference's generator checkpoint.")
     ],
-    out: Annotated[Path, typer.Option(help="Folder for generator.safetensors (and discriminator).")],
+    out: Annotated[Path, typer.Option(help="Folder for generator.safetensors (and the other networks).")],
+    method: Annotated[str, typer.Option(help="stargan (-G.ckpt) or cyclegan (a released .pth).")] = "stargan",
     discriminator: Annotated[
-        Path | None, typer.Option(help="The matching -D.ckpt; its classifier infers source attributes.")
+        Path | None,
+        typer.Option(help="stargan: the matching -D.ckpt; its classifier infers source attributes."),
     ] = None,
     image_size: Annotated[
-        int | None, typer.Option(help="128 or 256 (read from the discriminator when given).")
+        int | None,
+        typer.Option(help="stargan: 128 or 256 (read from the discriminator when given); cyclegan: 256."),
     ] = None,
     attributes: Annotated[
-        str, typer.Option(help="The labels in training order.")
+        str, typer.Option(help="stargan: the labels in training order.")
     ] = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
+    source: Annotated[
+        str | None, typer.Option("--from", help="cyclegan: the domain the generator translates from.")
+    ] = None,
+    target: Annotated[str | None, typer.Option("--to", help="cyclegan: the domain it translates to.")] = None,
+    reverse: Annotated[
+        Path | None, typer.Option(help="cyclegan: the other direction's generator (e.g. zebra2horse.pth).")
+    ] = None,
 ) -> None:
-    """Convert the reference implementation's released .ckpt weights (weights-only load) for translate."""
-    from .reference import import_reference as run
+    """Convert a reference implementation's released weights (weights-only load) for translate."""
+    from .errors import ConfigError
 
-    names = tuple(a.strip() for a in attributes.split(",") if a.strip())
-    for path in run(generator, out, discriminator, image_size, names):
+    if method == "cyclegan":
+        from .reference_cyclegan import import_cyclegan
+
+        written = import_cyclegan(generator, out, source or "", target or "", reverse, image_size or 256)
+        example = f"--to {target} --no-detect"
+    elif method == "stargan":
+        from .reference import import_reference as run
+
+        if source or target or reverse:
+            raise ConfigError("--from, --to and --reverse are for --method cyclegan")
+        names = tuple(a.strip() for a in attributes.split(",") if a.strip())
+        written = run(generator, out, discriminator, image_size, names)
+        example = "--to blond"
+    else:
+        raise ConfigError(
+            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan"
+        )
+    for path in written:
         stdout.print(str(path))
-    stdout.print(f"next: stargan translate photo.jpg --model {out} --to blond")
+    stdout.print(f"next: stargan translate photo.jpg --model {out} {example}")
 
 
 @app.command(epilog="Example: stargan evaluate runs/0001-toyfaces")

@@ -35,6 +35,9 @@ class DataConfig:
     # of its side, edges repeated, so one dataset's framing does not become part of its domain
     zoom_out: float = 0.0
     shift: float = 0.0
+    # the reference CycleGAN's resize_and_crop: each training image is resized to load_size px and a random
+    # model.image_size crop of it taken (286 for 256); 0 = off. Test images are used as prepared.
+    load_size: int = 0
 
     def __post_init__(self) -> None:
         if not self.datasets:
@@ -47,6 +50,12 @@ class DataConfig:
             raise ConfigError(f"data.zoom_out must be in [0, 1), got {self.zoom_out}")
         if not 0 <= self.shift < 0.5:
             raise ConfigError(f"data.shift must be in [0, 0.5), got {self.shift}")
+        if self.load_size < 0:
+            raise ConfigError(f"data.load_size must be 0 (off) or a size in pixels, got {self.load_size}")
+        if self.load_size and (self.zoom_out or self.shift):
+            raise ConfigError(
+                "data.load_size (random crops) cannot be combined with data.zoom_out or data.shift"
+            )
 
 
 @dataclass(frozen=True)
@@ -141,6 +150,12 @@ class Recipe:
     output: OutputConfig = field(default_factory=OutputConfig)
 
     def __post_init__(self) -> None:
+        size = self.model.params.image_size
+        if self.data.load_size and self.data.load_size < size:
+            raise ConfigError(
+                f"data.load_size {self.data.load_size} is smaller than model.image_size {size}: the random "
+                f"crops are taken from images enlarged to load_size (e.g. {size * 286 // 256} for {size})"
+            )
         if self.train.cuda_graphs:
             clashes = self.train.cuda_graph_clashes() + self.loss.cuda_graph_clashes()
             if clashes:

@@ -34,9 +34,10 @@ def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "c
 
 
 def reframe(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
-    """Zoom each image out by `scale` (B,) in (0, 1] about its centre and move it by `offset` (B, 2)
-    (x, y, in fractions of the side); the uncovered border repeats the edge pixels, as a wider shot of
-    the same scene would show more of a plain background. scale 1 and offset 0 return the image as it is."""
+    """Scale each image by `scale` (B,) about its centre (below 1 zooms out, above 1 in) and move it by
+    `offset` (B, 2) (x, y, in fractions of the side); an uncovered border repeats the edge pixels, as a
+    wider shot of the same scene would show more of a plain background. scale 1 and offset 0 return the
+    image as it is."""
     theta = torch.zeros(len(x), 2, 3, device=x.device)
     theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale
     theta[:, :, 2] = -2 * offset / scale[:, None]  # affine_grid maps output to input; the image spans 2

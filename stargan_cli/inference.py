@@ -8,6 +8,7 @@ happy" is a CelebA pass then a RaFD pass.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 
 from .models.spec import Translator
@@ -44,3 +45,14 @@ def single_target_columns(
             if name in translator.targets(d):
                 columns.append((name, translator.translate(x, d, target)))
     return columns
+
+
+def covered_rows(translator: Translator, dataset: int, labels: np.ndarray) -> np.ndarray:
+    """The rows of (N, A) labels of `dataset` that the model has a target for (all of them for StarGAN;
+    a two-domain model: the images of its two domains), in order."""
+    source = torch.from_numpy(np.asarray(labels, np.float32))
+    covered = torch.zeros(len(source), dtype=torch.bool)
+    for name, target in translator.label_space.single_targets(dataset, source):
+        if name in translator.targets(dataset):
+            covered |= translator.covers(dataset, source, target).cpu()
+    return np.flatnonzero(covered.numpy())

@@ -163,6 +163,9 @@ def test_the_target_picks_each_rows_generator():
         one_way.translate(torch.zeros(1, 3, 2, 2), 0, targets[1:2])
     source = torch.tensor([[1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 1, 0]], dtype=torch.float32)
     assert translator.covers(0, source, targets).tolist() == [True, False, False]
+    assert translator.covers(0, targets, source).tolist() == [True, False, False]  # blond -> black too
+    assert one_way.covers(0, targets, source).tolist() == [False, False, False]  # but not one way
+    assert one_way.targets(0) == ("Blond_Hair",) and translator.targets(0) == ("Black_Hair", "Blond_Hair")
 
 
 def cyclegan_recipe(tmp_path, dataset, steps: int = 4) -> str:
@@ -226,6 +229,17 @@ def test_a_tiny_cyclegan_trains_resumes_bit_for_bit_exports_and_translates(toy_d
     assert torch.equal(to_blond, expected)
     with pytest.raises(LabelError, match="Black_Hair <-> Blond_Hair"):
         translator.apply(x, translator.label_space.parse_targets("male"), {})
+
+    # scored as StarGAN is, on the pairs it learnt: black-haired test faces to blond and back
+    from stargan_cli.data.prepared import PreparedDataset
+    from stargan_cli.evaluate.run import evaluate
+
+    report = evaluate(straight, fid=False, batch_size=5)
+    test = PreparedDataset(toy_dataset).split("test").labels
+    pairs = {s.attribute: s.pairs for s in report.scores}
+    assert pairs == {"Black_Hair": int(test[:, 1].sum()), "Blond_Hair": int(test[:, 0].sum())}
+    assert all(s.counterfactual_l1 is not None and 0 <= s.target_accuracy <= 1 for s in report.scores)
+    assert report.picture.is_file()
 
 
 def test_a_bad_domain_setting_is_one_clear_error(toy_dataset, tmp_path):
@@ -294,3 +308,94 @@ def test_a_cyclegan_folder_trains_without_naming_its_domains(tmp_path):
     assert translator.model.domains.describe() == "horse <-> zebra"
     y = translator.apply(torch.zeros(1, 3, 16, 16), translator.label_space.parse_targets("horse"), {})
     assert y.shape == (1, 3, 16, 16)
+
+
+def test_released_generators_import_by_name_and_translate_both_ways(tmp_path):
+    """Files in the reference's layout: a bare ResnetGenerator state_dict, the older ones with instance-norm
+    running statistics (dropped) and a DataParallel `module.` prefix; anything else is refused."""
+    import pickle
+
+    from stargan_cli.checkpoint import read_info
+    from stargan_cli.errors import CheckpointError
+    from stargan_cli.models.cyclegan import ResnetGenerator
+    from stargan_cli.reference_cyclegan import import_cyclegan
+
+    torch.manual_seed(0)
+    small = CycleGANConfig(image_size=32, ngf=8, n_blocks=2)
+    forward, backward = ResnetGenerator(small), ResnetGenerator(small)
+    torch.save(forward.state_dict(), tmp_path / "horse2zebra.pth")
+    old = {f"module.{k}": v for k, v in backward.state_dict().items()}
+    old |= {"module.model.2.running_mean": torch.zeros(8), "module.model.2.running_var": torch.ones(8)}
+    old["module.model.10.conv_block.2.num_batches_tracked"] = torch.tensor(7)
+    torch.save(old, tmp_path / "zebra2horse.pth")
+
+    written = import_cyclegan(
+        tmp_path / "horse2zebra.pth", tmp_path / "model", "horse", "zebra", tmp_path / "zebra2horse.pth", 32
+    )
+    assert [p.name for p in written] == ["generator.safetensors", "generator_b.safetensors"]
+    info = read_info(written[0])
+    assert info.architecture == "cyclegan" and (info.config.ngf, info.config.n_blocks) == (8, 2)
+    assert info.label_space.datasets[0].attributes == ("horse", "zebra")
+    translator = Translator.load(tmp_path / "model")
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        assert torch.equal(translator.apply(x, translator.label_space.parse_targets("zebra"), {}), forward(x))
+        assert torch.equal(
+            translator.apply(x, translator.label_space.parse_targets("horse"), {}), backward(x)
+        )
+
+    one_way = import_cyclegan(tmp_path / "horse2zebra.pth", tmp_path / "one", "horse", "zebra", None, 32)
+    assert [p.name for p in one_way] == ["generator.safetensors"]
+    with pytest.raises(LabelError, match="only the horse -> zebra generator"):
+        Translator.load(tmp_path / "one").apply(x, translator.label_space.parse_targets("horse"), {})
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("unpickled!",))
+
+    (tmp_path / "evil.pth").write_bytes(pickle.dumps({"model.1.weight": Payload()}, protocol=2))
+    with pytest.raises(CheckpointError, match="refused without unpickling"):
+        import_cyclegan(tmp_path / "evil.pth", tmp_path / "x", "horse", "zebra")
+    torch.save({"main.0.weight": torch.zeros(64, 8, 7, 7)}, tmp_path / "stargan-G.ckpt")
+    with pytest.raises(CheckpointError, match="not a reference CycleGAN ResnetGenerator"):
+        import_cyclegan(tmp_path / "stargan-G.ckpt", tmp_path / "x", "horse", "zebra")
+    with pytest.raises(CheckpointError, match="--from and --to"):
+        import_cyclegan(tmp_path / "horse2zebra.pth", tmp_path / "x", "horse", "")
+
+
+def test_the_command_line_imports_then_translates_a_photo(tmp_path):
+    from PIL import Image
+
+    from stargan_cli.models.cyclegan import ResnetGenerator
+
+    from .cli_helpers import assert_one_line_error, invoke
+
+    torch.manual_seed(1)
+    torch.save(
+        ResnetGenerator(CycleGANConfig(image_size=32, ngf=4, n_blocks=1)).state_dict(), tmp_path / "a2o.pth"
+    )
+    code, output = invoke(
+        "import-reference", tmp_path / "a2o.pth", "--method", "cyclegan", "--from", "apple", "--to", "orange",
+        "--image-size", 32, "--out", tmp_path / "model",
+    )  # fmt: skip
+    assert code == 0, output
+    flat = " ".join(output.split())  # rich wraps long lines
+    assert "next: stargan translate photo.jpg --model" in flat and "--to orange --no-detect" in flat
+    Image.fromarray(np.full((40, 40, 3), 120, np.uint8)).save(tmp_path / "apple.png")
+    code, output = invoke(
+        "translate", tmp_path / "apple.png", "--model", tmp_path / "model", "--to", "orange", "--no-detect"
+    )
+    assert code == 0, output
+    assert Image.open(tmp_path / "apple_orange.png").size == (40, 40)
+    code, output = invoke(
+        "translate", tmp_path / "apple.png", "--model", tmp_path / "model", "--to", "apple", "--no-detect"
+    )
+    assert_one_line_error(code, output, "only the apple -> orange generator")
+    code, output = invoke(
+        "import-reference", tmp_path / "a2o.pth", "--method", "cyclegan", "--out", tmp_path / "m2"
+    )
+    assert_one_line_error(code, output, "--from and --to")
+    code, output = invoke(
+        "import-reference", tmp_path / "a2o.pth", "--method", "unit", "--out", tmp_path / "m3"
+    )
+    assert_one_line_error(code, output, "--method 'unit'")

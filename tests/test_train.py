@@ -81,6 +81,37 @@ def test_reframed_batches_are_seeded_and_leave_other_draws_alone(toy_dataset):
     assert torch.equal(a.labels, plain.labels) and (a.extra == plain.extra).all()
 
 
+def test_random_crops_of_enlarged_images_stay_inside_them(toy_dataset):
+    """data.load_size: the reference CycleGAN's resize to 286 and random 256 crop, as a zoom of 286/256
+    about a random centre whose crop never leaves the enlarged image."""
+    import torch
+
+    from stargan_cli.data.prepared import PreparedDataset
+
+    split = PreparedDataset(toy_dataset).split("train")
+    plain = BatchStream(split, 4, 3, 0, False).draw(5, torch.device("cpu"))
+    assert torch.equal(
+        BatchStream(split, 4, 3, 0, False, zoom_in=1.0).draw(5, torch.device("cpu")).x_real, plain.x_real
+    )
+    gradient = torch.linspace(-1, 1, 16).expand(4, 3, 16, 16)  # column values
+    stream = BatchStream(split, 4, 3, 0, False, zoom_in=2.0)
+    cropped = stream.draw(5, torch.device("cpu"))
+    assert torch.equal(cropped.labels, plain.labels) and not torch.allclose(cropped.x_real, plain.x_real)
+    original = split.images
+    split.images = (
+        (gradient.permute(0, 2, 3, 1).add(1).mul(127.5)).round().to(torch.uint8).numpy().repeat(12, 0)
+    )
+    try:
+        crops = [stream.draw(s, torch.device("cpu")).x_real[:, 0, 0] for s in range(6)]
+    finally:
+        split.images = original
+    for row in torch.cat(crops):
+        spans = row.max() - row.min()  # half of the enlarged image's columns, none repeated at a border
+        assert 0.9 < spans < 1.1 and (row.diff() > 0).all(), row
+    lefts = torch.cat(crops)[:, 0]
+    assert lefts.max() - lefts.min() > 0.3  # the crops move
+
+
 def test_training_writes_the_run_directory(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["train"]["steps"] == 6 and config["model"]["architecture"] == "stargan"

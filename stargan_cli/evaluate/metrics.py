@@ -1,7 +1,9 @@
 """Translation metrics on a prepared test split, per target attribute.
 
 For every test image and every single-attribute target that changes it (set a hair colour it does not
-have, flip a binary attribute, another expression):
+have, flip a binary attribute, another expression), among the pairs the model translates (its translator's
+`targets` and `covers`: every pair for StarGAN; for a two-domain model, its two domains' images, each
+towards the other):
 - target accuracy: the evaluator reads the target on the translation (for an exclusive group, the whole
   group must match: the new colour on, the others off);
 - preservation: the attributes the target does not touch keep the source value;
@@ -136,11 +138,14 @@ def pair_sums(
             else:  # the target dataset's attributes of these images, as its evaluator reads them
                 base = predict(classify(evaluators[target.name].model, x), t_spec).to(device)
             for name, trg in label_space.single_targets(t, base):
+                if name not in translator.targets(t):
+                    continue
                 changed = (
                     (trg != base).any(1)
                     if same or t_spec.kind == "multi"
                     else torch.ones_like(org[:, 0]).bool()
                 )
+                changed &= translator.covers(t, base, trg).to(changed.device)
                 if not changed.any():
                     continue
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]

@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..data.prepared import PreparedDataset
 from ..images import grid, save_image, to_tensor
-from ..inference import single_target_columns
+from ..inference import covered_rows, single_target_columns
 from ..models.spec import Translator
 from .classifier import classify, predict
 from .metrics import AttributeScore, Evaluator
@@ -47,11 +47,12 @@ def translation_grid(
     blocks, names = [], []
     for ds in datasets:
         test = ds.split("test")
-        x = to_tensor(test.images[:rows], device)
+        chosen = covered_rows(translator, label_space.dataset_index(ds.name), test.labels)[:rows]
+        x = to_tensor(test.images[chosen], device)
         known = {}
         for d, spec in enumerate(label_space.datasets):
             if spec.name == ds.name:
-                known[d] = torch.from_numpy(test.labels[:rows]).to(device)
+                known[d] = torch.from_numpy(test.labels[chosen]).to(device)
             elif spec.name in evaluators:
                 known[d] = predict(classify(evaluators[spec.name].model, x), spec).to(device)
         columns = single_target_columns(translator, x, known)

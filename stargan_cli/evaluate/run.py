@@ -110,7 +110,7 @@ def evaluate(
         raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
     weights = find_weights(fid_weights) if features is None and fid else None  # a wrong path fails early
     model = Path(model)
-    networks, info = load_exported(model, optional=False)  # the scores use the test labels, not D's reading
+    networks, info = load_exported(model)  # every exported network there (CycleGAN: both directions)
     accelerator = fresh_accelerator(keep_process_group=False, cpu=device == "cpu")
     device = accelerator.device
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process

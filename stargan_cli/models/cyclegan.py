@@ -176,9 +176,12 @@ class TwoDomainTranslator:
         return x.new_zeros(x.shape[0], len(self.label_space.datasets[dataset].attributes))
 
     def targets(self, dataset: int) -> tuple[str, ...]:
-        return self.domains.target_names()
+        names = self.domains.target_names()
+        return names if self.into["a"] is not None else names[-1:]  # one way: into B only
 
     def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.into["a"] is None:
+            return self.domains.a.holds(source) & self.domains.b.holds(target)
         return self.domains.covers(source, target)
 
 

@@ -35,7 +35,7 @@ from ..console import info, warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
 from ..images import grid, save_image, to_tensor
-from ..inference import single_target_columns
+from ..inference import covered_rows, single_target_columns
 from ..labels import LabelSpace
 from ..methods import get_method
 from ..models.spec import Translator
@@ -216,6 +216,7 @@ def train(
             recipe.data.shift,
             subset=s.rows,
             key=k,
+            zoom_in=recipe.data.load_size / model_cfg.image_size if recipe.data.load_size else 1.0,
         )
         for k, s in enumerate(sources)
     ]
@@ -321,13 +322,10 @@ def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.de
     fixed = []
     for d, ds in enumerate(datasets):
         split = ds.split("test") if ds.split_sizes.get("test") else ds.split("train")
-        labels = torch.from_numpy(np.array(split.labels))
-        covered = torch.zeros(len(labels), dtype=torch.bool)
-        for name, target in translator.label_space.single_targets(d, labels.float()):
-            if name in translator.targets(d):
-                covered |= translator.covers(d, labels, target)
-        rows = np.flatnonzero(covered.numpy())[:count]
-        fixed.append((d, to_tensor(split.images[rows], device), labels[rows].to(device)))
+        rows = covered_rows(translator, d, split.labels)[:count]
+        fixed.append(
+            (d, to_tensor(split.images[rows], device), torch.from_numpy(split.labels[rows]).to(device))
+        )
     return fixed
 
 

@@ -41,9 +41,13 @@ class BatchStream:
         shift: float = 0.0,
         subset: np.ndarray | None = None,
         key: int | None = None,
+        zoom_in: float = 1.0,
     ) -> None:
         """`subset`: the rows of the split this stream draws from (default: all). `key`: the stream's
-        number in the seeds (default: `dataset`), so two streams over one dataset draw independently."""
+        number in the seeds (default: `dataset`), so two streams over one dataset draw independently.
+        `zoom_in` > 1: each image enlarged by this factor and a random crop of its size taken (load_size)."""
+        assert zoom_in >= 1, zoom_in
+        self.zoom_in = zoom_in
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
         self.zoom_out, self.shift = zoom_out, shift
@@ -91,5 +95,10 @@ class BatchStream:
             scale = 1 - self.zoom_out * rng.random(len(rows), dtype=np.float32)
             offset = self.shift * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
             x = reframe(x, torch.from_numpy(scale).to(device), torch.from_numpy(offset).to(device))
+        if self.zoom_in > 1:  # drawn last, for the same reason: a random crop of the enlarged image
+            reach = (self.zoom_in - 1) / 2  # the crop stays inside: offsets within +-(zoom - 1) / 2
+            offset = reach * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
+            scale = torch.full((len(rows),), self.zoom_in, device=device)
+            x = reframe(x, scale, torch.from_numpy(offset).to(device))
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
         return Draw(x, labels, self.dataset, drawn)

@@ -1,0 +1,78 @@
+"""`stargan import-reference --method cyclegan`: the reference CycleGAN's released generators -> model files.
+
+The reference (`junyanz/pytorch-CycleGAN-and-pix2pix`) releases one `ResnetGenerator` per direction
+(`horse2zebra.pth`, `zebra2horse.pth`, `style_monet.pth`, ...) as bare state_dicts whose names our
+`models/cyclegan.py` networks use. The file is read with a weights-only load (anything but tensors is
+refused, never unpickled); files saved before PyTorch 0.4 carry `running_mean`, `running_var` and
+`num_batches_tracked` for instance-norm layers that compute nothing, and those are dropped, as the
+reference's own loader does. Widths and block counts are read off the tensors. The model translates
+--from -> --to (domain A -> B); `--reverse` adds the other direction's file.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import torch
+
+from .checkpoint import ModelInfo, load_weights, save_model
+from .errors import CheckpointError
+from .labels import DatasetLabels, LabelSpace
+from .models.cyclegan import CycleGANConfig, build
+from .reference import load_reference_state
+
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
+
+
+def generator_state(path: Path) -> tuple[dict[str, torch.Tensor], int, int]:
+    """The generator's tensors (instance-norm statistics dropped), its ngf and its residual block count."""
+    state = load_reference_state(path)
+    state = {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] not in NORM_STATISTICS}
+    first = state.get("model.1.weight")
+    if first is None or first.dim() != 4 or tuple(first.shape[1:]) != (3, 7, 7):
+        raise CheckpointError(
+            f"{path} has no 7x7 first convolution model.1.weight: it is not a reference CycleGAN "
+            "ResnetGenerator (the --method stargan files are -G.ckpt)"
+        )
+    blocks = {
+        int(m.group(1)) for k in state if (m := re.fullmatch(r"model\.(\d+)\.conv_block\.1\.weight", k))
+    }
+    if not blocks:
+        raise CheckpointError(
+            f"{path} has no residual blocks (model.N.conv_block.1.weight): not a ResnetGenerator"
+        )
+    return state, first.shape[0], len(blocks)
+
+
+def import_cyclegan(
+    generator: str | Path,
+    out: str | Path,
+    source: str,
+    target: str,
+    reverse: str | Path | None = None,
+    image_size: int = 256,
+) -> list[Path]:
+    """Convert; returns the files written (generator.safetensors, and generator_b.safetensors)."""
+    if not source or not target or source == target:
+        raise CheckpointError(
+            "name the two domains of a CycleGAN generator with --from and --to (e.g. --from horse --to zebra)"
+        )
+    files = {"generator": Path(generator)} | ({"generator_b": Path(reverse)} if reverse else {})
+    states = {role: generator_state(path) for role, path in files.items()}
+    _, ngf, blocks = states["generator"]
+    for role, (_, other_ngf, other_blocks) in states.items():
+        if (other_ngf, other_blocks) != (ngf, blocks):
+            raise CheckpointError(
+                f"{files[role]} has {other_blocks} blocks of width {other_ngf}, {files['generator']} "
+                f"{blocks} of {ngf}: they are not the two directions of one model"
+            )
+    config = CycleGANConfig(image_size=image_size, ngf=ngf, n_blocks=blocks, domains=(source, target))
+    label_space = LabelSpace((DatasetLabels(f"{source}2{target}", (source, target), "single"),))
+    networks = build(config, label_space)
+    written = []
+    for role, (state, _, _) in states.items():
+        load_weights(networks[role], files[role], state)
+        info = ModelInfo("cyclegan", config, label_space, 0, role)
+        written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
+    return written
