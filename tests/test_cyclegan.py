@@ -399,3 +399,81 @@ def test_the_command_line_imports_then_translates_a_photo(tmp_path):
         "import-reference", tmp_path / "a2o.pth", "--method", "unit", "--out", tmp_path / "m3"
     )
     assert_one_line_error(code, output, "--method 'unit'")
+
+
+# ----- Accelerate: precisions, and two processes equal to one -----------------------------------------------
+GLOBAL = 4  # global batch of each domain; 2 per process
+
+
+def cycle_networks():
+    torch.manual_seed(0)
+    return build(CycleGANConfig(**TINY), PETS)
+
+
+def cycle_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> dict[str, torch.Tensor]:
+    """G then D gradients of one step on this process's share of a fixed global batch."""
+    gen = torch.Generator().manual_seed(7)
+    real_a, real_b = (torch.rand(GLOBAL, 3, 16, 16, generator=gen) * 2 - 1 for _ in range(2))
+    part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
+    draws = (np.zeros(GLOBAL // world), np.zeros(GLOBAL // world, int))
+    batch = Batch(real_a[part], real_b[part], draws, draws)
+    objective = CycleGANObjective(CycleGANLoss(), context(PETS))
+    backward = backward or (lambda loss: loss.backward())
+    state = objective.forward(networks, batch, objective.phases(1))
+    loss, _ = objective.loss("generator", networks, batch, state)
+    backward(loss)
+    grads = {
+        f"{n}.{k}": p.grad.clone()
+        for n in ("generator", "generator_b")
+        for k, p in networks[n].named_parameters()
+    }
+    for net in networks.values():
+        net.zero_grad()
+    loss, _ = objective.loss("discriminator", networks, batch, state)
+    backward(loss)
+    d = ("discriminator_a", "discriminator_b")
+    return grads | {f"{n}.{k}": p.grad.clone() for n in d for k, p in networks[n].named_parameters()}
+
+
+def _cycle_in_each_process(rank: int, port: int, out_dir: str) -> None:
+    from accelerate import Accelerator
+
+    from .spawn import join_group
+
+    join_group(rank, port)
+    accelerator = Accelerator(cpu=True)
+    built = cycle_networks()
+    networks = dict(zip(built, accelerator.prepare(*built.values()), strict=True))
+    grads = cycle_gradients(
+        networks, accelerator.process_index, accelerator.num_processes, accelerator.backward
+    )
+    torch.save({k.replace("module.", ""): v for k, v in grads.items()}, f"{out_dir}/rank{rank}.pt")
+    accelerator.wait_for_everyone()
+
+
+def test_two_processes_give_the_gradients_of_one(tmp_path):
+    from .spawn import in_two_processes
+
+    in_two_processes(_cycle_in_each_process, str(tmp_path))
+    expected = cycle_gradients(cycle_networks())
+    for rank in (0, 1):
+        got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():
+            torch.testing.assert_close(got[name], value, rtol=1e-4, atol=1e-6, msg=name)
+    assert all(
+        expected[f"{n}.model.0.weight"].abs().sum() > 0 for n in ("discriminator_a", "discriminator_b")
+    )
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_trains_with_the_fp32_losses_to_rounding(toy_dataset, tmp_path, precision):
+    path = cyclegan_recipe(tmp_path, toy_dataset, steps=2)
+    runs = {}
+    for p in ("fp32", precision):
+        run = train(load_recipe(path, [f"train.precision={p}", "train.checkpoint_every=1"])[0]).run_dir
+        runs[p] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    first, mixed = runs["fp32"][0], runs[precision][0]  # step 1: the same weights, another precision
+    for name in ("G/adv_A", "G/cycle_A", "G/idt_B", "D_A/adv", "D_B/adv"):
+        assert mixed[name] == pytest.approx(first[name], rel=0.05, abs=0.01), name
+    assert all(np.isfinite(v) for r in runs[precision] for k, v in r.items() if "/" in k)
