@@ -477,3 +477,27 @@ def test_mixed_precision_trains_with_the_fp32_losses_to_rounding(toy_dataset, tm
     for name in ("G/adv_A", "G/cycle_A", "G/idt_B", "D_A/adv", "D_B/adv"):
         assert mixed[name] == pytest.approx(first[name], rel=0.05, abs=0.01), name
     assert all(np.isfinite(v) for r in runs[precision] for k, v in r.items() if "/" in k)
+
+
+def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):
+    pytest.importorskip("onnxruntime")
+    from stargan_cli.models.cyclegan import ResnetGenerator
+    from stargan_cli.reference_cyclegan import import_cyclegan
+
+    torch.manual_seed(2)
+    for name in ("a2b", "b2a"):
+        torch.save(
+            ResnetGenerator(CycleGANConfig(image_size=32, ngf=4, n_blocks=1)).state_dict(),
+            tmp_path / f"{name}.pth",
+        )
+    import_cyclegan(tmp_path / "a2b.pth", tmp_path / "model", "day", "night", tmp_path / "b2a.pth", 32)
+    exported = export(tmp_path / "model", tmp_path / "onnx", fmt="onnx")
+    assert [p.name for p in exported.files] == ["generator.onnx", "generator_b.onnx"]
+    assert exported.max_abs_diff < 1e-4
+    x = torch.rand(3, 3, 32, 32) * 2 - 1
+    through_onnx = Translator.load(tmp_path / "onnx" / "generator.onnx")
+    through_torch = Translator.load(tmp_path / "model")
+    for target in ("night", "day"):
+        targets = through_torch.label_space.parse_targets(target)
+        a, b = through_onnx.apply(x, targets, {}), through_torch.apply(x, targets, {})
+        assert (a - b).abs().max() < 1e-4, target
