@@ -186,6 +186,8 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
     """An identity 'generator' never reaches a target and preserves everything; its error against the
     counterfactual equals the do-nothing baseline by definition."""
 
+    import torch
+
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.evaluate.classifier import load_or_train
     from stargan_cli.evaluate.metrics import Evaluator, pair_scores, pair_sums
@@ -204,6 +206,12 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
 
         def read_source(self, x, dataset):
             return None
+
+        def targets(self, dataset):
+            return self.label_space.datasets[dataset].attributes
+
+        def covers(self, dataset, source, target):
+            return torch.ones(len(target), dtype=torch.bool)
 
     scores = pair_scores(pair_sums(Identity(), ds, ds, evaluators), space, ds, ds, evaluators)
     for s in scores:

@@ -88,11 +88,28 @@ def test_every_shipped_recipe_is_valid(path):
     header = path.read_text().splitlines()[0]
     assert header.startswith("#"), "a recipe starts with a comment saying what it trains and how"
     assert "stargan train" in path.read_text()
-    assert recipe.model.params.image_size % 2**recipe.model.params.d_repeat_num == 0
+    model = recipe.model.params
+    assert model.image_size % 2 ** getattr(model, "d_repeat_num", 2) == 0
 
 
 def test_recipes_exist():
     assert any(p.name == "toyfaces.toml" for p in RECIPES)
+
+
+def test_the_horse2zebra_recipe_has_the_papers_settings():
+    recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "horse2zebra.toml")
+    model, loss, train, data = recipe.model.params, recipe.loss, recipe.train, recipe.data
+    assert (recipe.model.architecture, model.image_size, model.ngf, model.ndf, model.n_blocks) == (
+        "cyclegan",
+        256,
+        64,
+        64,
+        9,
+    )
+    assert (loss.lambda_a, loss.lambda_b, loss.lambda_identity, loss.pool_size) == (10, 10, 0.5, 50)
+    assert (train.g_lr, train.d_lr, train.beta1, train.beta2) == (2e-4, 2e-4, 0.5, 0.999)
+    assert (data.batch_size, data.load_size, data.flip) == (1, 286, True)
+    assert train.steps == 200 * 1334 and train.decay_start == 100 * 1334  # 100 + 100 epochs of trainB
 
 
 @pytest.mark.parametrize("name", ["celeba.toml", "rafd.toml", "celeba_rafd.toml"])
