@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Quality benchmark of issue 2: the README's demo (prepare + train recipes/toyfaces.toml + evaluate), timed
 # stage by stage, in a scratch directory. Run from the repository root with the package installed:
-#   bash benchmarks/demo_toyfaces.sh [WORKDIR]
+#   bash benchmarks/demo_toyfaces.sh [WORKDIR] [RECIPE]
+# RECIPE: another recipe on the same data, e.g. toyfaces_cyclegan.toml (issue 22).
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$(mktemp -d)}"
+recipe="${2:-toyfaces.toml}"
 mkdir -p "$work" && cd "$work"
 cp -r "$repo/recipes" .
 t0=$(date +%s.%N)
 stargan prepare toyfaces --out data/toyfaces
 t1=$(date +%s.%N)
-stargan train recipes/toyfaces.toml
+stargan train "recipes/$recipe"
 t2=$(date +%s.%N)
 stargan evaluate runs/latest
 t3=$(date +%s.%N)

@@ -17,7 +17,8 @@ Each discriminator sees its fakes through a 50-image history pool (Shrivastava e
 new fake is, with probability 0.5, swapped with a random stored one that D sees in its place. The pool's
 coin flips and picks come from the batch's seeded generator (`draw`) and its images are saved in
 checkpoints (`state_dict`), so a resumed run continues bit for bit. Under several processes each keeps
-its own pool, as the reference's DDP version does.
+its own pool, as the reference's DDP version does; checkpoints hold the main process's, which every
+process starts from on resume.
 
 Logs are the reference's terms with their weights, so curves compare with its loss_log.txt:
 `D_A/adv`, `D_B/adv` (each D's halved loss), `G/adv_A`, `G/adv_B`, `G/cycle_A`, `G/cycle_B`, `G/idt_A`,
