@@ -257,7 +257,8 @@ def train(
 @app.command(
     epilog="Examples:\n\n  stargan translate photo.jpg --model models/celeba-128 --to blond,male=0\n\n"
     "  stargan translate photos/ --pattern '*.jpg' --model runs/latest --to young=0.5 --out translated/\n\n"
-    "  stargan translate crops/ --no-detect --model runs/0001-toyfaces --grid --out grids/"
+    "  stargan translate crops/ --no-detect --model runs/0001-toyfaces --grid --out grids/\n\n"
+    "  stargan translate scenes/ --native --model models/horse2zebra --to zebra --out zebras/"
 )
 @friendly
 def translate(
@@ -283,6 +284,12 @@ def translate(
     face: Annotated[
         int | None, typer.Option(help="Only the N-th face found, counting from 1 left to right.")
     ] = None,
+    native: Annotated[
+        bool,
+        typer.Option(
+            "--native", help="The whole image at its own resolution, no face detection (scenes: CycleGAN)."
+        ),
+    ] = False,
     pattern: Annotated[str | None, typer.Option(help="Only files whose name matches, e.g. '*.jpg'.")] = None,
     format_: Annotated[
         str | None, typer.Option("--format", help="png, jpg or webp (default: the input's format).")
@@ -307,6 +314,7 @@ def translate(
         face=face,
         pattern=pattern,
         fmt=format_,
+        native=native,
     )
     for path in result.written:
         stdout.print(str(path))

@@ -5,6 +5,10 @@ framing, translated in batches on the device, and pasted back into the full-reso
 (faces.py). Attributes the user does not name keep the source value, which the model reads from the
 face where it can (StarGAN: the discriminator's classifier) or `--from` gives. Targets of several
 datasets become several passes (StarGAN: each with its own mask).
+
+`--native` translates each whole image at its own resolution instead (the generators are fully
+convolutional): padded by reflection to the model's multiple (CycleGAN: 4) and cut back, one image at a
+time, the way CycleGAN's users translate scenes; source attributes are read from its centre at model size.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Translator:
     image_size: int
     device: torch.device
     missing: tuple[str, ...] = ()  # the method's optional files that were not beside the entry file
+    multiple: int = 1  # what a whole frame's sides are padded to (`--native`)
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
@@ -71,7 +76,10 @@ class Translator:
         translator = info.method.model.translator(networks, info.label_space, info.config)
         suffix = Path(model).suffix if Path(model).suffix == ".onnx" else ".safetensors"
         missing = tuple(f"{n}{suffix}" for n in info.method.model.exported if n not in networks)
-        return cls(translator, info.label_space, info.config.image_size, torch.device(device), missing)
+        multiple = info.method.model.multiple(info.config)
+        return cls(
+            translator, info.label_space, info.config.image_size, torch.device(device), missing, multiple
+        )
 
     def sources(
         self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
@@ -93,11 +101,34 @@ class Translator:
         return out
 
     @torch.no_grad()
-    def apply(self, x: torch.Tensor, targets: list[Target], given: dict[int, torch.Tensor]) -> torch.Tensor:
+    def apply(
+        self,
+        x: torch.Tensor,
+        targets: list[Target],
+        given: dict[int, torch.Tensor],
+        probe: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Translate x; source attributes are read from `probe` (the same images at the model's size) when
+        x is a whole frame at another size."""
         order = list(dict.fromkeys(t.dataset for t in targets))  # datasets in the order of --to
-        sources = self.sources(x, order, given)
+        sources = self.sources(x if probe is None else probe, order, given)
         passes = [(d, self.label_space.apply_targets(d, sources[d], targets)) for d in order]
         return translate(self.model, x, passes)
+
+    @torch.no_grad()
+    def whole_frame(
+        self, photo: np.ndarray, probe: np.ndarray, targets: list[Target], given: dict[int, torch.Tensor]
+    ) -> np.ndarray:
+        """`--native`: the whole (H, W, 3) photo at its own resolution, padded by reflection to the model's
+        multiple and cut back; sources read from `probe` (its centre at the model's size)."""
+        x = to_tensor(photo[None], self.device)
+        height, width = photo.shape[:2]
+        pad_h, pad_w = -height % self.multiple, -width % self.multiple
+        if pad_h or pad_w:
+            mode = "reflect" if pad_h < height and pad_w < width else "replicate"
+            x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
+        y = self.apply(x, targets, given, probe=to_tensor(probe, self.device))
+        return to_uint8(y[..., :height, :width])[0]
 
     @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor]) -> np.ndarray:
@@ -132,6 +163,7 @@ class Options:
     grid: bool = False
     detect: bool = True
     face: int | None = None  # 1-based, left to right
+    native: bool = False  # whole frames at their own resolution
     out: str | None = None
     fmt: str | None = None
     inputs: set[Path] = field(default_factory=set)  # resolved input paths, never overwritten
@@ -182,7 +214,10 @@ def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[
 def _finish(job: Job, translated: np.ndarray, translator: Translator, options: Options, result: Result):
     """Paste a photo's translated faces back and write it (and its grid)."""
     outputs: list[tuple[Path, np.ndarray]] = []
-    if options.targets:
+    if options.native:
+        photo = translator.whole_frame(job.photo, job.crops, options.targets, options.given)
+        outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
+    elif options.targets:
         if options.detect:
             photo = job.photo.copy()
             for region, before, after in zip(job.regions, job.crops, translated, strict=True):
@@ -214,10 +249,17 @@ def run(
     face: int | None = None,
     pattern: str | None = None,
     fmt: str | None = None,
+    native: bool = False,
 ) -> Result:
-    """Translate every face of every input; returns what was written and what was skipped (and why)."""
+    """Translate every face of every input; returns what was written and what was skipped (and why).
+    `native`: each whole image at its own resolution instead (no face detection)."""
     if not to and not grid_:
         raise LabelError("say what to change with --to (e.g. --to blond,male=0) or ask for --grid")
+    if native and (grid_ or not to):
+        raise LabelError("--native translates whole images to --to targets; --grid works on model-size crops")
+    if native and face is not None:
+        raise LabelError("--native translates whole images; --face picks a detected face: use one of them")
+    detect = detect and not native
     if fmt and f".{fmt.lower().lstrip('.')}" not in WRITABLE:
         raise ImageError(f"--format {fmt}: choose one of png, jpg, webp")
     if face is not None and (face < 1 or not detect):
@@ -232,6 +274,7 @@ def run(
         grid=grid_,
         detect=detect,
         face=face,
+        native=native,
         out=out,
         fmt=fmt,
     )
@@ -242,7 +285,7 @@ def run(
     result = Result(inputs=len(items))
 
     def flush(batch: list[Job]) -> None:
-        if options.targets:
+        if options.targets and not options.native:
             x = to_tensor(np.concatenate([job.crops for job in batch]), translator.device)
             translated = to_uint8(translator.apply(x, options.targets, options.given))
         else:

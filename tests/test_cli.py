@@ -322,3 +322,19 @@ def test_prepare_real_formats_from_the_cli(tmp_path):
     code, output = invoke("prepare", "folder", "--source", tmp_path / "celeba", "--out", tmp_path / "f")
     assert_one_line_error(code, output, "needs at least two class folders")
     assert not (tmp_path / "d").exists() and not (tmp_path / "f").exists()
+
+
+def test_native_translates_a_whole_image_with_stargan_reading_its_centre(trained_run, toy_dataset, tmp_path):
+    """StarGAN's generator is fully convolutional too: --native keeps the image's size; the discriminator
+    reads the source attributes on the centre square at model size."""
+    from stargan_cli.data.prepared import PreparedDataset
+
+    face = PreparedDataset(toy_dataset).split("test").images[0]
+    wide = np.concatenate([face[:, :6], face, face[:, -6:]], axis=1)  # 16 x 28, centre = the face
+    Image.fromarray(wide).save(tmp_path / "wide.png")
+    code, output = invoke(
+        "translate", tmp_path / "wide.png", "--native", "--model", trained_run, "--to", "blond"
+    )
+    assert code == 0, output
+    written = np.asarray(Image.open(tmp_path / "wide_blond.png"))
+    assert written.shape == (16, 28, 3) and not np.array_equal(written, wide)

@@ -501,3 +501,40 @@ def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):
         targets = through_torch.label_space.parse_targets(target)
         a, b = through_onnx.apply(x, targets, {}), through_torch.apply(x, targets, {})
         assert (a - b).abs().max() < 1e-4, target
+
+
+def test_native_translates_whole_images_at_their_own_size(tmp_path):
+    from PIL import Image
+
+    from stargan_cli.images import to_tensor, to_uint8
+    from stargan_cli.models.cyclegan import ResnetGenerator
+    from stargan_cli.reference_cyclegan import import_cyclegan
+
+    from .cli_helpers import assert_one_line_error, invoke
+
+    torch.manual_seed(3)
+    generator = ResnetGenerator(CycleGANConfig(image_size=32, ngf=4, n_blocks=1))
+    torch.save(generator.state_dict(), tmp_path / "s2w.pth")
+    import_cyclegan(tmp_path / "s2w.pth", tmp_path / "model", "summer", "winter", None, 32)
+    scene = np.random.default_rng(0).integers(0, 256, (37, 50, 3), dtype=np.uint8)  # not a multiple of 4
+    Image.fromarray(scene).save(tmp_path / "scene.png")
+    code, output = invoke(
+        "translate", tmp_path / "scene.png", "--native", "--model", tmp_path / "model", "--to", "winter"
+    )
+    assert code == 0, output
+    written = np.asarray(Image.open(tmp_path / "scene_winter.png"))
+    padded = torch.nn.functional.pad(to_tensor(scene[None]), (0, 2, 0, 3), mode="reflect")  # to 40 x 52
+    with torch.no_grad():
+        expected = to_uint8(generator(padded)[..., :37, :50])[0]
+    assert written.shape == (37, 50, 3) and np.array_equal(written, expected)
+    code, output = invoke(
+        "translate",
+        tmp_path / "scene.png",
+        "--native",
+        "--grid",
+        "--model",
+        tmp_path / "model",
+        "--to",
+        "winter",
+    )
+    assert_one_line_error(code, output, "--native translates whole images")

@@ -204,4 +204,5 @@ MODEL = ModelSpec(
         "generator": Signature(("image",), ("translated",), _image),
         "generator_b": Signature(("image",), ("translated",), _image),
     },
+    multiple=lambda config: 4,  # two stride-2 stages
 )

@@ -62,6 +62,8 @@ class ModelSpec:
     # (networks, label space, model config) -> what translates
     translator: Callable[[Mapping[str, Callable], LabelSpace, Any], Translator]
     signatures: dict[str, Signature]  # per exported network
+    # (model config) -> what an image's height and width must be a multiple of, for `translate --native`
+    multiple: Callable[[Any], int] = lambda config: 1
 
     def __post_init__(self) -> None:
         assert set(self.exported) <= set(self.networks) and set(self.needed) <= set(self.exported)

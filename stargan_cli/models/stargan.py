@@ -209,4 +209,5 @@ MODEL = ModelSpec(
         "generator": Signature(("image", "label"), ("translated",), _example("generator")),
         "discriminator": Signature(("image",), ("patch", "logits"), _example("discriminator")),
     },
+    multiple=lambda config: 2**config.g_down,
 )
