@@ -90,6 +90,8 @@ class TrainConfig:
     memory_format: str = "auto"
     # replay each step as a CUDA graph (on a CUDA GPU; ignored elsewhere): far fewer kernel launches
     cuda_graphs: bool = False
+    # live views through Accelerate's trackers: "tensorboard" (into the run directory), "wandb", "mlflow"
+    log_with: tuple[str, ...] = ()
 
     # settings of earlier versions that are now the method's ([loss]); a recipe naming one is told where
     MOVED = {k: f"loss.{k}" for k in ("lambda_cls", "lambda_rec", "lambda_gp", "n_critic", "cross_targets")}

@@ -8,6 +8,7 @@ optimiser group with its schedule, checkpoints of every network, logs, sample gr
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import signal
@@ -40,6 +41,7 @@ from ..labels import LabelSpace
 from ..methods import get_method
 from ..models.spec import Translator
 from ..objectives.spec import ObjectiveContext
+from . import trackers
 from .ema import EMA
 from .graphs import GraphedStep, portable_state, set_learning_rate
 from .progress import TrainProgress
@@ -142,6 +144,7 @@ def train(
         config_id, checkpoint = recipe.hash(), None
     datasets, label_space = open_datasets(recipe)
     cfg, method = recipe.train, get_method(recipe.model.architecture)
+    trackers.check(cfg.log_with)
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
@@ -249,7 +252,12 @@ def train(
 
     # 3. the loop
     images_per_step = recipe.data.batch_size * processes * len(streams)
-    with _StopFlag() as stop, TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar:
+    trackers.start(accelerator, cfg.log_with, run_dir, recipe.to_dict())
+    with (
+        _StopFlag() as stop,
+        TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar,
+        _closing(accelerator),
+    ):
         for step in range(start + 1, last + 1):
             phases = objective.phases(step)
             for group, opt in optimizers.items():
@@ -264,12 +272,14 @@ def train(
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
             if step % cfg.log_every == 0 or step == last:
                 reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
-                bar.log(step, reduced, lr, images_per_step)
+                record = bar.log(step, reduced, lr, images_per_step)
+                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
             else:
                 bar.advance(step, images_per_step)
             if main and (step % cfg.sample_every == 0 or step == last):
                 path = run_dir / "samples" / f"step-{step:07d}.png"
-                _save_samples(path, sampler, accelerator, fixed)
+                picture = _save_samples(path, sampler, accelerator, fixed)
+                trackers.log_picture(accelerator, "samples", picture, step)
             if step % cfg.checkpoint_every == 0 or step == last:
                 save(step)
             elif stop.requested:
@@ -330,7 +340,7 @@ def _fixed_samples(datasets: list[PreparedDataset], count: int, device: torch.de
 
 
 @torch.no_grad()
-def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> None:
+def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> np.ndarray:
     """Fixed inputs (rows) x [input, every single target of every dataset] (columns), one PNG per dataset."""
     pictures = []
     with accelerator.autocast():
@@ -339,4 +349,15 @@ def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> Non
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]
-    save_image(np.concatenate(padded, axis=0), path)
+    picture = np.concatenate(padded, axis=0)
+    save_image(picture, path)
+    return picture
+
+
+@contextlib.contextmanager
+def _closing(accelerator: Accelerator):
+    """Close the trackers however the loop ends (finished, interrupted, failed)."""
+    try:
+        yield
+    finally:
+        trackers.finish(accelerator)

@@ -38,24 +38,26 @@ class TrainProgress:
         if self.enabled:
             self._bar.update(self._task, completed=step)
 
-    def log(self, step: int, logs: dict[str, float], lr: float, images: int) -> None:
+    def log(self, step: int, logs: dict[str, float], lr: float, images: int) -> dict[str, float]:
+        """Write one metrics.jsonl record (on the enabled process) and return it."""
         self._images += images
         now = time.perf_counter()
         rate = self._images / max(now - self._since, 1e-9)
         self._images, self._since = 0, now
         self.last_logs = logs
-        if not self.enabled:
-            return
         record = {
             "step": step,
             **{k: round(v, 6) for k, v in logs.items()},
             "lr": lr,
             "images/s": round(rate, 2),
         }
+        if not self.enabled:
+            return record
         self._metrics.write(json.dumps(record) + "\n")
         self._metrics.flush()
         stats = " ".join(f"{k} {v:.3f}" for k, v in logs.items()) + f" | {rate:.0f} img/s"
         self._bar.update(self._task, completed=step, stats=stats)
+        return record
 
 
 def _drop_records_after(path: Path, step: int) -> None:
