@@ -384,6 +384,43 @@ def import_reference(
     stdout.print(f"next: stargan translate photo.jpg --model {out} {example}")
 
 
+@app.command(
+    epilog="Examples:\n\n  stargan info runs/latest\n\n  stargan info data/toyfaces\n\n"
+    "  stargan info exported/generator.onnx --json"
+)
+@friendly
+def info(
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A run or checkpoint folder, a .safetensors or .onnx file, or a prepared dataset."
+        ),
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Say what a run, checkpoint, model file or prepared dataset is, from its own metadata."""
+    from rich.markup import escape
+
+    from .info import describe, lines
+
+    described = describe(path)
+    if as_json:
+        import json
+
+        stdout.print_json(json.dumps(described, default=str))
+        return
+    from rich.table import Table
+
+    table = Table(title=f"{described['kind']}: {described['path']}", show_header=False, title_justify="left")
+    table.add_column(style="bold", no_wrap=True)
+    table.add_column()
+    for key, value in described.items():
+        if key in ("kind", "path"):
+            continue
+        table.add_row(key, escape("\n".join(lines(value))))
+    stdout.print(table)
+
+
 @app.command(epilog="Example: stargan evaluate runs/0001-toyfaces")
 @friendly
 def evaluate(
