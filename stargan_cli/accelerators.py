@@ -18,3 +18,22 @@ def fresh_accelerator(keep_process_group: bool = True, **settings) -> Accelerato
     (rank, world, an initialised process group) is kept and only the Accelerator's own settings reset."""
     AcceleratorState._reset_state(reset_partial_state=not keep_process_group)
     return Accelerator(**settings)
+
+
+def describe(accelerator: Accelerator, precision: str, batch: int) -> str:
+    """One line saying what is running: devices, processes, precision, batch per process."""
+    import torch
+
+    device = accelerator.device
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else f"CPU, {torch.get_num_threads()} threads"
+    )
+    n = accelerator.num_processes
+    where = (
+        f"{n} processes ({accelerator.distributed_type.value}), each on {device.type} ({name})"
+        if n > 1
+        else f"1 process on {device} ({name})"
+    )
+    return f"{where}; {precision}; batch {batch} per process, {batch * n} in all"

@@ -19,7 +19,7 @@ app = typer.Typer(
     name="stargan",
     help="Multi-domain image-to-image translation: prepare datasets, train StarGAN, translate, evaluate, export.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     rich_markup_mode="rich",
     pretty_exceptions_enable=False,
 )
@@ -27,6 +27,24 @@ prepare_app = typer.Typer(
     help="Turn raw datasets into prepared datasets that training reads fast.", no_args_is_help=True
 )
 app.add_typer(prepare_app, name="prepare")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from . import __version__
+
+        stdout.print(f"stargan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Multi-domain image-to-image translation: prepare datasets, train StarGAN and CycleGAN, translate,
+    evaluate, export."""
 
 
 def friendly(func):
@@ -38,7 +56,7 @@ def friendly(func):
             return func(*args, **kwargs)
         except StarganError as exc:
             error(str(exc))
-            code = 130 if exc.__class__.__name__ == "TrainingInterrupted" else 1
+            code = 130 if exc.__class__.__name__ == "TrainingInterrupted" else getattr(exc, "exit_code", 1)
             raise typer.Exit(code) from None
         except KeyboardInterrupt:
             error("interrupted")
@@ -73,6 +91,37 @@ def prepare_toyfaces(
     run(str(out), style, size, train, test, seed, overwrite)
 
 
+RAW = Path("data/raw")  # where prepare looks for a download when --source is not given
+DOWNLOADS = {
+    "celeba": (
+        "CelebA needs img_align_celeba.zip (or the unpacked img_align_celeba/) and list_attr_celeba.txt, "
+        "distributed by the dataset's owners at https://mmlab.ie.cuhk.edu.hk/projects/CelebA.html "
+        "(In-The-Wild Images: Img/img_align_celeba.zip; Anno/list_attr_celeba.txt)"
+    ),
+    "rafd": (
+        "RaFD needs the Radboud Faces Database photos (e.g. Rafd090_01_Caucasian_female_angry_frontal.jpg), "
+        "distributed by its owners on request for research at https://rafd.socsci.ru.nl"
+    ),
+}
+
+
+def _raw_source(name: str, source: Path | None) -> Path:
+    """--source, else data/raw/<name> when it is there, else a message saying what to download and where."""
+    from .console import info
+    from .errors import MissingInput
+
+    if source is not None:
+        return source
+    conventional = RAW / name
+    if conventional.exists():
+        info(f"no --source: reading {conventional}")
+        return conventional
+    raise MissingInput(
+        f"no --source given and nothing at {conventional}. {DOWNLOADS[name]}. Put the files in {conventional}/ "
+        f"and run `stargan prepare {name}`, or run `stargan prepare {name} --source DIR` where they are"
+    )
+
+
 def _workers(value: int | None) -> int | None:
     return value if value and value > 0 else None
 
@@ -85,8 +134,11 @@ def _workers(value: int | None) -> int | None:
 @friendly
 def prepare_celeba(
     source: Annotated[
-        Path, typer.Option(help="The download: img_align_celeba/ (or .zip) + list_attr_celeba.txt.")
-    ],
+        Path | None,
+        typer.Option(
+            help="The download: img_align_celeba/ (or .zip) + list_attr_celeba.txt (default: data/raw/celeba)."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")] = Path("data/celeba"),
     attrs: Annotated[str, typer.Option(help="Comma-separated attributes (default: the paper's five).")] = (
         "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"
@@ -108,6 +160,7 @@ def prepare_celeba(
     if split not in TEST_SIZES:
         raise ConfigError(f"unknown --split {split!r}.{did_you_mean(split, TEST_SIZES)}")
     names = [a.strip() for a in attrs.split(",") if a.strip()]
+    source = _raw_source("celeba", source)
     run(str(source), str(out), names, size, split, test_size, overwrite, _workers(workers))
 
 
@@ -115,8 +168,11 @@ def prepare_celeba(
 @friendly
 def prepare_rafd(
     source: Annotated[
-        Path, typer.Option(help="Raw RaFD images, or the reference's train/<expression>/ folders.")
-    ],
+        Path | None,
+        typer.Option(
+            help="Folder of RaFD photos, raw names or one folder per expression (default: data/raw/rafd)."
+        ),
+    ] = None,
     out: Annotated[Path, typer.Option(help="Directory of the prepared dataset.")] = Path("data/rafd"),
     size: Annotated[int, typer.Option(help="Image size.")] = 128,
     angles: Annotated[
@@ -134,6 +190,7 @@ def prepare_rafd(
     from .data.readers.rafd import prepare_rafd as run
 
     chosen = tuple(a.strip().zfill(3) for a in angles.split(",") if a.strip())
+    source = _raw_source("rafd", source)
     run(str(source), str(out), size, chosen, test_fraction, seed, crop_center, overwrite, _workers(workers))
 
 
@@ -246,6 +303,8 @@ def train(
     from .train.loop import train as run
 
     result = run(config if resume is None else None, resume=resume)
+    if not result.main:
+        return
     samples = sorted((result.run_dir / "samples").glob("step-*.png"))
     stdout.print(f"trained {result.run_dir} to step {result.step}")
     stdout.print(f"model: {result.run_dir / 'generator.safetensors'}")
@@ -265,7 +324,10 @@ def translate(
     inputs: Annotated[
         list[str], typer.Argument(metavar="INPUT...", help="Image files, folders, or .txt lists of paths.")
     ],
-    model: Annotated[str, typer.Option(help="A run directory or a generator.safetensors.")],
+    model: Annotated[
+        str | None,
+        typer.Option(help="A run directory, generator.safetensors or .onnx (default: runs/latest)."),
+    ] = None,
     to: Annotated[str | None, typer.Option(help="Targets, e.g. blond,male=0,young=0.5.")] = None,
     grid: Annotated[
         bool, typer.Option("--grid", help="Also write every single-attribute target side by side.")
@@ -298,9 +360,18 @@ def translate(
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
     """Translate the faces in photos to the named attributes; unnamed attributes are kept."""
-    from .errors import ImageError
+    from .errors import ImageError, MissingInput
     from .translate import run
 
+    if model is None:
+        latest = Path("runs/latest")
+        if not (latest / "generator.safetensors").is_file():
+            raise MissingInput(
+                "no --model given and no trained model at runs/latest: train one (stargan prepare toyfaces && "
+                "stargan train recipes/toyfaces.toml), convert released weights (stargan import-reference), "
+                "or pass --model RUN_FOLDER, generator.safetensors or generator.onnx"
+            )
+        model = str(latest)
     result = run(
         inputs,
         model,

@@ -38,3 +38,10 @@ class LabelError(StarganError):
 
 class ImageError(StarganError):
     """An input file is not a readable image."""
+
+
+class MissingInput(StarganError):
+    """A command was run without an input it needs and none is in the conventional place: the message says
+    what to get, where, and the command to run then. Exit code 2, as for other usage errors."""
+
+    exit_code = 2

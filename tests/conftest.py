@@ -88,3 +88,22 @@ def joint_run(toy_dataset, toy_rafd_dataset, tmp_path_factory) -> Path:
     return train_tiny(
         tmp_path_factory.mktemp("joint"), [toy_dataset, toy_rafd_dataset], steps=4, decay_start=2
     )
+
+
+@pytest.fixture
+def face_files(toy_dataset, tmp_path):
+    """Three toy test faces as 64 px PNG files (photos of already cropped faces)."""
+    import numpy as np
+    from PIL import Image
+
+    from stargan_cli.data.prepared import PreparedDataset
+
+    images = PreparedDataset(toy_dataset).split("test").images
+    folder = tmp_path / "faces"
+    folder.mkdir()
+    paths = []
+    for i in range(3):
+        path = folder / f"face{i}.png"
+        Image.fromarray(np.kron(images[i], np.ones((4, 4, 1), np.uint8))).save(path)  # 64 px, resized back
+        paths.append(path)
+    return paths

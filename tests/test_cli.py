@@ -22,21 +22,6 @@ def test_help(command):
         assert "stargan " + command[-1] in output or "Example" in output
 
 
-@pytest.fixture
-def face_files(toy_dataset, tmp_path):
-    from stargan_cli.data.prepared import PreparedDataset
-
-    images = PreparedDataset(toy_dataset).split("test").images
-    folder = tmp_path / "faces"
-    folder.mkdir()
-    paths = []
-    for i in range(3):
-        path = folder / f"face{i}.png"
-        Image.fromarray(np.kron(images[i], np.ones((4, 4, 1), np.uint8))).save(path)  # 64 px, resized back
-        paths.append(path)
-    return paths
-
-
 def test_translate_files_and_grid(trained_run, face_files, tmp_path):
     out = tmp_path / "out"
     code, output = invoke(

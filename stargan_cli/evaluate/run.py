@@ -17,6 +17,7 @@ from rich.table import Table
 from torch import nn
 
 from ..checkpoint import load_exported, model_file
+from ..console import info as say
 from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
@@ -102,7 +103,7 @@ def evaluate(
     found (see evaluate/fid.py), with up to `fid_images` real training images per target domain."""
     from accelerate.utils import gather_object
 
-    from ..accelerators import fresh_accelerator
+    from ..accelerators import describe, fresh_accelerator
 
     if batch_size < 1:
         raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
@@ -114,6 +115,8 @@ def evaluate(
     accelerator = fresh_accelerator(keep_process_group=False, cpu=device == "cpu")
     device = accelerator.device
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
+    if main:
+        say(f"evaluating on {describe(accelerator, 'fp32', batch_size)}")
     translator = info.method.model.translator(
         {k: v.to(device) for k, v in networks.items()}, info.label_space, info.config
     )

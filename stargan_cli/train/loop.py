@@ -20,7 +20,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from ..accelerators import fresh_accelerator
+from ..accelerators import describe, fresh_accelerator
 from ..checkpoint import (
     EMA_SUFFIX,
     ModelInfo,
@@ -65,6 +65,7 @@ class Result:
     run_dir: Path
     step: int
     last_logs: dict[str, float] = field(default_factory=dict)
+    main: bool = True  # False on the other processes of a multi-process run (they have no run directory)
 
 
 def open_datasets(recipe: Recipe) -> tuple[list[PreparedDataset], LabelSpace]:
@@ -148,6 +149,10 @@ def train(
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
+    if main:
+        info(
+            f"training {recipe.model.architecture} on {describe(accelerator, cfg.precision, recipe.data.batch_size)}"
+        )
     train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
     rank, processes = accelerator.process_index, accelerator.num_processes
     context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
@@ -288,7 +293,7 @@ def train(
                     f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
                     f"Continue with: stargan train --resume {run_dir}"
                 )
-    return Result(run_dir, last, bar.last_logs)
+    return Result(run_dir, last, bar.last_logs, main)
 
 
 def _restore(
