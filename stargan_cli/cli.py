@@ -17,7 +17,8 @@ from .errors import StarganError
 
 app = typer.Typer(
     name="stargan",
-    help="Multi-domain image-to-image translation: prepare datasets, train StarGAN, translate, evaluate, export.",
+    help="Multi-domain image-to-image translation: prepare datasets, train StarGAN and CycleGAN, translate, "
+    "evaluate, export.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     rich_markup_mode="rich",
