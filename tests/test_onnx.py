@@ -77,3 +77,12 @@ def test_unknown_format_and_damaged_onnx(tmp_path, trained_run, toy_dataset):
         "translate", face, "--no-detect", "--model", bad, "--to", "blond", "--from", "black"
     )
     assert_one_line_error(code, output, "generator.onnx is not a readable ONNX file")
+
+
+def test_info_reads_an_onnx_file(onnx_model):
+    out, _ = onnx_model
+    code, output = invoke("info", out / "generator.onnx", "--json")
+    assert code == 0, output
+    described = json.loads(output)
+    assert described["kind"] == "ONNX model file" and described["method"] == "stargan"
+    assert described["network"] == "generator" and described["image size"] == 16 and described["bytes"] > 0
