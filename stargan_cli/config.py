@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
 import tomllib
 import typing
 from collections.abc import Iterable, Mapping
@@ -125,6 +126,11 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        for name in ("beta1", "beta2"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(
+                    f"train.{name} must be in [0, 1) (Adam's decay rates), got {getattr(self, name)}"
+                )
         if not 0 <= self.ema < 1:
             raise ConfigError(f"train.ema must be in [0, 1) (0 = off, e.g. 0.999), got {self.ema}")
 
@@ -209,6 +215,8 @@ def _check_type(path: str, value: Any, annotation: Any) -> Any:
     elif annotation is float:
         ok = isinstance(value, int | float) and not isinstance(value, bool)
         value = float(value) if ok else value
+        if ok and not math.isfinite(value):
+            raise ConfigError(f"{path} must be a finite number, got {value}")
     elif annotation is str:
         ok = isinstance(value, str)
     elif origin is tuple:

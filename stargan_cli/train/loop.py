@@ -60,6 +60,38 @@ class TrainingInterrupted(StarganError):
     """Ctrl-C: a checkpoint was saved; the message says how to resume."""
 
 
+class TrainingDiverged(StarganError):
+    """The losses became NaN or infinite: training stops without saving, the earlier checkpoints intact."""
+
+
+MAX_PARAMETERS = (
+    2_000_000_000  # beyond this a recipe is a typo, not a model (16 GB of weights and Adam state)
+)
+
+
+def check_size(method, model_config, label_space: LabelSpace) -> None:
+    """Count the networks' parameters without allocating them (on the meta device) and refuse absurd sizes."""
+    with torch.device("meta"):
+        built = method.model.build(model_config, label_space)
+    total = sum(p.numel() for net in built.values() for p in net.parameters())
+    if total > MAX_PARAMETERS:
+        settings = ", ".join(f"model.{k} = {v}" for k, v in vars(model_config).items() if isinstance(v, int))
+        raise ConfigError(
+            f"these networks would have {total / 1e9:.1f} billion parameters ({total * 16 / 2**30:,.0f} GiB with "
+            f"Adam's state); check the model sizes ({settings})"
+        )
+
+
+def _check_finite(logs: dict[str, float], step: int, run_dir: Path) -> None:
+    bad = {k: v for k, v in logs.items() if not np.isfinite(v)}
+    if bad:
+        named = ", ".join(f"{k} = {v}" for k, v in bad.items())
+        raise TrainingDiverged(
+            f"training diverged at step {step}: {named}; nothing was saved after it, the checkpoints in "
+            f"{run_dir}/checkpoints are intact. Lower train.g_lr / train.d_lr or the [loss] weights and start again"
+        )
+
+
 @dataclass
 class Result:
     run_dir: Path
@@ -146,6 +178,7 @@ def train(
     datasets, label_space = open_datasets(recipe)
     cfg, method = recipe.train, get_method(recipe.model.architecture)
     trackers.check(cfg.log_with)
+    check_size(method, recipe.model.params, label_space)
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
@@ -277,6 +310,7 @@ def train(
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
             if step % cfg.log_every == 0 or step == last:
                 reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
+                _check_finite(reduced, step, run_dir)
                 record = bar.log(step, reduced, lr, images_per_step)
                 accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
             else:
@@ -286,6 +320,8 @@ def train(
                 picture = _save_samples(path, sampler, accelerator, fixed)
                 trackers.log_picture(accelerator, "samples", picture, step)
             if step % cfg.checkpoint_every == 0 or step == last:
+                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
+                _check_finite(reduced, step, run_dir)  # never a checkpoint of NaN weights
                 save(step)
             elif stop.requested:
                 save(step)
