@@ -37,3 +37,20 @@ def describe(accelerator: Accelerator, precision: str, batch: int) -> str:
         else f"1 process on {device} ({name})"
     )
     return f"{where}; {precision}; batch {batch} per process, {batch * n} in all"
+
+
+def check_device(name: str, allow_auto: bool = False) -> str:
+    """A `--device` value that exists on this machine (cpu, cuda, cuda:N; auto where allowed), else one line
+    saying what does."""
+    import torch
+
+    from .errors import ConfigError
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    here = ["cpu"] + (["cuda"] + [f"cuda:{i}" for i in range(count)] if count else [])
+    if allow_auto:
+        here.append("auto")
+    if name in here:
+        return name
+    gpus = f"{count} CUDA GPU(s)" if count else "no CUDA GPU"
+    raise ConfigError(f"--device {name}: this machine has {gpus}; use one of {', '.join(here)}")

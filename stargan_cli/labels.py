@@ -204,6 +204,21 @@ class LabelSpace:
             targets.append(Target(dataset, attribute, value))
         if not targets:
             raise LabelError(f"no targets given; valid names: {', '.join(self.all_names())}")
+        seen: dict[tuple[int, str], float] = {}
+        for t in targets:
+            key = (t.dataset, t.attribute)
+            if key in seen and seen[key] != t.value:
+                raise LabelError(
+                    f"{spec!r} sets {t.attribute} twice ({seen[key]:g} and {t.value:g}); name it once"
+                )
+            seen[key] = t.value
+        for d, ds in enumerate(self.datasets):
+            for group in ds.exclusive + ((ds.attributes,) if ds.kind == "single" else ()):
+                full = [a for a in group if seen.get((d, a)) == 1.0]
+                if len(full) > 1:
+                    raise LabelError(
+                        f"{spec!r} asks for {' and '.join(full)} at once, but an image has one of them; name one"
+                    )
         return targets
 
     def apply_targets(self, dataset: int, source: torch.Tensor, targets: list[Target]) -> torch.Tensor:

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from . import checkpoint
+from .accelerators import check_device
 from .checkpoint import model_file
 from .console import progress, warn
 from .errors import ImageError, LabelError, StarganError
@@ -236,6 +237,35 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
         result.written.append(write_photo(image, path))
 
 
+def _outputs_of(item: InputFile, options: Options) -> list[Path]:
+    outputs = [output_path(item, options.out, options.tag, options.fmt)] if options.targets else []
+    return outputs + ([output_path(item, options.out, "grid", "png")] if options.grid else [])
+
+
+def _plan_outputs(items: list[InputFile], options: Options, result: Result) -> list[InputFile]:
+    """Before anything is written: two inputs that would write one file are refused (neither would be
+    safe); an input whose output would overwrite another input is skipped with a warning, the rest go on."""
+    owner: dict[Path, InputFile] = {}
+    for item in items:
+        for path in _outputs_of(item, options):
+            other = owner.setdefault(path.resolve(), item)
+            if other is not item:
+                raise ImageError(
+                    f"{other.path} and {item.path} would both be written to {path}; translate them into "
+                    "different --out folders or rename one"
+                )
+    kept = []
+    for item in items:
+        clash = next((p for p in _outputs_of(item, options) if p.resolve() in options.inputs), None)
+        if clash is not None:
+            reason = f"{item.path}: its output {clash} is one of the inputs; skipped (choose another --out)"
+            warn(reason)
+            result.skipped.append((item.path, reason))
+        else:
+            kept.append(item)
+    return kept
+
+
 def run(
     inputs: list[str],
     model: str,
@@ -266,7 +296,7 @@ def run(
         raise LabelError("--face N counts detected faces from 1 (left to right) and needs face detection")
     if batch_size < 1:
         raise LabelError(f"--batch-size must be at least 1, got {batch_size}")
-    translator = Translator.load(model, device)
+    translator = Translator.load(model, check_device(device))
     options = Options(
         targets=translator.label_space.parse_targets(to) if to else [],
         given=parse_source(translator.label_space, source) if source else {},
@@ -280,9 +310,10 @@ def run(
     )
     items = collect_inputs(inputs, pattern)
     options.inputs = {i.path.resolve() for i in items}
+    result = Result(inputs=len(items))
+    items = _plan_outputs(items, options, result)
     detector = FaceDetector() if detect else None
     size = translator.image_size
-    result = Result(inputs=len(items))
 
     def flush(batch: list[Job]) -> None:
         if options.targets and not options.native:

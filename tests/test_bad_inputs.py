@@ -13,7 +13,9 @@ from .cli_helpers import assert_one_line_error, invoke
 
 
 def snapshot(folder) -> dict[str, str]:
-    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 RECIPE_VALUES = [  # class 4: recipe values checked when the recipe loads, naming the setting
@@ -41,9 +43,73 @@ def test_a_diverging_run_stops_and_keeps_its_good_checkpoints(recipe_file, tmp_p
     checkpoint or generator of NaN weights is written."""
     code, output = invoke("train", recipe_file, "--set", "train.g_lr=1e30", "--set", "train.d_lr=1e30",
                           "--set", "train.checkpoint_every=2", "--set", "train.log_every=1")  # fmt: skip
-    assert_one_line_error(code, output, r"training diverged at step \d+: .*(nan|inf).*checkpoints .* are intact")
+    assert_one_line_error(
+        code, output, r"training diverged at step \d+: .*(nan|inf).*checkpoints .* are intact"
+    )
     run = next(p for p in (tmp_path / "runs").iterdir() if p.name != "latest")
     from safetensors.torch import load_file
 
     for file in run.rglob("*.safetensors"):
         assert all(np.isfinite(t.numpy()).all() for t in load_file(file).values()), file
+
+
+def test_devices_that_do_not_exist_here(trained_run, face_files):
+    """Class 3: one line listing what exists on this machine."""
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    for args in (("translate", face_files[0], "--no-detect", "--to", "blond", "--device", "cuda"),
+                 ("translate", face_files[0], "--no-detect", "--to", "blond", "--device", "tpu"),
+                 ("evaluate", trained_run, "--device", "tpu")):  # fmt: skip
+        code, output = (
+            invoke(*args[:1], *args[1:], "--model", trained_run) if args[0] == "translate" else invoke(*args)
+        )
+        assert_one_line_error(
+            code, output, f"--device {args[-1]}: this machine has no CUDA GPU; use one of cpu"
+        )
+
+
+TARGETS = [  # class 5: contradictory targets refused before anything runs
+    ("blond,blond=0", "sets Blond_Hair twice"),
+    ("blond,black", "asks for Black_Hair and Blond_Hair at once"),
+]
+
+
+@pytest.mark.parametrize(("to", "message"), TARGETS, ids=[t for t, _ in TARGETS])
+def test_contradictory_targets(trained_run, face_files, tmp_path, to, message):
+    before = snapshot(tmp_path)
+    code, output = invoke("translate", face_files[0], "--no-detect", "--model", trained_run, "--to", to)
+    assert_one_line_error(code, output, message)
+    assert snapshot(tmp_path) == before
+
+
+def test_evaluate_limit_must_be_positive(trained_run):
+    code, output = invoke("evaluate", trained_run, "--limit", 0)
+    assert_one_line_error(code, output, "--limit must be at least 1")
+
+
+def test_two_inputs_writing_one_file_are_refused_before_anything_is_written(trained_run, tmp_path):
+    face = np.full((32, 32, 3), 128, np.uint8)
+    Image.fromarray(face).save(tmp_path / "a.bmp")
+    Image.fromarray(face).save(tmp_path / "a.tiff")
+    before = snapshot(tmp_path)
+    code, output = invoke(
+        "translate", tmp_path, "--no-detect", "--model", trained_run, "--to", "blond", "--format", "png"
+    )
+    assert_one_line_error(
+        code, output, r"a\.(bmp|tiff) and .*a\.(bmp|tiff) would both be written to .*a_blond\.png"
+    )
+    assert snapshot(tmp_path) == before
+
+
+def test_an_output_that_is_an_input_skips_only_that_file(trained_run, tmp_path):
+    face = np.full((32, 32, 3), 128, np.uint8)
+    Image.fromarray(face).save(tmp_path / "b.png")
+    Image.fromarray(face).save(tmp_path / "b_blond.png")  # b's output name, and an input itself
+    before = snapshot(tmp_path)
+    code, output = invoke("translate", tmp_path, "--no-detect", "--model", trained_run, "--to", "blond")
+    assert code == 1 and "1 of 2 inputs skipped" in " ".join(output.split()), output
+    after = snapshot(tmp_path)
+    assert {k: after[k] for k in before} == before  # both inputs unchanged
+    assert (tmp_path / "b_blond_blond.png").is_file()  # the other input was translated

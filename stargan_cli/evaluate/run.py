@@ -16,6 +16,7 @@ import torch
 from rich.table import Table
 from torch import nn
 
+from ..accelerators import check_device
 from ..checkpoint import load_exported, model_file
 from ..console import info as say
 from ..console import warn
@@ -107,6 +108,9 @@ def evaluate(
 
     if batch_size < 1:
         raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit must be at least 1 test image, got {limit}")
+    check_device(device or "auto", allow_auto=True)
     if fid_images < 2:
         raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
     weights = find_weights(fid_weights) if features is None and fid else None  # a wrong path fails early
