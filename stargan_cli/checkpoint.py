@@ -27,7 +27,7 @@ from torch import nn
 
 from . import __version__
 from .config import build_dataclass
-from .errors import CheckpointError, ConfigError, LabelError
+from .errors import CheckpointError, ConfigError, LabelError, cannot_write, discard, temporary_name
 from .labels import LabelSpace
 from .methods import METHODS, Method
 
@@ -75,9 +75,13 @@ class ModelInfo:
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-    os.replace(tmp, path)
+    tmp = temporary_name(path)
+    try:
+        save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise cannot_write(path, exc) from None
 
 
 def save_model(path: str | Path, module: nn.Module, info: ModelInfo) -> Path:
@@ -286,11 +290,25 @@ def latest_checkpoint(run_dir: Path) -> Path:
 
 
 def resume_point(run_dir: Path) -> Path | None:
-    """The checkpoint to resume `run_dir` from, or None for a run stopped before it saved anything
-    (interrupted during set-up or the classifier warm-up): that one starts again from step 0."""
-    if not any((run_dir / "checkpoints").glob("step-*")):
+    """The checkpoint to resume `run_dir` from, or None for a run stopped before it completed one (killed
+    during set-up, or while its first checkpoint was still a temporary folder): that one starts again from
+    step 0. A damaged checkpoint newer than the last complete one is skipped with a warning."""
+    from .console import warn
+
+    complete = complete_checkpoints(run_dir)
+    saved = [p for p in sorted((run_dir / "checkpoints").glob("step-???????")) if p.is_dir()]
+    damaged = [p for p in saved if p not in complete]
+    if not complete:
+        if damaged:
+            raise CheckpointError(
+                f"{run_dir} has checkpoints but none complete ({', '.join(p.name for p in damaged)}: a network, "
+                "optimizer.pt or a readable state.json missing); start a new run instead"
+            )
         return None
-    return latest_checkpoint(run_dir)
+    newer = [p.name for p in damaged if p.name > complete[-1].name]
+    if newer:
+        warn(f"{', '.join(newer)} in {run_dir}/checkpoints is damaged; resuming from {complete[-1].name}")
+    return complete[-1]
 
 
 def load_optimizer_state(path: Path) -> dict[str, Any]:

@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .errors import cannot_write, discard, temporary_name
+
 
 def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float32 in [-1, 1] on `device`.
@@ -67,8 +69,12 @@ def save_image(array: np.ndarray, path: str | Path, fmt: str = "PNG", **options)
     """Write atomically (temporary name, then rename), so an interrupted save leaves no broken file.
     `fmt` and `options` go to PIL (e.g. "JPEG", quality=95)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(array).save(tmp, format=fmt, **options)
-    os.replace(tmp, path)
+    tmp = temporary_name(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(tmp, format=fmt, **options)
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise cannot_write(path, exc) from None
     return path

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from .checkpoint import ModelInfo, parse_info
-from .errors import CheckpointError
+from .errors import CheckpointError, temporary_name
 
 TOLERANCE = 1e-4
 
@@ -62,7 +62,7 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
     inputs, outputs = list(signature.inputs), list(signature.outputs)
     batch = torch.export.Dim("batch", min=1)
     dynamic = tuple({0: batch} for _ in inputs)  # by position: the forward's own argument names vary
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = temporary_name(path)
     module = module.eval()
     with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
         warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on naming the batch axis

@@ -46,7 +46,7 @@ def test_a_diverging_run_stops_and_keeps_its_good_checkpoints(recipe_file, tmp_p
     assert_one_line_error(
         code, output, r"training diverged at step \d+: .*(nan|inf).*checkpoints .* are intact"
     )
-    run = next(p for p in (tmp_path / "runs").iterdir() if p.name != "latest")
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name[:1].isdigit())
     from safetensors.torch import load_file
 
     for file in run.rglob("*.safetensors"):
@@ -113,3 +113,87 @@ def test_an_output_that_is_an_input_skips_only_that_file(trained_run, tmp_path):
     after = snapshot(tmp_path)
     assert {k: after[k] for k in before} == before  # both inputs unchanged
     assert (tmp_path / "b_blond_blond.png").is_file()  # the other input was translated
+
+
+# ----- class 6: interruptions ------------------------------------------------------------------------------
+def tiny_run(recipe_file, *settings):
+    from stargan_cli.config import load_recipe
+    from stargan_cli.train.loop import train
+
+    recipe, _ = load_recipe(
+        recipe_file, ["train.checkpoint_every=2", "train.steps=4", "train.decay_start=2", *settings]
+    )
+    return train(recipe).run_dir
+
+
+def test_killed_while_the_first_checkpoint_was_temporary_restarts_from_zero(recipe_file):
+    import shutil
+
+    from stargan_cli.train.loop import train
+
+    run = tiny_run(recipe_file)
+    for step in ("step-0000004", "step-0000002"):
+        shutil.rmtree(run / "checkpoints" / step)
+    shutil.copytree(run / "samples", run / "checkpoints" / "step-0000002.tmp")  # a half-written first one
+    assert train(resume=run).step == 4 and (run / "checkpoints" / "step-0000004" / "state.json").is_file()
+
+
+def test_a_damaged_newest_checkpoint_falls_back_to_the_one_before(recipe_file):
+    from stargan_cli.train.loop import train
+
+    run = tiny_run(recipe_file, "train.steps=6", "train.decay_start=3")
+    (run / "checkpoints" / "step-0000006" / "state.json").write_text("{ not json")
+    result = train(resume=run)
+    assert result.step == 6 and "step" in (run / "checkpoints" / "step-0000006" / "state.json").read_text()
+
+
+def test_killed_after_the_last_checkpoint_rewrites_the_stale_inference_files(recipe_file):
+    import shutil
+
+    from stargan_cli.checkpoint import read_info
+    from stargan_cli.train.loop import train
+
+    run = tiny_run(recipe_file)
+    shutil.copy(run / "checkpoints" / "step-0000002" / "generator.safetensors", run / "generator.safetensors")
+    assert read_info(run / "generator.safetensors").step == 2  # as if killed before the final export
+    train(resume=run)
+    assert read_info(run / "generator.safetensors").step == 4
+
+
+def test_a_failed_start_leaves_no_run_folder(recipe_file, tmp_path):
+    code, output = invoke("train", recipe_file, "--set", "data.batch_size=1000")
+    assert_one_line_error(code, output, "fewer than one batch of 1000")
+    assert not (tmp_path / "runs").exists()
+
+
+# ----- class 7: concurrency, class 1: destinations -----------------------------------------------------------
+def test_run_numbers_are_unique_across_recipes_started_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stargan_cli.train.rundir import new_run_dir
+
+    with ThreadPoolExecutor(8) as pool:
+        runs = list(pool.map(lambda i: new_run_dir(tmp_path, "ab"[i % 2]), range(16)))
+    assert sorted(int(p.name[:4]) for p in runs) == list(range(1, 17))
+
+
+def test_writers_of_one_file_never_share_a_temporary_name(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from stargan_cli.images import save_image
+
+    pictures = [np.full((64, 64, 3), i, np.uint8) for i in range(12)]
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(lambda a: save_image(a, tmp_path / "same.png"), pictures))
+    assert [p.name for p in tmp_path.iterdir()] == ["same.png"]  # whole, and no temporary file left
+
+
+def test_an_unwritable_destination_is_one_line_and_leaves_no_temporary_file(
+    trained_run, face_files, tmp_path
+):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    code, output = invoke("translate", face_files[0], "--no-detect", "--model", trained_run, "--to", "blond",
+                          "--out", blocker)  # fmt: skip
+    assert_one_line_error(code, output, "cannot write .*a_file.*choose another destination")
+    assert blocker.read_text() == "not a folder" and not list(tmp_path.rglob("*.tmp"))

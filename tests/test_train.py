@@ -201,11 +201,12 @@ def test_a_resumed_run_drops_the_metrics_logged_after_its_checkpoint(tmp_path):
     assert path.read_text() == "".join(lines[:3])
 
 
-def test_resume_needs_a_complete_checkpoint(trained_run, tmp_path):
+def test_resume_refuses_checkpoints_that_are_all_damaged(trained_run, tmp_path):
+    """(Only a temporary first checkpoint restarts from step 0: tests/test_bad_inputs.py.)"""
     run = tmp_path / "0001-empty"
-    (run / "checkpoints" / "step-0000003.tmp").mkdir(parents=True)
+    (run / "checkpoints" / "step-0000003").mkdir(parents=True)  # no networks, no state.json
     (run / "config.json").write_text((trained_run / "config.json").read_text())
-    with pytest.raises(CheckpointError, match="no complete checkpoint to resume from"):
+    with pytest.raises(CheckpointError, match="has checkpoints but none complete .step-0000003"):
         train(resume=run)
     with pytest.raises(CheckpointError, match="not a run directory"):
         train(resume=tmp_path)

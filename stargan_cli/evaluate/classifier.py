@@ -20,9 +20,9 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from ..console import info, progress
+from ..console import info, progress, warn
 from ..data.prepared import PreparedDataset
-from ..errors import ConfigError
+from ..errors import ConfigError, discard, temporary_name
 from ..images import to_tensor
 from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION
@@ -182,11 +182,15 @@ def load_or_train(
         except (SafetensorError, OSError, KeyError, RuntimeError, ValueError):
             pass  # a damaged or stale cache is simply retrained
     model, accuracy = train_classifier(dataset, arch, device=device)
-    tmp = path.with_name(path.name + ".tmp")
+    tmp = temporary_name(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"manifest_hash": key, "accuracy": json.dumps(accuracy), "architecture": arch}
-    save_file(state, str(tmp), metadata=meta)
-    tmp.replace(path)
+    try:
+        save_file(state, str(tmp), metadata=meta)
+        tmp.replace(path)
+    except OSError as exc:  # a read-only dataset folder: the evaluator is simply not cached
+        discard(tmp)
+        warn(f"the evaluator could not be cached at {path} ({exc.strerror}); it is retrained next time")
     info(
         f"{arch} evaluator for {dataset.name}: real test accuracy {np.mean(accuracy):.2%} (cached at {path})"
     )

@@ -21,7 +21,7 @@ from ..checkpoint import load_exported, model_file
 from ..console import info as say
 from ..console import warn
 from ..data.prepared import PreparedDataset
-from ..errors import CheckpointError, DatasetError
+from ..errors import CheckpointError, DatasetError, cannot_write, discard, temporary_name
 from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
 from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
@@ -183,13 +183,20 @@ def evaluate(
         "scores": [s.to_dict() for s in scores],
     }
     path = Path(out) if out else file.parent / "report.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        raise DatasetError(
+            f"--out {path} is a folder; give the report's file name, e.g. {path / 'report.json'}"
+        )
     picture = path.with_suffix(".png")
     report["picture"] = str(picture)
-    report_picture(picture, translator, datasets, evaluators, scores, device)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-    tmp.replace(path)
+    report_picture(picture, translator, datasets, evaluators, scores, device)  # checks the folder first
+    tmp = temporary_name(path)
+    try:
+        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        tmp.replace(path)
+    except OSError as exc:
+        discard(tmp)
+        raise cannot_write(path, exc) from None
     return Report(path, scores, summary, report, picture)
 
 

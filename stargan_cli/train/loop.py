@@ -191,6 +191,24 @@ def train(
     context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
     objective = method.training.objective(recipe.loss, context)
     sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
+    streams = [
+        BatchStream(
+            datasets[s.dataset].split("train"),
+            recipe.data.batch_size,
+            cfg.seed,
+            s.dataset,
+            recipe.data.flip,
+            rank,
+            processes,
+            s.name,
+            recipe.data.zoom_out,
+            recipe.data.shift,
+            subset=s.rows,
+            key=k,
+            zoom_in=recipe.data.load_size / recipe.model.params.image_size if recipe.data.load_size else 1.0,
+        )
+        for k, s in enumerate(sources)
+    ]
     if main and resume is not None and checkpoint is None:
         info(f"{run_dir} stopped before its first checkpoint: training it again from step 0")
     if resume is None:
@@ -243,24 +261,6 @@ def train(
             run_step = GraphedStep(run_step)
         elif main:
             warn("train.cuda_graphs is ignored: not training on a CUDA GPU")
-    streams = [
-        BatchStream(
-            datasets[s.dataset].split("train"),
-            recipe.data.batch_size,
-            cfg.seed,
-            s.dataset,
-            recipe.data.flip,
-            rank,
-            processes,
-            s.name,
-            recipe.data.zoom_out,
-            recipe.data.shift,
-            subset=s.rows,
-            key=k,
-            zoom_in=recipe.data.load_size / model_cfg.image_size if recipe.data.load_size else 1.0,
-        )
-        for k, s in enumerate(sources)
-    ]
     last = min(cfg.steps, stop_at) if stop_at else cfg.steps
 
     # what samples use: the averages in place of the generators when EMA is on
@@ -282,13 +282,20 @@ def train(
             if ema is not None:
                 state["ema_updates"] = ema.updates
             save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
-            for role in method.model.exported:
-                averaged = ema is not None and role in ema.networks
-                save_model(
-                    run_dir / f"{role}.safetensors", *nets[f"{role}{EMA_SUFFIX}" if averaged else role]
-                )
+            export_models(step)
+
+    def export_models(step: int) -> None:
+        """The run's inference files (`<role>.safetensors`), the averages where EMA is on."""
+        for role in method.model.exported:
+            averaged = ema is not None and role in ema.networks
+            net = ema.networks[role] if averaged else plain[role]
+            save_model(
+                run_dir / f"{role}.safetensors", net, info0.at(step, role, "ema" if averaged else "trained")
+            )
 
     # 3. the loop
+    if checkpoint is not None and start >= last and main:  # killed after the last checkpoint, before the
+        export_models(start)  # inference files were rewritten: write them from it
     images_per_step = recipe.data.batch_size * processes * len(streams)
     trackers.start(accelerator, cfg.log_with, run_dir, recipe.to_dict())
     with (

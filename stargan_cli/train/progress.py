@@ -9,6 +9,7 @@ from pathlib import Path
 from rich.progress import TextColumn
 
 from ..console import progress
+from ..errors import temporary_name
 
 
 class TrainProgress:
@@ -75,6 +76,6 @@ def _drop_records_after(path: Path, step: int) -> None:
             continue
         kept.append(line)
     if kept != lines:
-        tmp = path.with_name(f".{path.name}.tmp")
+        tmp = temporary_name(path)
         tmp.write_text("".join(kept), encoding="utf-8")
         tmp.replace(path)
