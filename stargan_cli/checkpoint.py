@@ -123,8 +123,10 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
         config = build_dataclass(method.model.config, json.loads(meta["stargan.model_config"]), "")
         label_space = LabelSpace.from_json(meta["stargan.label_space"])
         step = int(meta.get("stargan.step", "0"))
-    except (KeyError, ValueError, ConfigError, LabelError) as exc:
-        raise CheckpointError(f"{path} has damaged stargan metadata ({exc})") from None
+    except (KeyError, ValueError, TypeError, AttributeError, ConfigError, LabelError) as exc:
+        raise CheckpointError(
+            f"{path} has damaged stargan metadata ({exc.__class__.__name__}: {exc})"
+        ) from None
     role = meta.get("stargan.role", ENTRY)
     if role not in method.model.networks:
         raise CheckpointError(
@@ -159,6 +161,12 @@ def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Ten
         ]
         raise CheckpointError(
             f"{path} does not fit the model its metadata describes: {'; '.join(p for p in parts if p)}"
+        )
+    broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if broken:
+        raise CheckpointError(
+            f"{path} holds non-finite weights (NaN or infinity) in {', '.join(broken[:3])}: its training "
+            "diverged; use an earlier checkpoint"
         )
     module.load_state_dict(state, strict=False)
 

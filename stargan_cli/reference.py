@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pickle
 import re
+import zipfile
 from pathlib import Path
 
 import torch
@@ -29,6 +30,12 @@ def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
     """A reference .ckpt -> {name: tensor}, through torch's weights-only unpickler."""
     if not path.is_file():
         raise CheckpointError(f"{path} not found")
+    with path.open("rb") as handle:
+        pickled = handle.read(1) == b"\x80"  # a legacy torch.save file starts with a pickle PROTO opcode
+    if not (pickled or zipfile.is_zipfile(path)):
+        raise CheckpointError(
+            f"{path} is not a readable PyTorch checkpoint (neither torch's zip format nor a pickle)"
+        )
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -37,7 +44,7 @@ def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
             f"{path} holds Python objects other than tensors, so it was refused without unpickling it "
             f"({first[:160]}); only the reference's plain state_dicts are imported"
         ) from None
-    except (RuntimeError, OSError, EOFError, ValueError) as exc:
+    except Exception as exc:  # noqa: BLE001 - random bytes fail inside the unpickler in many ways
         raise CheckpointError(
             f"{path} is not a readable PyTorch checkpoint ({exc.__class__.__name__})"
         ) from None

@@ -197,3 +197,52 @@ def test_an_unwritable_destination_is_one_line_and_leaves_no_temporary_file(
                           "--out", blocker)  # fmt: skip
     assert_one_line_error(code, output, "cannot write .*a_file.*choose another destination")
     assert blocker.read_text() == "not a folder" and not list(tmp_path.rglob("*.tmp"))
+
+
+# ----- class 2: damaged or foreign files ---------------------------------------------------------------------
+def test_random_bytes_as_weights_are_one_line(trained_run, tmp_path):
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    code, output = invoke("import-reference", junk, "--image-size", 128, "--out", tmp_path / "o")
+    assert_one_line_error(code, output, "is not a readable PyTorch checkpoint")
+    code, output = invoke(
+        "import-reference", junk, "--method", "cyclegan", "--from", "a", "--to", "b", "--out", tmp_path / "o"
+    )
+    assert_one_line_error(code, output, "is not a readable PyTorch checkpoint")
+    pytest.importorskip("torch_fidelity")
+    code, output = invoke("evaluate", trained_run, "--fid-weights", junk, "--out", tmp_path / "r.json")
+    assert_one_line_error(code, output, "is not a weights-only tensor file")
+
+
+def test_a_model_file_with_metadata_of_the_wrong_shape(trained_run, tmp_path):
+    from safetensors.torch import load_file, safe_open, save_file
+
+    source = trained_run / "generator.safetensors"
+    with safe_open(str(source), "pt") as handle:
+        meta = handle.metadata()
+    save_file(
+        load_file(source), tmp_path / "generator.safetensors", {**meta, "stargan.model_config": "[1, 2]"}
+    )
+    code, output = invoke("translate", tmp_path / "x.png", "--model", tmp_path, "--to", "blond")
+    assert_one_line_error(code, output, "has damaged stargan metadata")
+
+
+def test_non_finite_weights_are_refused_instead_of_translating_to_black(trained_run, face_files, tmp_path):
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, safe_open, save_file
+
+    model = tmp_path / "model"
+    shutil.copytree(trained_run, model, ignore=shutil.ignore_patterns("checkpoints", "samples"))
+    with safe_open(str(model / "generator.safetensors"), "pt") as handle:
+        meta = handle.metadata()
+    weights = load_file(model / "generator.safetensors")
+    first = next(k for k, v in weights.items() if v.is_floating_point())
+    weights[first] = torch.full_like(weights[first], float("nan"))
+    save_file(weights, model / "generator.safetensors", meta)
+    code, output = invoke(
+        "translate", face_files[0], "--no-detect", "--model", model, "--to", "blond", "--out", tmp_path / "o"
+    )
+    assert_one_line_error(code, output, f"holds non-finite weights .NaN or infinity. in {first}")
+    assert not (tmp_path / "o").exists()
