@@ -230,3 +230,14 @@ def test_celeba_zip_members_are_read_in_parallel(tmp_path):
     assert ds.split_sizes == {"train": 280, "test": 20}
     assert zipfile.ZipFile(source / "img_align_celeba.zip").namelist()[0] == "img_align_celeba/000001.jpg"
     assert np.asarray(ds.split("train").images).std() > 0
+
+
+def test_celeba_zip_reads_stay_right_when_a_small_split_ran_in_process_first(tmp_path):
+    """A train split under the in-process threshold opens the zip in the main process; the large test split
+    then runs in worker processes, which must not read through that inherited handle (a shared file offset:
+    issue 26 saw 38-403 good images lost at random)."""
+    source = make_celeba(tmp_path / "celeba", 700, as_zip=True)
+    ds = prepare_celeba(
+        str(source), str(tmp_path / "out"), ["Male"], size=16, test_size=500, workers=2
+    )
+    assert ds.split_sizes == {"train": 200, "test": 500} and not ds.manifest["skipped"]

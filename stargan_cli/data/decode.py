@@ -8,6 +8,7 @@ grayscale, palette, CMYK, RGBA or 16-bit file is converted to RGB and counted.
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from dataclasses import dataclass
 
@@ -22,7 +23,7 @@ FILTERS = {
     "lanczos": Image.Resampling.LANCZOS,
     "box": Image.Resampling.BOX,
 }
-_ZIPS: dict[str, zipfile.ZipFile] = {}  # one open handle per archive and process
+_ZIPS: dict[tuple[str, int], zipfile.ZipFile] = {}  # one open handle per archive and process
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,12 @@ class ImageItem:
 def _open(item: ImageItem) -> Image.Image:
     if item.archive is None:
         return Image.open(item.path)
-    handle = _ZIPS.get(item.archive)
+    # keyed by process: a worker forked after the main process opened the archive must not read through the
+    # inherited handle, whose file offset the processes would share (members read at random went missing)
+    key = (item.archive, os.getpid())
+    handle = _ZIPS.get(key)
     if handle is None:
-        handle = _ZIPS[item.archive] = zipfile.ZipFile(item.archive)
+        handle = _ZIPS[key] = zipfile.ZipFile(item.archive)
     return Image.open(io.BytesIO(handle.read(item.path)))
 
 
