@@ -237,7 +237,32 @@ def test_celeba_zip_reads_stay_right_when_a_small_split_ran_in_process_first(tmp
     then runs in worker processes, which must not read through that inherited handle (a shared file offset:
     issue 26 saw 38-403 good images lost at random)."""
     source = make_celeba(tmp_path / "celeba", 700, as_zip=True)
-    ds = prepare_celeba(
-        str(source), str(tmp_path / "out"), ["Male"], size=16, test_size=500, workers=2
-    )
+    ds = prepare_celeba(str(source), str(tmp_path / "out"), ["Male"], size=16, test_size=500, workers=2)
     assert ds.split_sizes == {"train": 200, "test": 500} and not ds.manifest["skipped"]
+
+
+def test_tiny_images_are_skipped_and_small_ones_reported(tmp_path):
+    """An icon is not silently blown up into a flat colour: under a quarter of the size it is skipped, under
+    the size it is counted as upscaled."""
+    root = tmp_path / "pets"
+    for name, side in (("cat", 40), ("dog", 3)):
+        (root / name).mkdir(parents=True)
+        for i in range(6):
+            Image.new("RGB", (side, side), (30 * i, 90, 200)).save(root / name / f"{i}.png")
+    Image.new("RGB", (24, 24), (5, 5, 5)).save(root / "cat" / "small.png")
+    Image.new("RGB", (40, 40), (5, 5, 5)).save(root / "dog" / "ok.png")
+    ds = prepare_folder(str(root), str(tmp_path / "out"), size=32, test_fraction=0.0, workers=1)
+    assert ds.manifest["skipped"] == {"too small (under a quarter of 32 px)": 6}
+    assert ds.manifest["converted"] == {"upscaled (smaller than 32 px)": 1}
+    assert ds.split_sizes["train"] == 8
+
+
+def test_a_file_listed_twice_is_used_once(tmp_path):
+    source = make_celeba(tmp_path / "celeba", 12)
+    attr = source / "list_attr_celeba.txt"
+    lines = attr.read_text().splitlines()
+    lines[0] = str(int(lines[0]) + 1)
+    attr.write_text("\n".join(lines + [lines[2]]) + "\n")  # the first image's line again at the end
+    ds = prepare_celeba(str(source), str(tmp_path / "out"), None, 16, test_size=3, workers=1)
+    files = ds.files("train") + ds.files("test")
+    assert len(files) == len(set(files)) == 12

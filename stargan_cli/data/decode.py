@@ -113,7 +113,13 @@ def decode(item: ImageItem) -> Row:
         return Row(None, None, item.source, "not an image")
     except (OSError, SyntaxError, ValueError, zipfile.BadZipFile):
         return Row(None, None, item.source, "unreadable (truncated or corrupt)")
-    image = image.crop(item.crop.box(*image.size))
+    box = item.crop.box(*image.size)
+    side = box[2] - box[0]
+    if side * 4 < item.size:  # a thumbnail or an icon: nothing of it would survive the upscaling
+        return Row(None, None, item.source, f"too small (under a quarter of {item.size} px)")
+    if side < item.size:
+        note = note or f"upscaled (smaller than {item.size} px)"
+    image = image.crop(box)
     if image.size != (item.size, item.size):
         image = image.resize((item.size, item.size), FILTERS[item.resample])
     return Row(np.asarray(image), np.asarray(item.labels, np.float32), item.source, note)

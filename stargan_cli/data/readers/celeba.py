@@ -14,6 +14,7 @@ import random
 import zipfile
 from pathlib import Path
 
+from ...console import warn
 from ...errors import DatasetError
 from ...labels import DatasetLabels
 from ..decode import Crop, ImageItem, decode
@@ -124,6 +125,14 @@ def prepare_celeba(
 
     attr_file, images = locate(Path(source))
     names, rows = read_attributes(attr_file)
+    listed = {}
+    for row in rows:  # a file listed twice would land in both splits: the first listing counts
+        listed.setdefault(row[0], row)
+    if len(listed) < len(rows):
+        warn(
+            f"{attr_file} lists {len(rows) - len(listed)} file(s) more than once; each is used once (its first line)"
+        )
+        rows = list(listed.values())
     chosen = select(names, list(attributes or PAPER_ATTRIBUTES))
     selected = tuple(names[i] for i in chosen)
     hair = tuple(a for a in selected if a in HAIR_COLOURS)
