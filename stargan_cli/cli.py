@@ -471,8 +471,6 @@ def info(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
     """Say what a run, checkpoint, model file or prepared dataset is, from its own metadata."""
-    from rich.markup import escape
-
     from .info import describe, lines
 
     described = describe(path)
@@ -489,7 +487,7 @@ def info(
     for key, value in described.items():
         if key in ("kind", "path"):
             continue
-        table.add_row(key, escape("\n".join(lines(value))))
+        table.add_row(key, "\n".join(lines(value)))
     stdout.print(table)
 
 

@@ -17,7 +17,7 @@ from rich.progress import (
 )
 
 console = Console(stderr=True, highlight=False)
-stdout = Console(highlight=False)
+stdout = Console(highlight=False, markup=False)  # results hold paths and names: never markup
 
 
 def quiet() -> bool:

@@ -246,3 +246,13 @@ def test_non_finite_weights_are_refused_instead_of_translating_to_black(trained_
     )
     assert_one_line_error(code, output, f"holds non-finite weights .NaN or infinity. in {first}")
     assert not (tmp_path / "o").exists()
+
+
+def test_names_in_square_brackets_are_printed_as_they_are(trained_run, tmp_path):
+    """Class 9: the console library reads [word] as markup; paths and names never go through it."""
+    folder = tmp_path / "[data] photos"
+    folder.mkdir()
+    Image.fromarray(np.full((32, 32, 3), 100, np.uint8)).save(folder / "me[bold].png")
+    code, output = invoke("translate", folder, "--no-detect", "--model", trained_run, "--to", "blond")
+    assert code == 0, output
+    assert "[data] photos/me[bold]_blond.png" in " ".join(output.split())  # (rich wraps long lines)
