@@ -27,7 +27,8 @@ from torch import nn
 
 from . import __version__
 from .config import build_dataclass
-from .errors import CheckpointError, ConfigError, LabelError, cannot_write, discard, temporary_name
+from .errors import CheckpointError, ConfigError, LabelError
+from .files import cannot_write, discard, temporary_name
 from .labels import LabelSpace
 from .methods import METHODS, Method
 
@@ -86,7 +87,10 @@ def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[st
 
 def save_model(path: str | Path, module: nn.Module, info: ModelInfo) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(path, exc) from None
     _atomic_save(module.state_dict(), path, info.metadata())
     return path
 

@@ -5,10 +5,7 @@ traceback.
 """
 
 import difflib
-import os
-import uuid
 from collections.abc import Iterable
-from pathlib import Path
 
 
 def did_you_mean(name: str, options: Iterable[str]) -> str:
@@ -48,27 +45,3 @@ class MissingInput(StarganError):
     what to get, where, and the command to run then. Exit code 2, as for other usage errors."""
 
     exit_code = 2
-
-
-def temporary_name(path: str | Path) -> Path:
-    """A hidden temporary name beside `path`, unique to this process and call, so that two writers of one
-    folder never share one."""
-    path = Path(path)
-    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
-
-
-def cannot_write(path, exc: OSError) -> StarganError:
-    """An OSError of a write as one line naming the destination and what to do."""
-    reason = exc.strerror or exc.__class__.__name__
-    return StarganError(
-        f"cannot write {path}: {reason}; check that its folder exists and is writable and that the disk has "
-        "room, or choose another destination"
-    )
-
-
-def discard(path: Path) -> None:
-    """Remove a temporary file if it is there; a folder that cannot hold it (a file in its way) is fine."""
-    try:
-        path.unlink(missing_ok=True)
-    except OSError:
-        pass

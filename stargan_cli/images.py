@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .errors import cannot_write, discard, temporary_name
+from .files import cannot_write, discard, temporary_name
 
 
 def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:

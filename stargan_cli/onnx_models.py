@@ -23,7 +23,8 @@ import torch
 from torch import nn
 
 from .checkpoint import ModelInfo, parse_info
-from .errors import CheckpointError, temporary_name
+from .errors import CheckpointError
+from .files import temporary_name
 
 TOLERANCE = 1e-4
 

@@ -256,3 +256,65 @@ def test_names_in_square_brackets_are_printed_as_they_are(trained_run, tmp_path)
     code, output = invoke("translate", folder, "--no-detect", "--model", trained_run, "--to", "blond")
     assert code == 0, output
     assert "[data] photos/me[bold]_blond.png" in " ".join(output.split())  # (rich wraps long lines)
+
+
+def test_destinations_in_the_way_are_one_line(trained_run, recipe_file, tmp_path):
+    """Class 1: export, train and prepare into a place where a file stands in the way."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("mine")
+    code, output = invoke("export", trained_run, "--out", blocker / "sub")
+    assert_one_line_error(code, output, "cannot write .*blocker/sub")
+    code, output = invoke("train", recipe_file, "--set", f'output.runs_dir="{blocker}/runs"')
+    assert_one_line_error(code, output, "cannot write .*blocker/runs")
+    code, output = invoke(
+        "prepare", "toyfaces", "--out", blocker / "toy", "--size", 16, "--train", 4, "--test", 1
+    )
+    assert_one_line_error(code, output, "cannot write .*blocker/toy")
+    assert blocker.read_text() == "mine"
+
+
+def test_prepare_checks_free_space_before_preallocating(tmp_path, monkeypatch):
+    import shutil as shell
+
+    from stargan_cli.data import prepare
+
+    usage = shell.disk_usage(tmp_path)
+    monkeypatch.setattr(prepare.shutil, "disk_usage", lambda _: usage._replace(free=10_000))
+    code, output = invoke(
+        "prepare", "toyfaces", "--out", tmp_path / "toy", "--size", 16, "--train", 40, "--test", 4
+    )
+    assert_one_line_error(code, output, r"needs about 0\.00 GiB and its disk has 0\.00 GiB free")
+    assert not (tmp_path / "toy").exists()
+
+
+def test_a_second_prepare_of_one_destination_is_refused_while_the_first_runs(tmp_path):
+    from stargan_cli.errors import StarganError
+    from stargan_cli.files import locked
+
+    with locked(tmp_path / ".toy.lock"):  # as a first prepare holds it
+        code, output = invoke(
+            "prepare", "toyfaces", "--out", tmp_path / "toy", "--size", 16, "--train", 4, "--test", 1
+        )
+    assert_one_line_error(code, output, "another stargan prepare is writing .*toy; wait for it")
+    with locked(tmp_path / ".x.lock"), pytest.raises(StarganError, match="busy"):
+        with locked(tmp_path / ".x.lock", wait=False, busy="busy"):
+            pass
+
+
+def test_two_translates_into_one_folder_at_once(trained_run, tmp_path):
+    """Class 7: two processes writing the same outputs into one --out both finish, and every file is whole."""
+    import subprocess
+    import sys
+
+    faces = tmp_path / "faces"
+    faces.mkdir()
+    for i in range(12):
+        Image.fromarray(np.full((32, 32, 3), 10 * i, np.uint8)).save(faces / f"{i}.png")
+    command = [sys.executable, "-m", "stargan_cli", "translate", str(faces), "--no-detect", "--model",
+               str(trained_run), "--to", "blond", "--out", str(tmp_path / "out")]  # fmt: skip
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for _ in range(2)]
+    outputs = [r.communicate(timeout=300)[0].decode() for r in runs]
+    assert [r.returncode for r in runs] == [0, 0], outputs
+    written = sorted((tmp_path / "out").iterdir())
+    assert [p.name for p in written] == sorted(f"{i}_blond.png" for i in range(12))
+    assert all(Image.open(p).size == (32, 32) for p in written)

@@ -23,6 +23,7 @@ import numpy as np
 from .. import __version__
 from ..console import info, progress
 from ..errors import DatasetError
+from ..files import cannot_write, locked
 from ..labels import DatasetLabels
 from .prepared import FORMAT_VERSION, PreparedDataset
 
@@ -125,7 +126,24 @@ def write_prepared(
 ) -> PreparedDataset:
     out = Path(out)
     check_output(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(out, exc) from None
+    needed = sum(len(items) for items in splits.values()) * image_size * image_size * 3
+    free = shutil.disk_usage(out.parent).free
+    if needed * 1.05 + 2**26 > free:  # the arrays are preallocated: a full disk would kill the process
+        raise DatasetError(
+            f"{out} needs about {needed / 2**30:.2f} GiB and its disk has {free / 2**30:.2f} GiB free; free some "
+            "space or choose another --out"
+        )
+    busy = f"another stargan prepare is writing {out}; wait for it to finish or choose another --out"
+    with locked(out.parent / f".{out.name}.lock", wait=False, busy=busy):
+        return _write_locked(out, labels, image_size, splits, worker, source, preprocessing, extra, workers)
+
+
+def _write_locked(out, labels, image_size, splits, worker, source, preprocessing, extra, workers):
+    """write_prepared's work, under the destination's lock: every partial folder left there is stale."""
     for stale in out.parent.glob(f".{out.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
@@ -165,6 +183,9 @@ def write_prepared(
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(tmp, out)
+    except OSError as exc:  # the disk filled up, the folder went away: one line, nothing half-written left
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise cannot_write(out, exc) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -22,7 +22,8 @@ from torch import nn
 
 from ..console import info, progress, warn
 from ..data.prepared import PreparedDataset
-from ..errors import ConfigError, discard, temporary_name
+from ..errors import ConfigError
+from ..files import discard, temporary_name
 from ..images import to_tensor
 from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION

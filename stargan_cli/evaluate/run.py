@@ -21,7 +21,8 @@ from ..checkpoint import load_exported, model_file
 from ..console import info as say
 from ..console import warn
 from ..data.prepared import PreparedDataset
-from ..errors import CheckpointError, DatasetError, cannot_write, discard, temporary_name
+from ..errors import CheckpointError, DatasetError
+from ..files import cannot_write, discard, temporary_name
 from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
 from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.progress import TextColumn
 
 from ..console import progress
-from ..errors import temporary_name
+from ..files import temporary_name
 
 
 class TrainProgress:

@@ -3,43 +3,30 @@ checkpoints/ and the latest generator.safetensors."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from pathlib import Path
 
 from ..config import Recipe, config_hash, recipe_from_dict
 from ..errors import CheckpointError, ConfigError
+from ..files import cannot_write, locked
 
 
 def new_run_dir(runs_dir: str | Path, name: str) -> Path:
     """runs/NNNN-<name>/ with the next free number. Numbers are taken under a lock on runs/.lock, so runs
     started at once (of any recipe) never share one."""
     root = Path(runs_dir)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(root, exc) from None
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "run"
-    with _locked(root / ".lock"):
+    with locked(root / ".lock"):
         numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{4,})-", p.name))]
         path = root / f"{max(numbers, default=0) + 1:04d}-{safe}"
         path.mkdir()
         _point_latest(root, path)
     return path
-
-
-@contextlib.contextmanager
-def _locked(path: Path):
-    """An exclusive lock on `path` (POSIX flock; elsewhere no lock, and mkdir alone guards the name)."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - Windows
-        yield
-        return
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _point_latest(root: Path, run: Path) -> None:

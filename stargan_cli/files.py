@@ -1,0 +1,55 @@
+"""Writing files safely: temporary names unique per process, their removal, write errors as one line, and
+an exclusive lock on a destination."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from pathlib import Path
+
+from .errors import StarganError
+
+
+def temporary_name(path: str | Path) -> Path:
+    """A hidden temporary name beside `path`, unique to this process and call, so that two writers of one
+    folder never share one."""
+    path = Path(path)
+    return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
+
+
+def cannot_write(path, exc: OSError) -> StarganError:
+    """An OSError of a write as one line naming the destination and what to do."""
+    reason = exc.strerror or exc.__class__.__name__
+    return StarganError(
+        f"cannot write {path}: {reason}; check that its folder exists and is writable and that the disk has "
+        "room, or choose another destination"
+    )
+
+
+def discard(path: Path) -> None:
+    """Remove a temporary file if it is there; a folder that cannot hold it (a file in its way) is fine."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+@contextlib.contextmanager
+def locked(path: Path, wait: bool = True, busy: str = ""):
+    """Hold an exclusive lock on the file `path` (POSIX flock) for the block. With `wait` False, a lock held
+    elsewhere raises StarganError(`busy`). Where flock does not exist the block runs unlocked."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with Path(path).open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise StarganError(busy or f"{path} is locked by another process") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
