@@ -36,9 +36,11 @@ def discard(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def locked(path: Path, wait: bool = True, busy: str = ""):
+def locked(path: Path, wait: bool = True, busy: str = "", remove: bool = False):
     """Hold an exclusive lock on the file `path` (POSIX flock) for the block. With `wait` False, a lock held
-    elsewhere raises StarganError(`busy`). Where flock does not exist the block runs unlocked."""
+    elsewhere raises StarganError(`busy`). With `remove`, the file is deleted before the lock is released
+    (safe with `wait` False: a process that opened it meanwhile finds it locked and gives up). Where flock
+    does not exist the block runs unlocked."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
@@ -52,4 +54,6 @@ def locked(path: Path, wait: bool = True, busy: str = ""):
         try:
             yield
         finally:
+            if remove:
+                Path(path).unlink(missing_ok=True)
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -138,7 +138,7 @@ def write_prepared(
             "space or choose another --out"
         )
     busy = f"another stargan prepare is writing {out}; wait for it to finish or choose another --out"
-    with locked(out.parent / f".{out.name}.lock", wait=False, busy=busy):
+    with locked(out.parent / f".{out.name}.lock", wait=False, busy=busy, remove=True):
         return _write_locked(out, labels, image_size, splits, worker, source, preprocessing, extra, workers)
 
 
