@@ -28,7 +28,7 @@ from torch import nn
 from . import __version__
 from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
-from .files import cannot_write, discard, temporary_name
+from .files import cannot_write, discard, failpoint, temporary_name
 from .labels import LabelSpace
 from .methods import METHODS, Method
 
@@ -258,6 +258,7 @@ def save_training_state(
     torch.save(optimizer_state, tmp / "optimizer.pt")
     state = {"step": step, "networks": list(networks), **state}
     (tmp / "state.json").write_text(json.dumps(state, indent=2), encoding="utf-8")
+    failpoint(f"checkpoint-{step}-written")  # everything written, not yet renamed
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)

@@ -318,3 +318,39 @@ def test_two_translates_into_one_folder_at_once(trained_run, tmp_path):
     written = sorted((tmp_path / "out").iterdir())
     assert [p.name for p in written] == sorted(f"{i}_blond.png" for i in range(12))
     assert all(Image.open(p).size == (32, 32) for p in written)
+
+
+@pytest.mark.parametrize(
+    ("point", "what"),
+    [
+        ("checkpoint-2-written", "the first checkpoint still a temporary folder"),
+        ("checkpoint-4-saved", "the last checkpoint saved, its generator.safetensors not yet"),
+    ],  # fmt: skip
+    ids=["first-checkpoint-temporary", "after-the-last-checkpoint"],
+)
+def test_a_hard_kill_in_either_window_resumes_to_the_uninterrupted_result(recipe_file, tmp_path, point, what):
+    """Class 6: `stargan train` dies at once (exit 137, no clean-up, as kill -9) at `point`; `--resume`
+    then ends with the weights and inference files of a run that was never killed."""
+    import os
+    import subprocess
+    import sys
+
+    from safetensors.torch import load_file
+
+    from stargan_cli.checkpoint import read_info
+
+    settings = ["--set", "train.steps=4", "--set", "train.decay_start=2", "--set", "train.checkpoint_every=2"]
+    base = [sys.executable, "-m", "stargan_cli", "train"]
+    env = {**os.environ, "STARGAN_FAILPOINT": point}
+    killed = subprocess.run([*base, str(recipe_file), *settings], env=env, capture_output=True, timeout=300)
+    assert killed.returncode == 137, killed.stderr.decode()[-2000:]
+    run = next(p for p in (tmp_path / "runs").iterdir() if p.name[:1].isdigit())
+    resumed = subprocess.run([*base, "--resume", str(run)], capture_output=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr.decode()[-2000:]
+    straight = subprocess.run([*base, str(recipe_file), *settings], capture_output=True, timeout=300)
+    assert straight.returncode == 0
+    other = max(p for p in (tmp_path / "runs").iterdir() if p.name[:1].isdigit())
+    assert read_info(run / "generator.safetensors").step == 4, what
+    for name in ("generator.safetensors", "checkpoints/step-0000004/discriminator.safetensors"):
+        a, b = load_file(run / name), load_file(other / name)
+        assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a), name

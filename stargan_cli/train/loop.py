@@ -35,6 +35,7 @@ from ..config import Recipe
 from ..console import info, warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
+from ..files import failpoint
 from ..images import grid, save_image, to_tensor
 from ..inference import covered_rows, single_target_columns
 from ..labels import LabelSpace
@@ -282,6 +283,7 @@ def train(
             if ema is not None:
                 state["ema_updates"] = ema.updates
             save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
+            failpoint(f"checkpoint-{step}-saved")  # the checkpoint complete, the inference files not yet
             export_models(step)
 
     def export_models(step: int) -> None:
