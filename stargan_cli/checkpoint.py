@@ -37,6 +37,7 @@ ENTRY = "generator"  # the entry file of inference: <run>/generator.safetensors
 LEGACY_NETWORKS = ("generator", "discriminator")  # checkpoints whose state.json does not list them
 WEIGHTS = ("trained", "ema")  # `stargan.weights`: the trained weights, or their moving average (train.ema)
 EMA_SUFFIX = ".ema"  # a checkpoint's `<network>.ema.safetensors`
+RESIZE_FILTERS = ("bilinear", "bicubic", "lanczos", "box")  # `stargan.resize` (data/decode.py's FILTERS)
 
 
 @dataclass
@@ -49,9 +50,13 @@ class ModelInfo:
     step: int
     role: str
     weights: str = "trained"  # or "ema"
+    # the filter the training images were resized with (the dataset's, e.g. bilinear for CelebA), so that
+    # translate cuts faces the same way; "" = unknown (files of earlier versions: translate uses lanczos)
+    resize: str = ""
 
     def metadata(self) -> dict[str, str]:
         return {
+            **({"stargan.resize": self.resize} if self.resize else {}),
             "stargan.format_version": FORMAT_VERSION,
             "stargan.architecture": self.architecture,
             "stargan.model_config": json.dumps(asdict(self.config), sort_keys=True),
@@ -72,7 +77,9 @@ class ModelInfo:
         return self.method.model.build(self.config, self.label_space)[self.role]
 
     def at(self, step: int, role: str | None = None, weights: str = "trained") -> ModelInfo:
-        return ModelInfo(self.architecture, self.config, self.label_space, step, role or self.role, weights)
+        return ModelInfo(
+            self.architecture, self.config, self.label_space, step, role or self.role, weights, self.resize
+        )
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
@@ -140,7 +147,10 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
     weights = meta.get("stargan.weights", "trained")  # 0.1.0 files have no EMA
     if weights not in WEIGHTS:
         raise CheckpointError(f"{path} has damaged stargan metadata (weights {weights!r})")
-    return ModelInfo(name, config, label_space, step, role, weights)
+    resize = meta.get("stargan.resize", "")
+    if resize and resize not in RESIZE_FILTERS:
+        raise CheckpointError(f"{path} has damaged stargan metadata (resize {resize!r})")
+    return ModelInfo(name, config, label_space, step, role, weights, resize)
 
 
 def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:

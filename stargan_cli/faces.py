@@ -86,8 +86,17 @@ class FaceDetector:
         return [Region.around(*box) for box in boxes]
 
 
-def cut(photo: np.ndarray, region: Region, size: int) -> np.ndarray:
-    """The region as a (size, size, 3) uint8 square; parts outside the photo repeat its edge pixels."""
+RESAMPLE = {
+    "bilinear": Image.Resampling.BILINEAR,
+    "bicubic": Image.Resampling.BICUBIC,
+    "lanczos": Image.Resampling.LANCZOS,
+    "box": Image.Resampling.BOX,
+}
+
+
+def cut(photo: np.ndarray, region: Region, size: int, resample: str = "lanczos") -> np.ndarray:
+    """The region as a (size, size, 3) uint8 square, resized with `resample` (the filter the model's
+    training images were resized with); parts outside the photo repeat its edge pixels."""
     height, width = photo.shape[:2]
     top, left, side = region.top, region.left, region.side
     pad = (
@@ -99,7 +108,7 @@ def cut(photo: np.ndarray, region: Region, size: int) -> np.ndarray:
     square = np.pad(inside, pad, mode="edge") if any(p != (0, 0) for p in pad[:2]) else inside
     if side == size:
         return np.ascontiguousarray(square)
-    return np.asarray(Image.fromarray(square).resize((size, size), Image.Resampling.LANCZOS))
+    return np.asarray(Image.fromarray(square).resize((size, size), RESAMPLE[resample]))
 
 
 def feather_mask(side: int, feather: float = FEATHER) -> np.ndarray:

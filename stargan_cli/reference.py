@@ -156,7 +156,9 @@ def import_reference(
         load_weights(module, path, state)
         written.append(
             save_model(
-                out / f"{role}.safetensors", module, ModelInfo("stargan", config, label_space, step, role)
+                out / f"{role}.safetensors",
+                module,
+                ModelInfo("stargan", config, label_space, step, role, resize="bilinear"),
             )
         )
     return written

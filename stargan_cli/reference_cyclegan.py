@@ -73,6 +73,6 @@ def import_cyclegan(
     written = []
     for role, (state, _, _) in states.items():
         load_weights(networks[role], files[role], state)
-        info = ModelInfo("cyclegan", config, label_space, 0, role)
+        info = ModelInfo("cyclegan", config, label_space, 0, role, resize="bicubic")  # its transforms.Resize
         written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
     return written

@@ -59,6 +59,7 @@ class Translator:
     device: torch.device
     missing: tuple[str, ...] = ()  # the method's optional files that were not beside the entry file
     multiple: int = 1  # what a whole frame's sides are padded to (`--native`)
+    resample: str = "lanczos"  # how faces are resized to the model: as its training images were
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
@@ -78,8 +79,15 @@ class Translator:
         suffix = Path(model).suffix if Path(model).suffix == ".onnx" else ".safetensors"
         missing = tuple(f"{n}{suffix}" for n in info.method.model.exported if n not in networks)
         multiple = info.method.model.multiple(info.config)
+        resample = info.resize or "lanczos"
         return cls(
-            translator, info.label_space, info.config.image_size, torch.device(device), missing, multiple
+            translator,
+            info.label_space,
+            info.config.image_size,
+            torch.device(device),
+            missing,
+            multiple,
+            resample,
         )
 
     def sources(
@@ -170,7 +178,9 @@ class Options:
     inputs: set[Path] = field(default_factory=set)  # resolved input paths, never overwritten
 
 
-def _load(item: InputFile, detector: FaceDetector | None, size: int, face: int | None) -> Job:
+def _load(
+    item: InputFile, detector: FaceDetector | None, size: int, face: int | None, resample: str = "lanczos"
+) -> Job:
     photo = read_photo(item.path)
     if detector is None:
         regions = [Region.centre(*photo.shape[:2])]
@@ -184,7 +194,7 @@ def _load(item: InputFile, detector: FaceDetector | None, size: int, face: int |
                     f"{item.path} has {len(regions)} face(s) found; --face {face} is not one of them"
                 )
             regions = [regions[face - 1]]
-    return Job(item, photo, regions, np.stack([cut(photo, r, size) for r in regions]))
+    return Job(item, photo, regions, np.stack([cut(photo, r, size, resample) for r in regions]))
 
 
 def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[Job | None]:
@@ -333,7 +343,7 @@ def run(
     with progress() as bar:
         task = bar.add_task("translate", total=len(items))
         batch: list[Job] = []
-        load = lambda item: _load(item, detector, size, face)  # noqa: E731
+        load = lambda item: _load(item, detector, size, face, translator.resample)  # noqa: E731
         for job in _jobs(items, load, result, ahead=2 * batch_size):
             if job is None:
                 bar.advance(task)

@@ -354,3 +354,18 @@ def test_a_hard_kill_in_either_window_resumes_to_the_uninterrupted_result(recipe
     for name in ("generator.safetensors", "checkpoints/step-0000004/discriminator.safetensors"):
         a, b = load_file(run / name), load_file(other / name)
         assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a), name
+
+
+def test_translate_resizes_faces_with_the_filter_of_the_training_images(trained_run, tmp_path):
+    """Class 8: the toy data were resized with a box filter; translate cuts faces the same way (it used
+    LANCZOS for every model), and the filter travels in the model file's metadata."""
+    from stargan_cli.checkpoint import read_info
+    from stargan_cli.faces import Region, cut
+    from stargan_cli.translate import Translator
+
+    assert read_info(trained_run / "generator.safetensors").resize == "box"
+    translator = Translator.load(trained_run)
+    assert translator.resample == "box"
+    photo = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    expected = np.asarray(Image.fromarray(photo).resize((16, 16), Image.Resampling.BOX))
+    assert np.array_equal(cut(photo, Region(0, 0, 64), 16, translator.resample), expected)

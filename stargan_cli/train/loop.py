@@ -23,6 +23,7 @@ from accelerate.utils import set_seed
 from ..accelerators import describe, fresh_accelerator
 from ..checkpoint import (
     EMA_SUFFIX,
+    RESIZE_FILTERS,
     ModelInfo,
     load_optimizer_state,
     load_weights,
@@ -222,7 +223,10 @@ def train(
     layout = memory_format(cfg.memory_format, accelerator.device)
     built = method.model.build(model_cfg, label_space)
     networks = {name: net.to(memory_format=layout) for name, net in built.items()}
-    info0 = ModelInfo(method.name, model_cfg, label_space, 0, "")
+    resize = datasets[0].manifest.get("preprocessing", {}).get("resize", "")
+    info0 = ModelInfo(
+        method.name, model_cfg, label_space, 0, "", resize=resize if resize in RESIZE_FILTERS else ""
+    )
     groups = method.training.groups
     optimizers = {
         group: adam(
