@@ -520,7 +520,8 @@ def evaluate(
     """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth,
     and FID/KID per target domain.
 
-    Under `accelerate launch -m stargan_cli evaluate RUN` the batches are shared between processes."""
+    Under several processes (CPUs: `ACCELERATE_USE_CPU=1 torchrun --nproc_per_node 2 -m stargan_cli evaluate
+    RUN`; GPUs: `accelerate launch --multi_gpu ...`) the batches are shared between them."""
     from .evaluate.run import evaluate as run
     from .evaluate.run import tables, truth_lines
 

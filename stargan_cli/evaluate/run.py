@@ -2,7 +2,7 @@
 
 Writes report.json (scores per attribute, summary, checkpoint metadata, dataset manifest hashes) and
 prints a table. The datasets come from the run's config.json, or from `--data` for a bare model file.
-Under several processes (`accelerate launch -m stargan_cli evaluate RUN`), the test batches are shared
+Under several processes (`torchrun ... -m stargan_cli evaluate RUN`, README), the test batches are shared
 out, gathered, and added in batch order on the main process: the same numbers as one process.
 """
 
