@@ -187,7 +187,10 @@ def _load(
     else:
         regions = detector(photo)
         if not regions:
-            raise ImageError(f"no face found in {item.path}; pass --no-detect if it already is a face crop")
+            raise ImageError(
+                f"no face found in {item.path}; pass --no-detect if it already is a face crop, or --native "
+                "to translate the whole image (scenes, e.g. a CycleGAN model)"
+            )
         if face is not None:
             if face > len(regions):
                 raise ImageError(
