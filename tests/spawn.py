@@ -7,9 +7,10 @@ Accelerate sets gloo up from the usual torchrun environment variables.
 
 import os
 import socket
+import warnings
 
 import torch
-from torch.multiprocessing import start_processes
+from torch.multiprocessing import ProcessExitedException, ProcessRaisedException, start_processes
 
 
 def free_port() -> int:
@@ -34,5 +35,13 @@ def join_group(rank: int, port: int, world: int = 2) -> None:
 
 
 def in_two_processes(function, *args) -> None:
-    """Call function(rank, port, *args) in two spawned processes and wait for both."""
-    start_processes(function, args=(free_port(), *args), nprocs=2, start_method="spawn")
+    """Call function(rank, port, *args) in two spawned processes and wait for both.
+
+    Once in about ten full-suite runs the pair failed to form or to part (a torch.multiprocessing error, seen
+    twice, never alone): the pair is then started once more on a fresh port, so a deterministic failure still
+    fails and a lost port or a teardown race does not."""
+    try:
+        start_processes(function, args=(free_port(), *args), nprocs=2, start_method="spawn")
+    except (ProcessRaisedException, ProcessExitedException) as first:
+        warnings.warn(f"two-process group failed once, started again: {str(first)[:300]}", stacklevel=2)
+        start_processes(function, args=(free_port(), *args), nprocs=2, start_method="spawn")
