@@ -28,7 +28,7 @@ from torch import nn
 from . import __version__
 from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
-from .files import cannot_write, discard, failpoint, temporary_name
+from .files import cannot_write, failpoint, replaced
 from .labels import LabelSpace
 from .methods import METHODS, Method
 
@@ -83,13 +83,8 @@ class ModelInfo:
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
-    tmp = temporary_name(path)
-    try:
+    with replaced(path) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
-        os.replace(tmp, path)
-    except OSError as exc:
-        discard(tmp)
-        raise cannot_write(path, exc) from None
 
 
 def save_model(path: str | Path, module: nn.Module, info: ModelInfo) -> Path:

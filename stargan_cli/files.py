@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from .errors import StarganError
@@ -33,6 +34,24 @@ def discard(path: Path) -> None:
         path.unlink(missing_ok=True)
     except OSError:
         pass
+
+
+@contextlib.contextmanager
+def replaced(path: str | Path) -> Iterator[Path]:
+    """Write `path` atomically: the block writes the temporary name it is given, which then replaces
+    `path`. If anything fails, the temporary file is removed and `path` is left as it was; an OSError (a
+    folder missing or read-only, a full disk) becomes one line naming `path`."""
+    path = Path(path)
+    tmp = temporary_name(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as exc:
+        discard(tmp)
+        raise cannot_write(path, exc) from None
+    except BaseException:
+        discard(tmp)
+        raise
 
 
 @contextlib.contextmanager

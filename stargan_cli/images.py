@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .files import cannot_write, discard, temporary_name
+from .files import replaced
 
 
 def to_tensor(images: np.ndarray | torch.Tensor, device: torch.device | str = "cpu") -> torch.Tensor:
@@ -69,12 +68,7 @@ def save_image(array: np.ndarray, path: str | Path, fmt: str = "PNG", **options)
     """Write atomically (temporary name, then rename), so an interrupted save leaves no broken file.
     `fmt` and `options` go to PIL (e.g. "JPEG", quality=95)."""
     path = Path(path)
-    tmp = temporary_name(path)
-    try:
+    with replaced(path) as tmp:
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(array).save(tmp, format=fmt, **options)
-        os.replace(tmp, path)
-    except OSError as exc:
-        discard(tmp)
-        raise cannot_write(path, exc) from None
     return path

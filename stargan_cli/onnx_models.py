@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import warnings
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from torch import nn
 
 from .checkpoint import ModelInfo, parse_info
 from .errors import CheckpointError
-from .files import temporary_name
+from .files import replaced
 
 TOLERANCE = 1e-4
 
@@ -63,26 +62,25 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
     inputs, outputs = list(signature.inputs), list(signature.outputs)
     batch = torch.export.Dim("batch", min=1)
     dynamic = tuple({0: batch} for _ in inputs)  # by position: the forward's own argument names vary
-    tmp = temporary_name(path)
     module = module.eval()
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on naming the batch axis
-        torch.onnx.export(
-            module,
-            _inputs(info, 2, 0),
-            str(tmp),
-            input_names=inputs,
-            output_names=outputs,
-            dynamic_shapes=dynamic,
-            dynamo=True,
-            external_data=False,
-            verbose=False,
-        )
-    model = onnx.load(str(tmp))
-    for key, value in info.metadata().items():
-        model.metadata_props.add(key=key, value=value)
-    onnx.save(model, str(tmp))
-    try:
+    with replaced(path) as tmp:  # nothing is left behind when the export or the check fails
+        with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore", UserWarning)  # the exporter's notes on naming the batch axis
+            torch.onnx.export(
+                module,
+                _inputs(info, 2, 0),
+                str(tmp),
+                input_names=inputs,
+                output_names=outputs,
+                dynamic_shapes=dynamic,
+                dynamo=True,
+                external_data=False,
+                verbose=False,
+            )
+        model = onnx.load(str(tmp))
+        for key, value in info.metadata().items():
+            model.metadata_props.add(key=key, value=value)
+        onnx.save(model, str(tmp))
         diff = 0.0
         session = _session(tmp)
         for batch_size, seed in ((1, 1), (3, 2)):
@@ -96,10 +94,6 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
             raise CheckpointError(
                 f"the ONNX {role} differs from PyTorch by {diff:g} (limit {TOLERANCE:g}); nothing was written"
             )
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, path)
     return diff
 
 

@@ -22,8 +22,8 @@ from torch import nn
 
 from ..console import info, progress, warn
 from ..data.prepared import PreparedDataset
-from ..errors import ConfigError
-from ..files import discard, temporary_name
+from ..errors import ConfigError, StarganError
+from ..files import replaced
 from ..images import to_tensor
 from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION
@@ -183,16 +183,14 @@ def load_or_train(
         except (SafetensorError, OSError, KeyError, RuntimeError, ValueError):
             pass  # a damaged or stale cache is simply retrained
     model, accuracy = train_classifier(dataset, arch, device=device)
-    tmp = temporary_name(path)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     meta = {"manifest_hash": key, "accuracy": json.dumps(accuracy), "architecture": arch}
+    where = f"cached at {path}"
     try:
-        save_file(state, str(tmp), metadata=meta)
-        tmp.replace(path)
-    except OSError as exc:  # a read-only dataset folder: the evaluator is simply not cached
-        discard(tmp)
-        warn(f"the evaluator could not be cached at {path} ({exc.strerror}); it is retrained next time")
-    info(
-        f"{arch} evaluator for {dataset.name}: real test accuracy {np.mean(accuracy):.2%} (cached at {path})"
-    )
+        with replaced(path) as tmp:
+            save_file(state, str(tmp), metadata=meta)
+    except StarganError as exc:  # a read-only dataset folder: the evaluator is simply not cached
+        warn(f"{exc}; the evaluator is retrained next time")
+        where = "not cached"
+    info(f"{arch} evaluator for {dataset.name}: real test accuracy {np.mean(accuracy):.2%} ({where})")
     return model, accuracy

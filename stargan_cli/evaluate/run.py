@@ -22,7 +22,7 @@ from ..console import info as say
 from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
-from ..files import cannot_write, discard, temporary_name
+from ..files import replaced
 from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
 from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
@@ -191,13 +191,8 @@ def evaluate(
     picture = path.with_suffix(".png")
     report["picture"] = str(picture)
     report_picture(picture, translator, datasets, evaluators, scores, device)  # checks the folder first
-    tmp = temporary_name(path)
-    try:
+    with replaced(path) as tmp:
         tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
-        tmp.replace(path)
-    except OSError as exc:
-        discard(tmp)
-        raise cannot_write(path, exc) from None
     return Report(path, scores, summary, report, picture)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.progress import TextColumn
 
 from ..console import progress
-from ..files import temporary_name
+from ..files import replaced
 
 
 class TrainProgress:
@@ -76,6 +76,5 @@ def _drop_records_after(path: Path, step: int) -> None:
             continue
         kept.append(line)
     if kept != lines:
-        tmp = temporary_name(path)
-        tmp.write_text("".join(kept), encoding="utf-8")
-        tmp.replace(path)
+        with replaced(path) as tmp:
+            tmp.write_text("".join(kept), encoding="utf-8")
