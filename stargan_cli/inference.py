@@ -41,10 +41,18 @@ def single_target_columns(
             source = translator.read_source(x, d)
         if source is None:
             source = x.new_zeros(x.shape[0], len(spec.attributes))
-        for name, target in label_space.single_targets(d, source.float()):
-            if name in translator.targets(d):
-                columns.append((name, translator.translate(x, d, target)))
+        for name, target in model_targets(translator, d, source.float()):
+            columns.append((name, translator.translate(x, d, target)))
     return columns
+
+
+def model_targets(
+    translator: Translator, dataset: int, source: torch.Tensor
+) -> list[tuple[str, torch.Tensor]]:
+    """The single-attribute targets of `dataset` (LabelSpace.single_targets) that the model translates to:
+    all of them for StarGAN, a two-domain model's own."""
+    names = translator.targets(dataset)
+    return [(n, t) for n, t in translator.label_space.single_targets(dataset, source) if n in names]
 
 
 def covered_rows(translator: Translator, dataset: int, labels: np.ndarray) -> np.ndarray:
@@ -52,7 +60,6 @@ def covered_rows(translator: Translator, dataset: int, labels: np.ndarray) -> np
     a two-domain model: the images of its two domains), in order."""
     source = torch.from_numpy(np.asarray(labels, np.float32))
     covered = torch.zeros(len(source), dtype=torch.bool)
-    for name, target in translator.label_space.single_targets(dataset, source):
-        if name in translator.targets(dataset):
-            covered |= translator.covers(dataset, source, target).cpu()
+    for _, target in model_targets(translator, dataset, source):
+        covered |= translator.covers(dataset, source, target).cpu()
     return np.flatnonzero(covered.numpy())

@@ -28,7 +28,7 @@ from ..console import progress
 from ..data.prepared import PreparedDataset
 from ..data.readers.toyfaces import face_of_source, render, with_labels
 from ..images import to_tensor
-from ..inference import translate
+from ..inference import model_targets, translate
 from ..labels import LabelSpace
 from ..models.spec import Translator
 from .classifier import classify, predict
@@ -137,9 +137,7 @@ def pair_sums(
                 base = x.new_zeros(len(org), len(t_spec.attributes))
             else:  # the target dataset's attributes of these images, as its evaluator reads them
                 base = predict(classify(evaluators[target.name].model, x), t_spec).to(device)
-            for name, trg in label_space.single_targets(t, base):
-                if name not in translator.targets(t):
-                    continue
+            for name, trg in model_targets(translator, t, base):
                 changed = (
                     (trg != base).any(1)
                     if same or t_spec.kind == "multi"
