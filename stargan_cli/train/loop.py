@@ -321,9 +321,12 @@ def train(
                     ema.update(plain)
             # bookkeeping: logs, samples, checkpoints
             lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
-            if step % cfg.log_every == 0 or step == last:
+            due = step % cfg.checkpoint_every == 0 or step == last
+            reduced = None  # the logs averaged over processes, once per step that needs them
+            if step % cfg.log_every == 0 or step == last or due or stop.requested:
                 reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
-                _check_finite(reduced, step, run_dir)
+                _check_finite(reduced, step, run_dir)  # never a log or checkpoint of NaN losses
+            if step % cfg.log_every == 0 or step == last:
                 record = bar.log(step, reduced, lr, images_per_step)
                 accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
             else:
@@ -332,16 +335,13 @@ def train(
                 path = run_dir / "samples" / f"step-{step:07d}.png"
                 picture = _save_samples(path, sampler, accelerator, fixed)
                 trackers.log_picture(accelerator, "samples", picture, step)
-            if step % cfg.checkpoint_every == 0 or step == last:
-                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
-                _check_finite(reduced, step, run_dir)  # never a checkpoint of NaN weights
+            if due or stop.requested:
                 save(step)
-            elif stop.requested:
-                save(step)
-                raise TrainingInterrupted(
-                    f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
-                    f"Continue with: stargan train --resume {run_dir}"
-                )
+                if not due:
+                    raise TrainingInterrupted(
+                        f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
+                        f"Continue with: stargan train --resume {run_dir}"
+                    )
     return Result(run_dir, last, bar.last_logs, main)
 
 
