@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ...errors import DatasetError
 from ...labels import DatasetLabels
-from ..decode import Crop, ImageItem, decode
+from ..decode import Crop
 from .folder import write_image_splits
 
 SUFFIXES = {".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff"}  # the reference's IMG_EXTENSIONS
@@ -85,33 +85,16 @@ def prepare_cyclegan(
             folder = next((f"{n}{side}" for n in folders if found.get(f"{n}{side}")), None)
             pairs[split] += [(f, label) for f in found.get(folder, [])] if folder else []
 
-    crop = Crop("square")
-    if archive is None:
-        return write_image_splits(
-            out,
-            labels,
-            size,
-            pairs["train"],
-            pairs["test"],
-            crop,
-            root,
-            {"layout": "cyclegan"},
-            overwrite,
-            workers,
-        )
-    from ..prepare import write_prepared
-
-    def items(rows) -> list[ImageItem]:
-        return [ImageItem(name, label, size, crop, "bicubic", archive) for name, label in rows]
-
-    return write_prepared(
+    return write_image_splits(
         out,
         labels,
         size,
-        {"train": items(pairs["train"]), "test": items(pairs["test"])},
-        decode,
-        source=str(root.resolve()),
-        preprocessing={"crop": crop.describe(), "resize": "bicubic", "layout": "cyclegan"},
-        overwrite=overwrite,
-        workers=workers,
+        pairs["train"],
+        pairs["test"],
+        Crop("square"),
+        root,
+        {"layout": "cyclegan"},
+        overwrite,
+        workers,
+        archive=archive,
     )

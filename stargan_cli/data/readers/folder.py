@@ -88,12 +88,14 @@ def write_image_splits(
     overwrite: bool,
     workers: int | None,
     extra: dict | None = None,
+    archive: str | None = None,
 ):
-    """(path, labels) pairs of both splits -> decoded, cropped, resized prepared dataset (bicubic)."""
+    """(path, labels) pairs of both splits -> decoded, cropped, resized prepared dataset (bicubic). With
+    `archive`, the paths are members of that zip file."""
     from ..prepare import write_prepared
 
     def items(pairs) -> list[ImageItem]:
-        return [ImageItem(str(p), tuple(v), size, crop, "bicubic") for p, v in pairs]
+        return [ImageItem(str(p), tuple(v), size, crop, "bicubic", archive) for p, v in pairs]
 
     return write_prepared(
         out,
