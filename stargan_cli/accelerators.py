@@ -54,3 +54,15 @@ def check_device(name: str, allow_auto: bool = False) -> str:
         return name
     gpus = f"{count} CUDA GPU(s)" if count else "no CUDA GPU"
     raise ConfigError(f"--device {name}: this machine has {gpus}; use one of {', '.join(here)}")
+
+
+def free_memory(device) -> int:
+    """Bytes free for new tensors on `device`: the GPU's free memory, or the host's available memory."""
+    import torch
+
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    import psutil
+
+    return psutil.virtual_memory().available

@@ -353,6 +353,12 @@ def translate(
             "--native", help="The whole image at its own resolution, no face detection (scenes: CycleGAN)."
         ),
     ] = False,
+    max_side: Annotated[
+        int | None,
+        typer.Option(
+            help="Scale inputs whose longest side is larger down to this first (JPEGs decode smaller)."
+        ),
+    ] = None,
     pattern: Annotated[str | None, typer.Option(help="Only files whose name matches, e.g. '*.jpg'.")] = None,
     format_: Annotated[
         str | None, typer.Option("--format", help="png, jpg or webp (default: the input's format).")
@@ -387,6 +393,7 @@ def translate(
         pattern=pattern,
         fmt=format_,
         native=native,
+        max_side=max_side,
     )
     for path in result.written:
         stdout.print(str(path))

@@ -111,16 +111,21 @@ def cut(photo: np.ndarray, region: Region, size: int, resample: str = "lanczos")
     return np.asarray(Image.fromarray(square).resize((size, size), RESAMPLE[resample]))
 
 
-def feather_mask(side: int, feather: float = FEATHER) -> np.ndarray:
-    """(side, side) float32 weights: 1 inside, a cosine ramp to 0 over `feather` * side at each edge
-    (all ones when `feather` is 0)."""
+def feather_ramp(side: int, feather: float = FEATHER) -> np.ndarray:
+    """(side,) float32: 1 inside, a cosine ramp to 0 over `feather` * side at each end (all ones when
+    `feather` is 0). The square's weights are the minimum of the ramps of its row and its column."""
     if feather <= 0:
-        return np.ones((side, side), np.float32)
+        return np.ones(side, np.float32)
     ramp_width = max(1.0, feather * side)
-    distance = np.minimum(np.arange(side), np.arange(side)[::-1]) + 0.5  # to the nearest edge, 1-D
+    distance = np.minimum(np.arange(side), np.arange(side)[::-1]) + 0.5  # to the nearest edge
     ramp = np.clip(distance / ramp_width, 0.0, 1.0)
-    ramp = 0.5 - 0.5 * np.cos(np.pi * ramp)
-    return np.minimum.outer(ramp, ramp).astype(np.float32)
+    return (0.5 - 0.5 * np.cos(np.pi * ramp)).astype(np.float32)
+
+
+def feather_mask(side: int, feather: float = FEATHER) -> np.ndarray:
+    """(side, side) float32 weights: 1 inside, fading to 0 towards every edge."""
+    ramp = feather_ramp(side, feather)
+    return np.minimum.outer(ramp, ramp)
 
 
 def colour_matched_change(before: np.ndarray, after: np.ndarray, feather: float = FEATHER) -> np.ndarray:
@@ -134,31 +139,42 @@ def colour_matched_change(before: np.ndarray, after: np.ndarray, feather: float 
     return change
 
 
+PASTE_ROWS = 512  # the full-resolution change exists this many rows at a time (a 9500 px face: 58 MB)
+
+
 def paste(
     photo: np.ndarray, region: Region, before: np.ndarray, after: np.ndarray, feather: float = FEATHER
 ) -> np.ndarray:
-    """Add the colour-matched, feathered change `after - before` (model size) into `photo` in place."""
+    """Add the colour-matched, feathered change `after - before` (model size) into `photo` in place.
+
+    The change is scaled up (bicubic) to the region's side one band of rows at a time, each band resampled
+    from its own box of the model-size change with the same filter taps as the whole would be, so memory
+    stays bounded however large the face is in the photo."""
     change = colour_matched_change(before, after, feather)
-    side = region.side
-    if change.shape[0] != side:
-        change = np.stack(
-            [
-                np.asarray(
-                    Image.fromarray(np.ascontiguousarray(change[..., c])).resize(
-                        (side, side), Image.Resampling.BICUBIC
-                    )
-                )
-                for c in range(3)
-            ],
-            axis=-1,
-        )
-    change *= feather_mask(side, feather)[..., None]
+    side, size = region.side, change.shape[0]
     height, width = photo.shape[:2]
     y0, x0 = max(0, region.top), max(0, region.left)
     y1, x1 = min(height, region.top + side), min(width, region.left + side)
     if y1 <= y0 or x1 <= x0:
         return photo
-    part = change[y0 - region.top : y1 - region.top, x0 - region.left : x1 - region.left]
-    target = photo[y0:y1, x0:x1]
-    target[...] = np.clip(target.astype(np.float32) + part, 0, 255).round().astype(np.uint8)
+    ramp = feather_ramp(side, feather)
+    left, right = x0 - region.left, x1 - region.left  # columns of the square that are inside the photo
+    planes = [Image.fromarray(np.ascontiguousarray(change[..., c])) for c in range(3)]  # mode "F"
+    scale = size / side
+    for top in range(y0 - region.top, y1 - region.top, PASTE_ROWS):
+        bottom = min(y1 - region.top, top + PASTE_ROWS)
+        if side == size:
+            part = change[top:bottom, left:right].copy()
+        else:
+            box = (left * scale, top * scale, right * scale, bottom * scale)
+            part = np.stack(
+                [
+                    np.asarray(p.resize((right - left, bottom - top), Image.Resampling.BICUBIC, box=box))
+                    for p in planes
+                ],
+                axis=-1,
+            )
+        part *= np.minimum.outer(ramp[top:bottom], ramp[left:right])[..., None]
+        target = photo[region.top + top : region.top + bottom, x0:x1]
+        target[...] = np.clip(target + part, 0, 255).round().astype(np.uint8)
     return photo

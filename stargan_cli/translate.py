@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from . import checkpoint
-from .accelerators import check_device
+from .accelerators import check_device, free_memory
 from .checkpoint import model_file
 from .console import progress, warn
 from .errors import ImageError, LabelError, StarganError
@@ -33,7 +33,9 @@ from .images import grid, to_tensor, to_uint8
 from .inference import single_target_columns, translate
 from .labels import LabelSpace, Target
 from .models import spec
-from .photos import WRITABLE, InputFile, collect_inputs, output_path, read_photo, write_photo
+from .photos import WRITABLE, InputFile, collect_inputs, declared_pixels, output_path, read_photo, write_photo
+
+HELD_PIXELS = 100_000_000  # photos read ahead, and photos waiting in a batch, each hold at most this many
 
 
 def parse_source(label_space: LabelSpace, spec: str) -> dict[int, torch.Tensor]:
@@ -60,6 +62,7 @@ class Translator:
     missing: tuple[str, ...] = ()  # the method's optional files that were not beside the entry file
     multiple: int = 1  # what a whole frame's sides are padded to (`--native`)
     resample: str = "lanczos"  # how faces are resized to the model: as its training images were
+    networks: tuple = ()  # the loaded networks (for the memory estimate of --native)
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
@@ -88,6 +91,7 @@ class Translator:
             missing,
             multiple,
             resample,
+            tuple(networks.values()),
         )
 
     def sources(
@@ -140,6 +144,39 @@ class Translator:
         return to_uint8(y[..., :height, :width])[0]
 
     @torch.no_grad()
+    def native_pixels(self, targets: list[Target]) -> int | None:
+        """How many pixels one `--native` frame may have in the memory free on the device now. The targets'
+        passes over a small probe frame, with every layer's output size recorded, give the bytes per pixel:
+        the largest output times 4 (its input, itself, a skip connection and a normalisation's temporary
+        are alive at once; a 9-megapixel frame through the toy generator peaked at 2.2 GB above idle, 3.3
+        times its largest output). None for networks that are not PyTorch modules (ONNX), which manage
+        their own memory."""
+        modules = [m for net in self.networks if isinstance(net, torch.nn.Module) for m in net.modules()]
+        if not modules:
+            return None
+        largest = 0
+
+        def record(_module, _inputs, output) -> None:
+            nonlocal largest
+            if isinstance(output, torch.Tensor):
+                largest = max(largest, output.numel() * output.element_size())
+
+        side = 64 + -64 % self.multiple
+        probe = torch.zeros(1, 3, side, side, device=self.device)
+        order = list(dict.fromkeys(t.dataset for t in targets))
+        sizes = {d: len(self.label_space.datasets[d].attributes) for d in order}
+        passes = [
+            (d, self.label_space.apply_targets(d, probe.new_zeros(1, sizes[d]), targets)) for d in order
+        ]
+        hooks = [m.register_forward_hook(record) for m in modules]
+        try:
+            translate(self.model, probe, passes)
+        finally:
+            for hook in hooks:
+                hook.remove()
+        return int(free_memory(self.device) * side * side / (4 * largest))
+
+    @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor]) -> np.ndarray:
         known = {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()}
         columns = single_target_columns(self.model, x, known)
@@ -179,9 +216,23 @@ class Options:
 
 
 def _load(
-    item: InputFile, detector: FaceDetector | None, size: int, face: int | None, resample: str = "lanczos"
+    item: InputFile,
+    detector: FaceDetector | None,
+    size: int,
+    face: int | None,
+    resample: str = "lanczos",
+    max_side: int | None = None,
+    native_pixels: int | None = None,
 ) -> Job:
-    photo = read_photo(item.path)
+    photo = read_photo(item.path, max_side=max_side)
+    height, width = photo.shape[:2]
+    if native_pixels is not None and height * width > native_pixels:
+        fits = int(max(height, width) * (native_pixels / (height * width)) ** 0.5) // 100 * 100
+        raise ImageError(
+            f"{item.path} is {width}x{height}: translating it whole (--native) needs more memory than is free "
+            f"here (room for about {native_pixels / 1e6:.1f} megapixels); pass --max-side {max(fits, 100)} "
+            "or translate its faces without --native"
+        )
     if detector is None:
         regions = [Region.centre(*photo.shape[:2])]
     else:
@@ -201,20 +252,20 @@ def _load(
 
 
 def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[Job | None]:
-    """Read and detect in a background thread, `ahead` photos in advance. With several inputs a failure
-    is warned about, recorded in `result.skipped` and yielded as None; a single input's failure raises."""
+    """Read and detect in a background thread, up to `ahead` photos in advance and no more than
+    HELD_PIXELS of them (as their headers declare; always at least one). With several inputs a failure is
+    warned about, recorded in `result.skipped` and yielded as None; a single input's failure raises."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        pending: deque = deque()
-        queue = iter(items)
-        for item in queue:
-            pending.append((item, pool.submit(load, item)))
-            if len(pending) >= ahead:
-                break
-        while pending:
-            item, future = pending.popleft()
-            nxt = next(queue, None)
-            if nxt is not None:
-                pending.append((nxt, pool.submit(load, nxt)))
+        pending: deque = deque()  # (item, its declared pixels, future)
+        queue = deque(items)
+        while queue or pending:
+            while queue and len(pending) < ahead:
+                pixels = declared_pixels(queue[0].path)
+                if pending and sum(p for _, p, _ in pending) + pixels > HELD_PIXELS:
+                    break
+                item = queue.popleft()
+                pending.append((item, pixels, pool.submit(load, item)))
+            item, _, future = pending.popleft()
             try:
                 yield future.result()
             except StarganError as exc:
@@ -232,13 +283,13 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
         photo = translator.whole_frame(job.photo, job.crops, options.targets, options.given)
         outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
     elif options.targets:
-        if options.detect:
-            photo = job.photo.copy()
+        if options.detect:  # into the photo itself: the crops are cut, nothing reads it after this
+            photo = job.photo
             for region, before, after in zip(job.regions, job.crops, translated, strict=True):
                 paste(photo, region, before, after)
         else:  # the centre square at the input's resolution, with the generator's change added
             region = job.regions[0]
-            photo = cut(job.photo, region, region.side).copy()
+            photo = cut(job.photo, region, region.side)
             paste(photo, Region(0, 0, region.side), job.crops[0], translated[0], feather=0.0)
         outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
     if options.grid:
@@ -293,9 +344,11 @@ def run(
     pattern: str | None = None,
     fmt: str | None = None,
     native: bool = False,
+    max_side: int | None = None,
 ) -> Result:
     """Translate every face of every input; returns what was written and what was skipped (and why).
-    `native`: each whole image at its own resolution instead (no face detection)."""
+    `native`: each whole image at its own resolution instead (no face detection). `max_side`: inputs
+    larger than this (longest side) are scaled down first."""
     if not to and not grid_:
         raise LabelError("say what to change with --to (e.g. --to blond,male=0) or ask for --grid")
     if native and (grid_ or not to):
@@ -309,6 +362,8 @@ def run(
         raise LabelError("--face N counts detected faces from 1 (left to right) and needs face detection")
     if batch_size < 1:
         raise LabelError(f"--batch-size must be at least 1, got {batch_size}")
+    if max_side is not None and max_side < 16:
+        raise ImageError(f"--max-side must be at least 16 pixels, got {max_side}")
     translator = Translator.load(model, check_device(device))
     options = Options(
         targets=translator.label_space.parse_targets(to) if to else [],
@@ -327,6 +382,7 @@ def run(
     items = _plan_outputs(items, options, result)
     detector = FaceDetector() if detect else None
     size = translator.image_size
+    native_pixels = translator.native_pixels(options.targets) if native else None
 
     def flush(batch: list[Job]) -> None:
         if options.targets and not options.native:
@@ -346,13 +402,17 @@ def run(
     with progress() as bar:
         task = bar.add_task("translate", total=len(items))
         batch: list[Job] = []
-        load = lambda item: _load(item, detector, size, face, translator.resample)  # noqa: E731
+
+        def load(item: InputFile) -> Job:
+            return _load(item, detector, size, face, translator.resample, max_side, native_pixels)
+
         for job in _jobs(items, load, result, ahead=2 * batch_size):
             if job is None:
                 bar.advance(task)
                 continue
             batch.append(job)
-            if sum(len(j.crops) for j in batch) >= batch_size:
+            held = sum(j.photo.shape[0] * j.photo.shape[1] for j in batch)
+            if sum(len(j.crops) for j in batch) >= batch_size or held >= HELD_PIXELS:
                 flush(batch)
         if batch:
             flush(batch)

@@ -369,3 +369,102 @@ def test_translate_resizes_faces_with_the_filter_of_the_training_images(trained_
     photo = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     expected = np.asarray(Image.fromarray(photo).resize((16, 16), Image.Resampling.BOX))
     assert np.array_equal(cut(photo, Region(0, 0, 64), 16, translator.resample), expected)
+
+
+def test_a_large_photo_is_translated_in_bounded_memory(trained_run, tmp_path):
+    """Class 10: the full-resolution change is pasted a band of rows at a time and the photo is changed in
+    place, so numpy's peak is a small multiple of the photo itself (it was 13x: four float32 copies)."""
+    import tracemalloc
+
+    from stargan_cli.translate import run
+
+    photo = np.full((2400, 2400, 3), 120, np.uint8)
+    photo[::7] = 30  # stripes, so the change is not flat
+    Image.fromarray(photo).save(tmp_path / "large.png")
+    tracemalloc.start()
+    try:
+        result = run(
+            [str(tmp_path / "large.png")], str(trained_run), "blond", out=str(tmp_path), detect=False
+        )
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert result.written == [tmp_path / "large_blond.png"]
+    assert Image.open(result.written[0]).size == (2400, 2400)
+    assert peak < 4 * photo.nbytes, f"{peak / 1e6:.0f} MB for a {photo.nbytes / 1e6:.0f} MB photo"
+
+
+def test_max_side_decodes_a_jpeg_at_reduced_size_and_lets_it_past_the_guard(tmp_path):
+    """Class 10: --max-side scales inputs down; a JPEG is decoded at 1/2, 1/4 or 1/8 size directly (DCT
+    scaling), which also brings a JPEG above the pixel guard under it; other formats are refused as before."""
+    from stargan_cli.errors import ImageError
+    from stargan_cli.photos import read_photo
+
+    gradient = np.linspace(0, 255, 2000, dtype=np.float32)
+    image = np.stack([np.broadcast_to(gradient, (1500, 2000))] * 3, axis=-1).astype(np.uint8)
+    Image.fromarray(image).save(tmp_path / "big.jpg", quality=95)
+    Image.fromarray(image).save(tmp_path / "big.png")
+    small = read_photo(tmp_path / "big.jpg", max_pixels=1_000_000, max_side=500)  # 3 MP > the 1 MP guard
+    assert small.shape == (375, 500, 3)
+    assert abs(int(small[187, 250, 0]) - 128) <= 3 and small[187, 5, 0] < 10 and small[187, -5, 0] > 245
+    assert read_photo(tmp_path / "big.png", max_side=500).shape == (375, 500, 3)
+    assert read_photo(tmp_path / "big.jpg", max_side=4000).shape == (1500, 2000, 3)  # never scaled up
+    with pytest.raises(ImageError, match=r"above the 1-megapixel guard .* or pass --max-side 4000"):
+        read_photo(tmp_path / "big.jpg", max_pixels=1_000_000)
+    with pytest.raises(ImageError, match=r"above the 1-megapixel guard .*downscale it first$"):
+        read_photo(tmp_path / "big.png", max_pixels=1_000_000, max_side=500)
+
+
+def test_native_refuses_a_frame_larger_than_free_memory(trained_run, tmp_path, monkeypatch):
+    """Class 10: --native on a whole frame estimates the generator's memory (bytes per pixel from a probe
+    frame) and refuses a frame that would not fit, suggesting a --max-side that would."""
+    import stargan_cli.translate as translate_module
+
+    Image.fromarray(np.full((600, 800, 3), 90, np.uint8)).save(tmp_path / "scene.png")
+    translator = translate_module.Translator.load(trained_run)
+    per_pixel = translate_module.free_memory("cpu") / translator.native_pixels(
+        translator.label_space.parse_targets("blond")
+    )
+    widest = max(n.main[0].out_channels for n in translator.networks[:1])  # the generator's first layer
+    assert per_pixel == pytest.approx(4 * 4 * widest, rel=0.01)  # float32, 4x the widest output
+    monkeypatch.setattr(translate_module, "free_memory", lambda device: int(per_pixel * 200_000))
+    code, output = invoke("translate", tmp_path / "scene.png", "--native", "--model", trained_run,
+                          "--to", "blond", "--out", tmp_path / "out")  # fmt: skip
+    assert_one_line_error(code, output, r"scene.png is 800x600: translating it whole \(--native\) needs more "
+                          r"memory than is free here \(room for about 0.2 megapixels\); pass --max-side 500")  # fmt: skip
+    assert not (tmp_path / "out").exists()
+    code, output = invoke("translate", tmp_path / "scene.png", "--native", "--model", trained_run,
+                          "--to", "blond", "--out", tmp_path / "out", "--max-side", 500)  # fmt: skip
+    assert code == 0, output
+    assert Image.open(tmp_path / "out" / "scene_blond.png").size == (500, 375)
+
+
+def test_photos_read_ahead_hold_a_bounded_number_of_pixels(monkeypatch, tmp_path):
+    """Class 10: a folder of large photos is read ahead only as far as HELD_PIXELS allows (one photo at
+    least), not `2 x batch` photos whatever their size. Counted at submission, so the test is exact."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import stargan_cli.translate as translate_module
+    from stargan_cli.photos import InputFile
+
+    items = []
+    for i in range(8):
+        Image.new("RGB", (100, 100)).save(tmp_path / f"{i}.png")  # 10,000 pixels each
+        items.append(InputFile(tmp_path / f"{i}.png", tmp_path / f"{i}.png"))
+    submitted, yielded, ahead = [0], [0], []
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            submitted[0] += 1
+            return super().submit(fn, *args, **kwargs)
+
+    monkeypatch.setattr(translate_module, "ThreadPoolExecutor", Counting)
+    for budget, most in ((25_000, 2), (5_000, 1), (10**9, 8)):
+        monkeypatch.setattr(translate_module, "HELD_PIXELS", budget)
+        submitted[0] = yielded[0] = 0
+        ahead.clear()
+        for job in translate_module._jobs(items, lambda item: item, translate_module.Result(), ahead=8):
+            assert job is items[yielded[0]]
+            yielded[0] += 1
+            ahead.append(submitted[0] - yielded[0] + 1)  # this one and those loading behind it
+        assert yielded[0] == 8 and max(ahead) == most, (budget, ahead)

@@ -65,6 +65,36 @@ def test_paste_adds_the_change_inside_and_nothing_outside():
     assert np.array_equal(colour_matched_change(before, after)[0, 0], [0, 0, 0])
 
 
+def test_paste_in_bands_equals_the_whole_square_scaled_at_once(monkeypatch):
+    """The change is scaled up a band of rows at a time (bounded memory); the result must be the whole
+    square's bicubic upscale, feathered and added, also for a square reaching past the photo's edges."""
+    import stargan_cli.faces as faces
+
+    rng = np.random.default_rng(3)
+    photo = rng.integers(0, 256, (70, 90, 3), dtype=np.uint8)
+    region = Region(-7, 30, 57)  # past the left and bottom edges
+    before = cut(photo, region, 16)
+    after = np.clip(before.astype(int) + rng.integers(-40, 40, before.shape), 0, 255).astype(np.uint8)
+    change = colour_matched_change(before, after)
+    whole = (
+        np.stack(
+            [
+                np.asarray(Image.fromarray(change[..., c]).resize((57, 57), Image.Resampling.BICUBIC))
+                for c in range(3)
+            ],
+            axis=-1,
+        )
+        * feather_mask(57)[..., None]
+    )
+    expected = photo.copy()
+    inside = expected[30:70, 0:50]
+    inside[...] = np.clip(inside + whole[:40, 7:57], 0, 255).round().astype(np.uint8)
+    monkeypatch.setattr(faces, "PASTE_ROWS", 9)  # five bands over the 40 rows inside the photo
+    banded = paste(photo.copy(), region, before, after)
+    np.testing.assert_array_equal(banded, expected)
+    assert not np.array_equal(banded, photo)
+
+
 # ----- detection ---------------------------------------------------------------------------------------
 def two_face_photo() -> np.ndarray:
     """A 640x400 'photo' with two rendered faces (toyfaces seed 0, test faces 5 and 6) on grey."""
