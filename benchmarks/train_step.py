@@ -31,12 +31,13 @@ import time
 import types
 
 import torch
+import torch.nn.functional as F
 from reference_step import reference_step  # beside this script
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from stargan_cli.accelerators import fresh_accelerator
-from stargan_cli.models.stargan import InstanceNorm, StarGANConfig, build
+from stargan_cli.models.stargan import FirstConv, InstanceNorm, StarGANConfig, build
 from stargan_cli.objectives.spec import ObjectiveContext
 from stargan_cli.objectives.stargan import Batch, StarGANLoss, StarGANObjective
 from stargan_cli.reference import CELEBA_RELEASED, _label_space
@@ -63,9 +64,10 @@ def parse() -> argparse.Namespace:
     p.add_argument("--channels-last", action="store_true", help="our networks in channels_last memory format")
     p.add_argument("--cuda-graphs", action="store_true", help="our step replayed as CUDA graphs")
     p.add_argument(
-        "--nhwc-norm",
+        "--unfused-nhwc",
         action="store_true",
-        help="(a trial) our instance norms reduce channels_last maps in place instead of through batch_norm",
+        help="our channels_last networks as before issue 28: instance norm through batch_norm on an "
+        "(1, N*C, H, W) copy, the first convolution on 3 + labels channels unpadded (for a before/after)",
     )
     p.add_argument("--check-cycles", type=int, default=1, help="cycles over which the losses are compared")
     p.add_argument(
@@ -75,14 +77,9 @@ def parse() -> argparse.Namespace:
     return p.parse_args()
 
 
-def nhwc_instance_norm(self: InstanceNorm, x: torch.Tensor) -> torch.Tensor:
-    """The same per-image, per-channel normalisation as F.instance_norm, without its (1, N*C, H, W) view:
-    for a channels_last map that view is a copy in and a copy out (15 of 62 ms per graphed bf16 cycle on
-    the H100, benchmarks/RESULTS.md). Statistics in fp32; one fused multiply-add on the map itself."""
-    var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False, keepdim=True)
-    scale = torch.rsqrt(var + self.eps) * self.weight.float()[:, None, None]
-    shift = self.bias.float()[:, None, None] - mean * scale
-    return torch.addcmul(shift.to(x.dtype), x, scale.to(x.dtype))
+def unfused_instance_norm(self: InstanceNorm, x: torch.Tensor) -> torch.Tensor:
+    """InstanceNorm.forward before issue 28, for every layout."""
+    return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
 
 
 def batches(args, count: int, seed: int = 0) -> list[Batch]:
@@ -106,10 +103,12 @@ class Variant:
         self.g, self.d = copy.deepcopy(g).to(args.device), copy.deepcopy(d).to(args.device)
         if name == "ours" and args.channels_last:
             self.g, self.d = (m.to(memory_format=torch.channels_last) for m in (self.g, self.d))
-        if name == "ours" and args.nhwc_norm:
+        if name == "ours" and args.unfused_nhwc:
             for m in self.g.modules():
                 if isinstance(m, InstanceNorm):
-                    m.forward = types.MethodType(nhwc_instance_norm, m)
+                    m.forward = types.MethodType(unfused_instance_norm, m)
+                if isinstance(m, FirstConv):
+                    m.PAD_TO = 1
         make = (
             adam if name == "ours" else lambda p, lr, betas: torch.optim.Adam(p, lr, betas)
         )  # torch's default
@@ -258,7 +257,7 @@ def main() -> None:
     device_name = torch.cuda.get_device_name() if args.device.startswith("cuda") else "CPU"
     print(f"{device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads; {args.image_size} px, "
           f"batch {args.batch}, n_critic {args.n_critic}; ours in {args.precision}"
-          f"{', channels_last' if args.channels_last else ''}{', NHWC norm' if args.nhwc_norm else ''}{', compiled G' if args.compile else ''}, "
+          f"{', channels_last' if args.channels_last else ''}{', unfused NHWC (before issue 28)' if args.unfused_nhwc else ''}{', compiled G' if args.compile else ''}, "
           f"reference in fp32 (cuDNN TF32 {torch.backends.cudnn.allow_tf32})")  # fmt: skip
     data = batches(args, args.n_critic)
     variants = {name: Variant(name, g, d, args) for name in ("reference", "ours")}

@@ -1,3 +1,5 @@
+import copy
+
 import pytest
 import torch
 
@@ -136,6 +138,56 @@ def test_instance_statistics_in_train_and_eval_mode():
     torch.testing.assert_close(train_out, eval_out)
     # per-image statistics: an image's output does not depend on the rest of the batch
     torch.testing.assert_close(generator(x[:1], c[:1]), eval_out[:1])
+
+
+def test_nhwc_instance_norm_equals_instance_norm_forward_and_backward():
+    """Issue 28: a channels_last map is normalised where it lies (no (1, N*C, H, W) copy) with
+    F.instance_norm's numbers, forward and backward to 1e-5, and stays channels_last."""
+    from stargan_cli.models.stargan import InstanceNorm
+
+    torch.manual_seed(0)
+    norm = InstanceNorm(6)
+    torch.nn.init.uniform_(norm.weight, 0.5, 1.5)
+    torch.nn.init.uniform_(norm.bias, -1, 1)
+    x = torch.randn(3, 6, 9, 7) * 3 + 1
+    plain = x.clone().requires_grad_()
+    nhwc = x.clone().to(memory_format=torch.channels_last).requires_grad_()
+    a, b = norm(plain), norm(nhwc)
+    assert a.is_contiguous() and b.is_contiguous(memory_format=torch.channels_last) and not b.is_contiguous()
+    torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(b, torch.nn.functional.instance_norm(x, weight=norm.weight, bias=norm.bias))
+    upstream = torch.randn_like(a)
+    grads_a = torch.autograd.grad(a, [plain, norm.weight, norm.bias], upstream)
+    grads_b = torch.autograd.grad(b, [nhwc, norm.weight, norm.bias], upstream)
+    for ga, gb in zip(grads_a, grads_b, strict=True):
+        torch.testing.assert_close(gb, ga, atol=1e-5, rtol=1e-5)
+
+
+def test_first_convolution_pads_channels_last_input_to_16_channels_with_the_same_output(monkeypatch):
+    """Issue 28: with channels_last weights the generator's first convolution runs on 16 input channels
+    (3 + 5 labels + 8 zero channels, zero kernels): the same outputs and gradients, the stored weight keeps
+    the reference's (64, 8, 7, 7) shape."""
+    from stargan_cli.models.stargan import FirstConv
+
+    generator, _ = build(StarGANConfig(**TINY_MODEL), 5)
+    nhwc = copy.deepcopy(generator).to(memory_format=torch.channels_last)
+    first = nhwc.main[0]
+    assert isinstance(first, FirstConv) and first.weight.shape == (TINY_MODEL["g_conv_dim"], 8, 7, 7)
+    shapes = []
+    run = FirstConv._conv_forward
+    monkeypatch.setattr(
+        FirstConv, "_conv_forward", lambda self, x, w, b: shapes.append(w.shape) or run(self, x, w, b)
+    )
+    x, c = torch.rand(2, 3, 16, 16) * 2 - 1, torch.eye(5)[[1, 3]]
+    a = generator(x, c)
+    b = nhwc(x.to(memory_format=torch.channels_last), c)
+    assert shapes == [(TINY_MODEL["g_conv_dim"], 8, 7, 7), (TINY_MODEL["g_conv_dim"], 16, 7, 7)]
+    torch.testing.assert_close(b, a, atol=1e-5, rtol=1e-5)
+    a.square().sum().backward()
+    b.square().sum().backward()
+    expected = generator.main[0].weight.grad  # through a whole generator: summation order differs
+    assert (first.weight.grad - expected).abs().max() <= 1e-5 * expected.abs().max()
+    assert nhwc.state_dict()["main.0.weight"].shape == generator.state_dict()["main.0.weight"].shape
 
 
 def test_invalid_sizes_are_config_errors():
