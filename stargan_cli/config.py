@@ -76,6 +76,7 @@ class TrainConfig:
     d_lr: float = 1e-4
     beta1: float = 0.5
     beta2: float = 0.999
+    weight_decay: float = 0.0  # Adam's L2 on every weight (U-GAT-IT's recipes: 1e-4, as its code)
     # not in the paper: decay of a moving average of the generator's weights, which samples, exports,
     # translate and evaluate then use (0 = off; e.g. 0.999; train/ema.py)
     ema: float = 0.0
@@ -126,6 +127,8 @@ class TrainConfig:
         for name in ("g_lr", "d_lr"):
             if getattr(self, name) <= 0:
                 raise ConfigError(f"train.{name} must be positive")
+        if not 0 <= self.weight_decay < 1:
+            raise ConfigError(f"train.weight_decay must be in [0, 1) (e.g. 1e-4), got {self.weight_decay}")
         for name in ("beta1", "beta2"):
             if not 0 <= getattr(self, name) < 1:
                 raise ConfigError(

@@ -14,8 +14,8 @@ from stargan_cli.config import load_recipe
 from stargan_cli.errors import ConfigError, LabelError
 from stargan_cli.export import export
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.models.cyclegan import CycleGANConfig, TwoDomainTranslator, build
-from stargan_cli.models.domains import Domains
+from stargan_cli.models.cyclegan import CycleGANConfig, build
+from stargan_cli.models.domains import Domains, TwoDomainTranslator
 from stargan_cli.objectives.cyclegan import Batch, CycleGANLoss, CycleGANObjective, ImagePool
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator

@@ -101,6 +101,9 @@ class PairObjective:
     def batches(self, draws, step):
         return [PairBatch(d.x_real, d.dataset, d.labels[torch.from_numpy(d.extra)]) for d in draws]
 
+    def after_update(self, phase, networks):
+        pass
+
     def state_dict(self):
         return {}
 

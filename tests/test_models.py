@@ -85,6 +85,12 @@ CASES = {
         0,
         torch.eye(2)[[1, 1, 0]],
     ),
+    "ugatit": (
+        {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_global": 5, "n_layers_local": 3},
+        LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),)),
+        0,
+        torch.eye(2)[[1, 0, 1]],
+    ),
 }
 
 

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..errors import ConfigError, LabelError
+from ..errors import ConfigError
 from ..labels import LabelSpace
-from .domains import Domains
+from .domains import Domains, TwoDomainTranslator
 from .spec import ModelSpec, Signature
 
 
@@ -145,44 +145,6 @@ def build(config: CycleGANConfig, label_space: LabelSpace) -> dict[str, nn.Modul
         "discriminator_a": init_normal(NLayerDiscriminator(config)),
         "discriminator_b": init_normal(NLayerDiscriminator(config)),
     }
-
-
-class TwoDomainTranslator:
-    """What translates (models/spec.py) for any two-domain method: the target's domain picks the
-    generator of each row (`generator` into B, `generator_b` into A). The source does not matter to the
-    model (it reads as zeros); a target in neither domain is an error naming the two."""
-
-    def __init__(self, networks: Mapping[str, Callable], label_space: LabelSpace, domains: Domains) -> None:
-        self.into = {"b": networks["generator"], "a": networks.get("generator_b")}
-        self.label_space, self.domains = label_space, domains
-
-    def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
-        into_b, into_a = self.domains.direction(target.to(x.device))
-        if bool(into_a.any()) and self.into["a"] is None:
-            raise LabelError(
-                f"this model has only the {self.domains.a.label} -> {self.domains.b.label} generator; "
-                f"it cannot translate into {self.domains.a.label}"
-            )
-        if bool(into_b.all()):
-            return self.into["b"](x)
-        if bool(into_a.all()):
-            return self.into["a"](x)
-        out = torch.empty_like(x)
-        out[into_b] = self.into["b"](x[into_b]).to(x.dtype)
-        out[into_a] = self.into["a"](x[into_a]).to(x.dtype)
-        return out
-
-    def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None:
-        return x.new_zeros(x.shape[0], len(self.label_space.datasets[dataset].attributes))
-
-    def targets(self, dataset: int) -> tuple[str, ...]:
-        names = self.domains.target_names()
-        return names if self.into["a"] is not None else names[-1:]  # one way: into B only
-
-    def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        if self.into["a"] is None:
-            return self.domains.a.holds(source) & self.domains.b.holds(target)
-        return self.domains.covers(source, target)
 
 
 def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config: CycleGANConfig):

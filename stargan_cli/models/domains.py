@@ -15,6 +15,7 @@ target picks the direction (a target in B is translated A -> B), and a source ou
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,3 +120,41 @@ class Domains:
     def covers(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Rows whose source is in one domain and target in the other: the pairs the model learnt."""
         return (self.a.holds(source) & self.b.holds(target)) | (self.b.holds(source) & self.a.holds(target))
+
+
+class TwoDomainTranslator:
+    """What translates (models/spec.py) for any two-domain method: the target's domain picks the
+    generator of each row (`generator` into B, `generator_b` into A). The source does not matter to the
+    model (it reads as zeros); a target in neither domain is an error naming the two."""
+
+    def __init__(self, networks: Mapping[str, Callable], label_space: LabelSpace, domains: Domains) -> None:
+        self.into = {"b": networks["generator"], "a": networks.get("generator_b")}
+        self.label_space, self.domains = label_space, domains
+
+    def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
+        into_b, into_a = self.domains.direction(target.to(x.device))
+        if bool(into_a.any()) and self.into["a"] is None:
+            raise LabelError(
+                f"this model has only the {self.domains.a.label} -> {self.domains.b.label} generator; "
+                f"it cannot translate into {self.domains.a.label}"
+            )
+        if bool(into_b.all()):
+            return self.into["b"](x)
+        if bool(into_a.all()):
+            return self.into["a"](x)
+        out = torch.empty_like(x)
+        out[into_b] = self.into["b"](x[into_b]).to(x.dtype)
+        out[into_a] = self.into["a"](x[into_a]).to(x.dtype)
+        return out
+
+    def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None:
+        return x.new_zeros(x.shape[0], len(self.label_space.datasets[dataset].attributes))
+
+    def targets(self, dataset: int) -> tuple[str, ...]:
+        names = self.domains.target_names()
+        return names if self.into["a"] is not None else names[-1:]  # one way: into B only
+
+    def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.into["a"] is None:
+            return self.domains.a.holds(source) & self.domains.b.holds(target)
+        return self.domains.covers(source, target)

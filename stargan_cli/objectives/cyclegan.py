@@ -36,9 +36,8 @@ from torch import nn
 
 from .. import losses
 from ..errors import ConfigError
-from ..labels import LabelSpace
-from ..models.domains import Domains
-from .spec import Draw, ObjectiveContext, Stream, TrainingSpec
+from .spec import Draw, ObjectiveContext, TrainingSpec
+from .two_domain import domain_streams
 
 
 @dataclass(frozen=True)
@@ -103,19 +102,6 @@ class Batch:
     pool_b: tuple[np.ndarray, np.ndarray]  # for fakes made from real_b (D_B's pool)
 
 
-def domain_streams(
-    model_config, label_space: LabelSpace, train_labels: Mapping[int, np.ndarray]
-) -> list[Stream]:
-    """The rows of domain A, then those of domain B: two streams, paired at random (unaligned)."""
-    domains = Domains.resolve(model_config.domains, label_space)
-    rows_a, rows_b = domains.rows(train_labels[domains.dataset])
-    name = label_space.datasets[domains.dataset].name
-    for domain, rows in ((domains.a, rows_a), (domains.b, rows_b)):
-        if len(rows) == 0:
-            raise ConfigError(f"{name} has no training images in domain {domain.label}; check model.domains")
-    return [Stream(f"{name} {domains.a.label}", 0, rows_a), Stream(f"{name} {domains.b.label}", 0, rows_b)]
-
-
 class CycleGANObjective:
     def __init__(self, config: CycleGANLoss, context: ObjectiveContext) -> None:
         self.config, self.context = config, context
@@ -145,6 +131,9 @@ class CycleGANObjective:
         if phase == "discriminator":
             return self.discriminator_loss(networks, batch, state)
         return self.generator_loss(networks, batch, state)
+
+    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
+        pass
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"pool_{k}": pool.state() for k, pool in self.pools.items()}

@@ -15,6 +15,8 @@ the objective for everything that depends on the method:
   when G is updated), run once under autocast; returns a state dict that `loss` reads.
 - `loss(phase, networks, batch, state, grad_scale)`: that group's whole loss, to be back-propagated
   once, and its logs (detached scalars, named `D/...`, `G/...` as in metrics.jsonl).
+- `after_update(phase, networks)`: called after each optimiser step of a phase, for constraints on the
+  weights (U-GAT-IT clips its generators' rho to [0, 1]); most methods do nothing.
 - `state_dict()` / `load_state_dict(state)`: what the objective keeps between steps (CycleGAN's image
   pools), plain tensors saved in every checkpoint so that a resumed run continues bit for bit.
 """
@@ -73,6 +75,8 @@ class Objective(Protocol):
         state: dict,
         grad_scale: float | torch.Tensor | None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]: ...
+
+    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None: ...
 
     def state_dict(self) -> dict[str, torch.Tensor]: ...
 

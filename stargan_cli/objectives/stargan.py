@@ -138,6 +138,9 @@ class StarGANObjective:
         """One batch per dataset."""
         return [self.batch(draw, step) for draw in draws]
 
+    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
+        pass
+
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {}  # everything random is drawn per step from the batch's seeded generator
 

@@ -233,6 +233,7 @@ def train(
             itertools.chain.from_iterable(networks[n].parameters() for n in names),
             getattr(cfg, LEARNING_RATES[group]),
             (cfg.beta1, cfg.beta2),
+            cfg.weight_decay,
         )
         for group, names in groups.items()
     }
