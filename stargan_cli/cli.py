@@ -353,6 +353,10 @@ def translate(
             "--native", help="The whole image at its own resolution, no face detection (scenes: CycleGAN)."
         ),
     ] = False,
+    attention: Annotated[
+        bool,
+        typer.Option("--attention", help="Also write where the generator looked (U-GAT-IT's CAM heatmaps)."),
+    ] = False,
     max_side: Annotated[
         int | None,
         typer.Option(
@@ -394,6 +398,7 @@ def translate(
         fmt=format_,
         native=native,
         max_side=max_side,
+        attention=attention,
     )
     for path in result.written:
         stdout.print(str(path))
@@ -410,7 +415,9 @@ def translate(
     epilog="Examples:\n\n  stargan import-reference stargan_celeba_128/models/200000-G.ckpt "
     "--discriminator stargan_celeba_128/models/200000-D.ckpt --out models/celeba-128\n\n"
     "  stargan import-reference horse2zebra.pth --method cyclegan --from horse --to zebra "
-    "--reverse zebra2horse.pth --out models/horse2zebra",
+    "--reverse zebra2horse.pth --out models/horse2zebra\n\n"
+    "  stargan import-reference results/selfie2anime_params_latest.pt --method ugatit --from selfie --to anime "
+    "--out models/selfie2anime",
 )
 @friendly
 def import_reference(
@@ -418,22 +425,28 @@ def import_reference(
         Path, typer.Argument(metavar="G.ckpt", help="The reference's generator checkpoint.")
     ],
     out: Annotated[Path, typer.Option(help="Folder for generator.safetensors (and the other networks).")],
-    method: Annotated[str, typer.Option(help="stargan (-G.ckpt) or cyclegan (a released .pth).")] = "stargan",
+    method: Annotated[
+        str, typer.Option(help="stargan (-G.ckpt), cyclegan (a released .pth) or ugatit (*_params_*.pt).")
+    ] = "stargan",
     discriminator: Annotated[
         Path | None,
         typer.Option(help="stargan: the matching -D.ckpt; its classifier infers source attributes."),
     ] = None,
     image_size: Annotated[
         int | None,
-        typer.Option(help="stargan: 128 or 256 (read from the discriminator when given); cyclegan: 256."),
+        typer.Option(
+            help="stargan: 128 or 256 (read from the discriminator when given); cyclegan, light ugatit: 256."
+        ),
     ] = None,
     attributes: Annotated[
         str, typer.Option(help="stargan: the labels in training order.")
     ] = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
     source: Annotated[
-        str | None, typer.Option("--from", help="cyclegan: the domain the generator translates from.")
+        str | None, typer.Option("--from", help="cyclegan, ugatit: the domain it translates from (A).")
     ] = None,
-    target: Annotated[str | None, typer.Option("--to", help="cyclegan: the domain it translates to.")] = None,
+    target: Annotated[
+        str | None, typer.Option("--to", help="cyclegan, ugatit: the domain it translates to (B).")
+    ] = None,
     reverse: Annotated[
         Path | None, typer.Option(help="cyclegan: the other direction's generator (e.g. zebra2horse.pth).")
     ] = None,
@@ -446,17 +459,26 @@ def import_reference(
 
         written = import_cyclegan(generator, out, source or "", target or "", reverse, image_size or 256)
         example = f"--to {target} --no-detect"
+    elif method == "ugatit":
+        from .reference_ugatit import import_ugatit
+
+        if reverse or discriminator:
+            raise ConfigError(
+                "--reverse and --discriminator are for cyclegan and stargan: a U-GAT-IT file holds all six networks"
+            )
+        written = import_ugatit(generator, out, source or "", target or "", image_size)
+        example = f"--to {target} --no-detect"
     elif method == "stargan":
         from .reference import import_reference as run
 
         if source or target or reverse:
-            raise ConfigError("--from, --to and --reverse are for --method cyclegan")
+            raise ConfigError("--from, --to and --reverse are for --method cyclegan or ugatit")
         names = tuple(a.strip() for a in attributes.split(",") if a.strip())
         written = run(generator, out, discriminator, image_size, names)
         example = "--to blond"
     else:
         raise ConfigError(
-            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan"
+            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan, ugatit"
         )
     for path in written:
         stdout.print(str(path))

@@ -46,6 +46,27 @@ def reframe(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch
     return torch.nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
+# the colours of a heatmap from cold to hot (the jet scale attention maps are usually drawn with)
+HEAT = torch.tensor([[0, 0, 0.5], [0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0], [0.5, 0, 0]])
+
+
+def heatmap_overlay(x: torch.Tensor, heat: torch.Tensor, weight: float = 0.5) -> torch.Tensor:
+    """Images x (B, 3, H, W) in [-1, 1] with a heatmap (B, 1, h, w) laid over them: each map scaled to
+    [0, 1] on its own (min to max), resized to H x W (bilinear), coloured cold to hot, and mixed in with
+    `weight`. Returns (B, 3, H, W) in [-1, 1]."""
+    heat = torch.nn.functional.interpolate(
+        heat.float(), size=x.shape[-2:], mode="bilinear", align_corners=False
+    )
+    low = heat.amin((1, 2, 3), keepdim=True)
+    span = (heat.amax((1, 2, 3), keepdim=True) - low).clamp_min(1e-8)
+    position = ((heat - low) / span)[:, 0] * (len(HEAT) - 1)  # (B, H, W) along the colour scale
+    below = position.floor().long().clamp(max=len(HEAT) - 2)
+    frac = (position - below)[..., None]
+    colours = HEAT.to(x.device)
+    rgb = colours[below] * (1 - frac) + colours[below + 1] * frac  # (B, H, W, 3) in [0, 1]
+    return (1 - weight) * x.float() + weight * (rgb.permute(0, 3, 1, 2) * 2 - 1)
+
+
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """(B, 3, H, W) in [-1, 1] -> (B, H, W, 3) uint8."""
     scaled = ((images.detach().float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .images import heatmap_overlay
 from .models.spec import Translator
 
 
@@ -26,12 +27,13 @@ def translate(
 
 @torch.no_grad()
 def single_target_columns(
-    translator: Translator, x: torch.Tensor, known: dict[int, torch.Tensor]
+    translator: Translator, x: torch.Tensor, known: dict[int, torch.Tensor], attention: bool = False
 ) -> list[tuple[str, torch.Tensor]]:
     """Every single-attribute target of every dataset applied to x: [(attribute, images)].
 
     `known` gives the source labels of the datasets they are known for; the others are read by the model
-    where it can (e.g. StarGAN's discriminator), or taken as all zeros.
+    where it can (e.g. StarGAN's discriminator), or taken as all zeros. With `attention`, each translation
+    is followed by its attention map over x, for models that have one ("<attribute> attention").
     """
     label_space = translator.label_space
     columns = []
@@ -43,6 +45,9 @@ def single_target_columns(
             source = x.new_zeros(x.shape[0], len(spec.attributes))
         for name, target in model_targets(translator, d, source.float()):
             columns.append((name, translator.translate(x, d, target)))
+            heat = translator.attention(x, d, target) if attention else None
+            if heat is not None:
+                columns.append((f"{name} attention", heatmap_overlay(x, heat)))
     return columns
 
 

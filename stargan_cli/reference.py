@@ -26,8 +26,9 @@ from .models.stargan import StarGANConfig, build
 CELEBA_RELEASED = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
 
 
-def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
-    """A reference .ckpt -> {name: tensor}, through torch's weights-only unpickler."""
+def load_pickled_tensors(path: Path):
+    """A torch.save file -> its object, through torch's weights-only unpickler (tensors and plain
+    containers only; anything else is refused without being unpickled)."""
     if not path.is_file():
         raise CheckpointError(f"{path} not found")
     with path.open("rb") as handle:
@@ -37,7 +38,7 @@ def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
             f"{path} is not a readable PyTorch checkpoint (neither torch's zip format nor a pickle)"
         )
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         first = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
         raise CheckpointError(
@@ -48,11 +49,21 @@ def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(
             f"{path} is not a readable PyTorch checkpoint ({exc.__class__.__name__})"
         ) from None
+
+
+def as_state_dict(state, path: Path, what: str = "") -> dict[str, torch.Tensor]:
+    """{name: tensor} in fp32, a DataParallel `module.` prefix dropped; anything else is an error."""
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path}{what} is not a state_dict (a mapping of names to tensors)")
+    return {k.removeprefix("module."): v.float() if v.is_floating_point() else v for k, v in state.items()}
+
+
+def load_reference_state(path: Path) -> dict[str, torch.Tensor]:
+    """A reference .ckpt -> {name: tensor}, through torch's weights-only unpickler."""
+    state = load_pickled_tensors(path)
     if isinstance(state, dict) and isinstance(state.get("state_dict"), dict):
         state = state["state_dict"]
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} is not a state_dict (a mapping of names to tensors)")
-    return {k.removeprefix("module."): v.float() if v.is_floating_point() else v for k, v in state.items()}
+    return as_state_dict(state, path)
 
 
 def _need(state: dict[str, torch.Tensor], key: str, path: Path, what: str) -> torch.Tensor:

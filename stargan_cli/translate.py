@@ -29,7 +29,7 @@ from .checkpoint import model_file
 from .console import progress, warn
 from .errors import ImageError, LabelError, StarganError
 from .faces import FaceDetector, Region, cut, paste
-from .images import grid, to_tensor, to_uint8
+from .images import grid, heatmap_overlay, to_tensor, to_uint8
 from .inference import single_target_columns, translate
 from .labels import LabelSpace, Target
 from .models import spec
@@ -129,6 +129,17 @@ class Translator:
         return translate(self.model, x, passes)
 
     @torch.no_grad()
+    def attention(
+        self, x: torch.Tensor, targets: list[Target], given: dict[int, torch.Tensor]
+    ) -> torch.Tensor | None:
+        """x with the attention map of its translation laid over it (the first dataset's pass), or None
+        for models without one."""
+        d = targets[0].dataset
+        sources = self.sources(x, [d], given)
+        heat = self.model.attention(x, d, self.label_space.apply_targets(d, sources[d], targets))
+        return None if heat is None else heatmap_overlay(x, heat)
+
+    @torch.no_grad()
     def whole_frame(
         self, photo: np.ndarray, probe: np.ndarray, targets: list[Target], given: dict[int, torch.Tensor]
     ) -> np.ndarray:
@@ -177,9 +188,9 @@ class Translator:
         return int(free_memory(self.device) * side * side / (4 * largest))
 
     @torch.no_grad()
-    def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor]) -> np.ndarray:
+    def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor], attention: bool = False) -> np.ndarray:
         known = {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()}
-        columns = single_target_columns(self.model, x, known)
+        columns = single_target_columns(self.model, x, known, attention)
         return grid([x] + [images for _, images in columns])
 
 
@@ -210,6 +221,7 @@ class Options:
     detect: bool = True
     face: int | None = None  # 1-based, left to right
     native: bool = False  # whole frames at their own resolution
+    attention: bool = False  # also write where the generator looked (U-GAT-IT's CAM heatmap)
     out: str | None = None
     fmt: str | None = None
     inputs: set[Path] = field(default_factory=set)  # resolved input paths, never overwritten
@@ -279,6 +291,10 @@ def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[
 def _finish(job: Job, translated: np.ndarray, translator: Translator, options: Options, result: Result):
     """Paste a photo's translated faces back and write it (and its grid)."""
     outputs: list[tuple[Path, np.ndarray]] = []
+    if options.attention and options.targets:  # the faces (or the whole frame) with the map laid over them
+        frames = to_tensor(job.photo[None] if options.native else job.crops, translator.device)
+        overlay = translator.attention(frames, options.targets, options.given)
+        outputs.append((_attention_path(job.item, options), np.concatenate(list(to_uint8(overlay)), axis=1)))
     if options.native:
         photo = translator.whole_frame(job.photo, job.crops, options.targets, options.given)
         outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
@@ -294,15 +310,21 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
         outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
     if options.grid:
         x = to_tensor(job.crops, translator.device)
-        outputs.append((output_path(job.item, options.out, "grid", "png"), translator.grid(x, options.given)))
+        picture = translator.grid(x, options.given, options.attention)
+        outputs.append((output_path(job.item, options.out, "grid", "png"), picture))
     for path, image in outputs:
         if path.resolve() in options.inputs:
             raise ImageError(f"refusing to overwrite the input {path}; choose another --out")
         result.written.append(write_photo(image, path))
 
 
+def _attention_path(item: InputFile, options: Options) -> Path:
+    return output_path(item, options.out, f"{options.tag}_attention", "png")
+
+
 def _outputs_of(item: InputFile, options: Options) -> list[Path]:
     outputs = [output_path(item, options.out, options.tag, options.fmt)] if options.targets else []
+    outputs += [_attention_path(item, options)] if options.attention and options.targets else []
     return outputs + ([output_path(item, options.out, "grid", "png")] if options.grid else [])
 
 
@@ -345,6 +367,7 @@ def run(
     fmt: str | None = None,
     native: bool = False,
     max_side: int | None = None,
+    attention: bool = False,
 ) -> Result:
     """Translate every face of every input; returns what was written and what was skipped (and why).
     `native`: each whole image at its own resolution instead (no face detection). `max_side`: inputs
@@ -373,9 +396,21 @@ def run(
         detect=detect,
         face=face,
         native=native,
+        attention=attention,
         out=out,
         fmt=fmt,
     )
+    if attention:
+        probe = torch.zeros(1, 3, translator.image_size, translator.image_size, device=translator.device)
+        space = translator.label_space
+        targets = options.targets or space.parse_targets(translator.model.targets(0)[0])
+        d = targets[0].dataset
+        target = space.apply_targets(d, probe.new_zeros(1, len(space.datasets[d].attributes)), targets)
+        if translator.model.attention(probe, d, target) is None:
+            raise LabelError(
+                "--attention: this model has no attention maps (U-GAT-IT models have; StarGAN and CycleGAN "
+                "do not), or it is an ONNX file, which holds only the translation"
+            )
     items = collect_inputs(inputs, pattern)
     options.inputs = {i.path.resolve() for i in items}
     result = Result(inputs=len(items))

@@ -68,6 +68,9 @@ class PairTranslator:
     def read_source(self, x, dataset):
         return None
 
+    def attention(self, x, dataset, target):
+        return None
+
 
 def example(config, space, batch, gen):
     image = torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1

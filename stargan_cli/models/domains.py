@@ -132,6 +132,13 @@ class TwoDomainTranslator:
         self.label_space, self.domains = label_space, domains
 
     def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
+        return self.route(x, target, lambda generator, rows: generator(rows))
+
+    def attention(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor | None:
+        return None
+
+    def route(self, x: torch.Tensor, target: torch.Tensor, run: Callable) -> torch.Tensor:
+        """`run(generator, rows)` for the rows of x each generator translates, put back in x's order."""
         into_b, into_a = self.domains.direction(target.to(x.device))
         if bool(into_a.any()) and self.into["a"] is None:
             raise LabelError(
@@ -139,12 +146,13 @@ class TwoDomainTranslator:
                 f"it cannot translate into {self.domains.a.label}"
             )
         if bool(into_b.all()):
-            return self.into["b"](x)
+            return run(self.into["b"], x)
         if bool(into_a.all()):
-            return self.into["a"](x)
-        out = torch.empty_like(x)
-        out[into_b] = self.into["b"](x[into_b]).to(x.dtype)
-        out[into_a] = self.into["a"](x[into_a]).to(x.dtype)
+            return run(self.into["a"], x)
+        to_b, to_a = run(self.into["b"], x[into_b]), run(self.into["a"], x[into_a])
+        out = x.new_empty((len(x), *to_b.shape[1:]))
+        out[into_b] = to_b.to(x.dtype)
+        out[into_a] = to_a.to(x.dtype)
         return out
 
     def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None:

@@ -24,7 +24,9 @@ class Translator(Protocol):
     images, or None when the method cannot (the caller then asks the user for them). `targets` names the
     single targets (LabelSpace.single_targets) the model translates to, and `covers` says which rows of
     (source, target) labels are pairs it was trained for: all of them for StarGAN; for a two-domain model,
-    a source in one domain and a target in the other (models/domains.py)."""
+    a source in one domain and a target in the other (models/domains.py). `attention` gives where the
+    generator looks for that translation, a heatmap (B, 1, h, w), for methods that have one (U-GAT-IT's
+    CAM), else None."""
 
     label_space: LabelSpace
 
@@ -35,6 +37,8 @@ class Translator(Protocol):
     def targets(self, dataset: int) -> tuple[str, ...]: ...
 
     def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    def attention(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor | None: ...
 
 
 # (model config, label space, batch size, random generator) -> example inputs of one network's forward
@@ -64,6 +68,9 @@ class ModelSpec:
     signatures: dict[str, Signature]  # per exported network
     # (model config) -> what an image's height and width must be a multiple of, for `translate --native`
     multiple: Callable[[Any], int] = lambda config: 1
+    # (model config) -> the first thing to change when a run does not fit in memory ("" = only the generic
+    # advice: batch size, image size, precision), e.g. U-GAT-IT's 'set model.variant = "light", '
+    memory_hint: Callable[[Any], str] = lambda config: ""
 
     def __post_init__(self) -> None:
         assert set(self.exported) <= set(self.networks) and set(self.needed) <= set(self.exported)

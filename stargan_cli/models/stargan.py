@@ -221,6 +221,9 @@ class StarGANTranslator:
     def targets(self, dataset: int) -> tuple[str, ...]:
         return self.label_space.datasets[dataset].attributes
 
+    def attention(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor | None:
+        return None
+
     def covers(self, dataset: int, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return torch.ones(len(target), dtype=torch.bool, device=target.device)
 

@@ -30,12 +30,18 @@ generator's (spectral-normed linears) with a LeakyReLU after its 1x1 convolution
 to one channel. It returns the patch logits, the CAM logits and the heatmap. Parameters (ngf = ndf = 64,
 4 blocks, 256 px): G full 278,959,808, G light 10,589,888, global D 53,130,176, local D 3,290,560.
 
-The TensorFlow original differs in places the facts file lists; two are settings here, each with the
-PyTorch reimplementation's behaviour as default: `variance` ("unbiased", as torch.var; "population", as
-tf.nn.moments) and `cam_weights` (the discriminators' channel weights: "raw", the linear's weight before
-spectral norm, as the PyTorch code reads it; "normalized", TF's). The others (biases on convolutions and
-MLP, a shared CAM linear with a bias, affine encoder norms, rho smoothing, N(0, 0.02) init) change the
-parameter layout or only the start and are not offered: PyTorch's default initialisation is kept.
+The TensorFlow original differs in places the facts file lists; four are settings here, each with the
+PyTorch reimplementation's behaviour as default:
+- `variance`: AdaLIN/ILN statistics "unbiased" (torch.var) or "population" (tf.nn.moments);
+- `cam_weights`: the discriminators' channel weights "raw" (the linear's weight before spectral norm, as
+  the PyTorch code reads it) or "normalized" (TF's);
+- `rho_smoothing`: TF's AdaLIN starts rho at 1 and uses clip(rho - 0.1, 0, 1), so pure instance norm is
+  never reached (false: rho starts at 0.9 and is used as it is);
+- `init`: "default" (PyTorch's layer defaults, as the reimplementation) or "normal" (N(0, 0.02) weights and
+  zero biases for every convolution and linear, TF's and the paper's).
+The others change the parameter layout (biases on the convolutions and MLP, one shared CAM linear with a
+bias, affine encoder norms), so files of one layout would not load into the other; they are not offered.
+Weight decay is the same in both (TF's l2_regularizer adds wd * w to the gradient, as Adam's weight_decay).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from .spec import ModelSpec, Signature
 VARIANTS = ("light", "full")
 VARIANCES = ("unbiased", "population")
 CAM_WEIGHTS = ("raw", "normalized")
+INITS = ("default", "normal")
 
 
 @dataclass(frozen=True)
@@ -67,6 +74,8 @@ class UGATITConfig:
     n_layers_local: int = 5  # the local discriminators (70 px)
     variance: str = "unbiased"  # AdaLIN/ILN statistics: "unbiased" (PyTorch code) or "population" (TF)
     cam_weights: str = "raw"  # D's CAM channel weights: "raw" (PyTorch code) or "normalized" (TF)
+    rho_smoothing: bool = False  # TF: AdaLIN's rho starts at 1 and is used as clip(rho - 0.1, 0, 1)
+    init: str = "default"  # "default" (PyTorch's layer defaults) or "normal" (N(0, 0.02), TF and the paper)
     # the two domains, A first, as --to names of the dataset (models/domains.py); empty: the two classes
     domains: tuple[str, ...] = ()
 
@@ -77,7 +86,13 @@ class UGATITConfig:
         for name in ("n_layers_global", "n_layers_local"):
             if getattr(self, name) < 3:
                 raise ConfigError(f"model.{name} must be at least 3, got {getattr(self, name)}")
-        for name, allowed in (("variant", VARIANTS), ("variance", VARIANCES), ("cam_weights", CAM_WEIGHTS)):
+        choices = (
+            ("variant", VARIANTS),
+            ("variance", VARIANCES),
+            ("cam_weights", CAM_WEIGHTS),
+            ("init", INITS),
+        )
+        for name, allowed in choices:
             if getattr(self, name) not in allowed:
                 raise ConfigError(
                     f"model.{name} must be one of {', '.join(allowed)}, got {getattr(self, name)!r}"
@@ -112,13 +127,16 @@ def mixed_norm(x: torch.Tensor, rho: torch.Tensor, eps: float, unbiased: bool) -
 class AdaLIN(nn.Module):
     """AdaLIN: gamma and beta (B, C) come from the generator's MLP."""
 
-    def __init__(self, channels: int, unbiased: bool = True, eps: float = 1e-5) -> None:
+    def __init__(
+        self, channels: int, unbiased: bool = True, smoothing: bool = False, eps: float = 1e-5
+    ) -> None:
         super().__init__()
-        self.eps, self.unbiased = eps, unbiased
-        self.rho = nn.Parameter(torch.full((1, channels, 1, 1), 0.9))
+        self.eps, self.unbiased, self.smoothing = eps, unbiased, smoothing
+        self.rho = nn.Parameter(torch.full((1, channels, 1, 1), 1.0 if smoothing else 0.9))
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
-        out = mixed_norm(x, self.rho, self.eps, self.unbiased)
+        rho = (self.rho - 0.1).clamp(0.0, 1.0) if self.smoothing else self.rho
+        out = mixed_norm(x, rho, self.eps, self.unbiased)
         return out * gamma[:, :, None, None] + beta[:, :, None, None]
 
 
@@ -154,13 +172,13 @@ class ResnetBlock(nn.Module):
 class AdaLINBlock(nn.Module):
     """The decoder's residual block: conv, AdaLIN, ReLU, conv, AdaLIN, plus the input."""
 
-    def __init__(self, channels: int, unbiased: bool) -> None:
+    def __init__(self, channels: int, unbiased: bool, smoothing: bool) -> None:
         super().__init__()
         self.pad1, self.conv1 = _conv(channels, channels, 3)
-        self.norm1 = AdaLIN(channels, unbiased)
+        self.norm1 = AdaLIN(channels, unbiased, smoothing)
         self.relu1 = nn.ReLU(True)
         self.pad2, self.conv2 = _conv(channels, channels, 3)
-        self.norm2 = AdaLIN(channels, unbiased)
+        self.norm2 = AdaLIN(channels, unbiased, smoothing)
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
         out = self.relu1(self.norm1(self.conv1(self.pad1(x)), gamma, beta))
@@ -206,7 +224,7 @@ class Generator(nn.Module):
         self.beta = nn.Linear(wide, wide, bias=False)
         self.n_blocks = config.n_blocks
         for i in range(config.n_blocks):  # the reference's attribute names: UpBlock1_1, UpBlock1_2, ...
-            setattr(self, f"UpBlock1_{i + 1}", AdaLINBlock(wide, unbiased))
+            setattr(self, f"UpBlock1_{i + 1}", AdaLINBlock(wide, unbiased, config.rho_smoothing))
         up: list[nn.Module] = []
         for c in (wide, wide // 2):
             up += [
@@ -280,8 +298,25 @@ NETWORKS = (
 )
 
 
+def init_normal(module: nn.Module) -> nn.Module:
+    """TF's and the paper's start: N(0, 0.02) for every convolution and linear weight (before spectral
+    norm), zero biases."""
+    for layer in module.modules():
+        if isinstance(layer, nn.Conv2d | nn.Linear):
+            weight = layer.weight_orig if hasattr(layer, "weight_orig") else layer.weight
+            nn.init.normal_(weight, 0.0, 0.02)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
+    return module
+
+
 def build(config: UGATITConfig, label_space: LabelSpace) -> dict[str, nn.Module]:
     Domains.resolve(config.domains, label_space)  # a bad model.domains fails before any training
+    networks = _networks(config)
+    return {n: init_normal(net) for n, net in networks.items()} if config.init == "normal" else networks
+
+
+def _networks(config: UGATITConfig) -> dict[str, nn.Module]:
     return {
         "generator": Generator(config),
         "generator_b": Generator(config),
@@ -301,8 +336,18 @@ def clip_rho(networks: Mapping[str, nn.Module]) -> None:
                     module.rho.clamp_(0.0, 1.0)
 
 
+class AttentionTranslator(TwoDomainTranslator):
+    """The two-domain translator, and the generators' CAM heatmaps (PyTorch generators; an ONNX file has
+    only the translation)."""
+
+    def attention(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor | None:
+        if not all(isinstance(g, Generator) for g in self.into.values() if g is not None):
+            return None
+        return self.route(x, target, lambda generator, rows: generator(rows, extras=True)[2])
+
+
 def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config: UGATITConfig):
-    return TwoDomainTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
+    return AttentionTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
 
 
 def _image(config: UGATITConfig, label_space: LabelSpace, batch: int, gen: torch.Generator):
@@ -322,4 +367,9 @@ MODEL = ModelSpec(
     },
     # two stride-2 stages (the full generator also needs exactly its configured size: it says so)
     multiple=lambda config: 4,
+    memory_hint=lambda config: (
+        'set model.variant = "light" (10.6 M instead of 279 M parameters per generator), '
+        if config.variant == "full"
+        else ""
+    ),
 )

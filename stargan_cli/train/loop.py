@@ -43,7 +43,7 @@ from ..labels import LabelSpace
 from ..methods import get_method
 from ..models.spec import Translator
 from ..objectives.spec import ObjectiveContext
-from . import trackers
+from . import memory, trackers
 from .ema import EMA
 from .graphs import GraphedStep, portable_state, set_learning_rate
 from .progress import TrainProgress
@@ -189,10 +189,17 @@ def train(
             f"training {recipe.model.architecture} on {describe(accelerator, cfg.precision, recipe.data.batch_size)}"
         )
     train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
+    sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
+    guess = memory.estimate(method, recipe, label_space, len(sources))
+    if guess is not None:  # a run the GPU cannot hold stops here, before its run directory exists
+        advice = memory.check(guess, accelerator.device, method.model.memory_hint(recipe.model.params))
+        if main:
+            info(f"memory: {guess.describe()}")
+            if advice:
+                warn(advice)
     rank, processes = accelerator.process_index, accelerator.num_processes
     context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
     objective = method.training.objective(recipe.loss, context)
-    sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
     streams = [
         BatchStream(
             datasets[s.dataset].split("train"),
@@ -400,7 +407,7 @@ def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> np.
     pictures = []
     with accelerator.autocast():
         for dataset, x, labels in fixed:
-            columns = single_target_columns(translator, x, {dataset: labels})
+            columns = single_target_columns(translator, x, {dataset: labels}, attention=True)
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]

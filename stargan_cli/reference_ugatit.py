@@ -1,0 +1,107 @@
+"""`stargan import-reference --method ugatit`: a U-GAT-IT PyTorch checkpoint -> model files.
+
+The PyTorch reimplementation (`znxlwm/UGATIT-pytorch`) saves `<dataset>_params_<step>.pt` (and
+`<dataset>_params_latest.pt`): one dict holding six state_dicts, `genA2B`, `genB2A`, `disGA`, `disGB`,
+`disLA`, `disLB`, whose names our `models/ugatit.py` networks use. The file is read with a weights-only
+load (anything but tensors is refused, never unpickled). The two generators become the model files
+(`generator` = genA2B, A -> B; `generator_b` = genB2A); the discriminators are only read for their
+sizes (the model's record of its configuration), since translating does not use them. Widths, residual blocks and the variant are read off the
+tensors: a full generator's first MLP layer says its image size, a light one's does not (`--image-size`,
+default 256, the reference's).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import torch
+
+from .checkpoint import ModelInfo, load_weights, save_model
+from .errors import CheckpointError
+from .labels import DatasetLabels, LabelSpace
+from .models.ugatit import UGATITConfig, build
+from .reference import as_state_dict, load_pickled_tensors
+
+ROLES = {"generator": "genA2B", "generator_b": "genB2A"}
+DISCRIMINATORS = ("disGA", "disGB", "disLA", "disLB")
+
+
+def generator_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, str, int | None]:
+    """(ngf, residual blocks, variant, image size of a full generator) read off a generator's tensors."""
+    first, fc = state.get("DownBlock.1.weight"), state.get("FC.0.weight")
+    if first is None or fc is None or tuple(first.shape[1:]) != (3, 7, 7):
+        raise CheckpointError(
+            f"{where} has no DownBlock.1.weight (3 -> ngf, 7x7) and FC.0.weight: not a U-GAT-IT generator"
+        )
+    ngf = first.shape[0]
+    blocks = len({m.group(1) for k in state if (m := re.fullmatch(r"UpBlock1_(\d+)\.conv1\.weight", k))})
+    if fc.shape[1] == 4 * ngf:
+        return ngf, blocks, "light", None
+    side = math.isqrt(fc.shape[1] // (4 * ngf))
+    if side * side * 4 * ngf != fc.shape[1]:
+        raise CheckpointError(
+            f"{where}: FC.0.weight has {fc.shape[1]} inputs, neither light nor a full square map"
+        )
+    return ngf, blocks, "full", side * 4
+
+
+def discriminator_sizes(state, where: str) -> tuple[int, int]:
+    """(ndf, n_layers) of a discriminator: its `model` holds n_layers - 1 spectral-normed convolutions."""
+    if not isinstance(state, dict) or "model.1.weight_orig" not in state:
+        raise CheckpointError(f"{where} has no model.1.weight_orig: not a U-GAT-IT discriminator")
+    convs = sum(1 for k in state if re.fullmatch(r"model\.\d+\.weight_orig", k))
+    return state["model.1.weight_orig"].shape[0], convs + 1
+
+
+def import_ugatit(
+    params: str | Path, out: str | Path, source: str, target: str, image_size: int | None = None
+) -> list[Path]:
+    """Convert; returns the files written (generator.safetensors, generator_b.safetensors)."""
+    path = Path(params)
+    if not source or not target or source == target:
+        raise CheckpointError(
+            "name the two domains of a U-GAT-IT model with --from and --to, as A and B of its training "
+            "(e.g. --from selfie --to anime)"
+        )
+    bundle = load_pickled_tensors(path)
+    missing = [
+        k for k in (*ROLES.values(), *DISCRIMINATORS) if not isinstance(bundle, dict) or k not in bundle
+    ]
+    if missing:
+        raise CheckpointError(
+            f"{path} has no {', '.join(missing)}: not a U-GAT-IT *_params_*.pt file (one dict of genA2B, "
+            "genB2A, disGA, disGB, disLA, disLB)"
+        )
+    states = {role: as_state_dict(bundle[key], path, f" [{key}]") for role, key in ROLES.items()}
+    sizes = {role: generator_sizes(state, f"{path} [{ROLES[role]}]") for role, state in states.items()}
+    if sizes["generator"] != sizes["generator_b"]:
+        raise CheckpointError(
+            f"{path}: genA2B and genB2A differ in size {sizes['generator']} vs {sizes['generator_b']}"
+        )
+    ngf, blocks, variant, full_size = sizes["generator"]
+    if full_size and image_size and image_size != full_size:
+        raise CheckpointError(
+            f"{path} is a full U-GAT-IT at {full_size} px; --image-size {image_size} does not fit it"
+        )
+    ndf, n_global = discriminator_sizes(bundle["disGA"], f"{path} [disGA]")
+    _, n_local = discriminator_sizes(bundle["disLA"], f"{path} [disLA]")
+    config = UGATITConfig(
+        image_size=full_size or image_size or 256,
+        ngf=ngf,
+        ndf=ndf,
+        n_blocks=blocks,
+        variant=variant,
+        n_layers_global=n_global,
+        n_layers_local=n_local,
+        domains=(source, target),
+    )
+    label_space = LabelSpace((DatasetLabels(f"{source}2{target}", (source, target), "single"),))
+    networks = build(config, label_space)
+    written = []
+    for role, state in states.items():
+        load_weights(networks[role], path, state)
+        info = ModelInfo("ugatit", config, label_space, 0, role, resize="bilinear")  # its transforms.Resize
+        written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
+    return written
