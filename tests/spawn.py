@@ -45,3 +45,23 @@ def in_two_processes(function, *args) -> None:
     except (ProcessRaisedException, ProcessExitedException) as first:
         warnings.warn(f"two-process group failed once, started again: {str(first)[:300]}", stacklevel=2)
         start_processes(function, args=(free_port(), *args), nprocs=2, start_method="spawn")
+
+
+def _gradients_in_each_process(rank: int, port: int, out_dir: str, make_networks, gradients) -> None:
+    from accelerate import Accelerator
+
+    join_group(rank, port)
+    accelerator = Accelerator(cpu=True)
+    built = make_networks()
+    networks = dict(zip(built, accelerator.prepare(*built.values()), strict=True))
+    grads = gradients(networks, accelerator.process_index, accelerator.num_processes, accelerator.backward)
+    torch.save({k.replace("module.", ""): v for k, v in grads.items()}, f"{out_dir}/rank{rank}.pt")
+    accelerator.wait_for_everyone()
+
+
+def gradients_in_two_processes(make_networks, gradients, out_dir) -> list[dict[str, torch.Tensor]]:
+    """Each of two gloo processes builds `make_networks()`, wraps them with Accelerate (DDP) and returns
+    `gradients(networks, rank, world, backward)` on its share of the batch: [rank 0's, rank 1's]. Both
+    functions must be module-level (spawn pickles them by name)."""
+    in_two_processes(_gradients_in_each_process, str(out_dir), make_networks, gradients)
+    return [torch.load(f"{out_dir}/rank{rank}.pt", weights_only=True) for rank in (0, 1)]

@@ -137,6 +137,24 @@ def test_tensorflow_rho_smoothing_and_normal_init_are_settings_of_the_same_layou
     )
 
 
+def test_the_tensorflow_layout_adds_its_biases_affine_norms_and_one_shared_cam_linear():
+    paper, tf = UGATITConfig(), UGATITConfig(layout="tensorflow")
+    # G: conv biases (encoder 64+128+256 and 8 x 256 in its blocks, decoder 8 x 256 + 128 + 64 + 3), affine
+    # encoder norms (2 x (448 + 8 x 256)), MLP biases (4 x 256), one CAM linear with a bias for two without
+    extra = 448 + 8 * 256 + 8 * 256 + 128 + 64 + 3 + 2 * (448 + 8 * 256) + 4 * 256 + (257 - 512)
+    assert count(Generator(tf)) - count(Generator(paper)) == extra == 10_500
+    assert count(Discriminator(tf, 5)) - count(Discriminator(paper, 5)) == 513 - 1024
+    generator = Generator(UGATITConfig(**TINY, layout="tensorflow"))
+    assert "cam_fc.bias" in generator.state_dict() and "gap_fc.weight" not in generator.state_dict()
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    out, logits, heatmap = generator(x, extras=True)
+    h = generator.DownBlock(x)
+    expected = torch.cat([generator.cam_fc(h.mean((2, 3))), generator.cam_fc(h.amax((2, 3)))], 1)
+    torch.testing.assert_close(logits, expected)  # one linear reads both poolings
+    out.mean().backward()
+    assert generator.cam_fc.bias.grad is not None and generator.cam_fc.bias.grad.abs().sum() > 0
+
+
 class Stub(torch.nn.Module):
     """A generator or discriminator of known outputs: an image scaled by `factor`, CAM logits `cam` x the
     image's mean."""
@@ -416,29 +434,12 @@ def ugatit_networks():
     return build(UGATITConfig(**TINY), PETS)
 
 
-def _step_in_each_process(rank: int, port: int, out_dir: str) -> None:
-    from accelerate import Accelerator
-
-    from .spawn import join_group
-
-    join_group(rank, port)
-    accelerator = Accelerator(cpu=True)
-    built = ugatit_networks()
-    networks = dict(zip(built, accelerator.prepare(*built.values()), strict=True))
-    grads = step_gradients(
-        networks, accelerator.process_index, accelerator.num_processes, accelerator.backward
-    )
-    torch.save({k.replace("module.", ""): v for k, v in grads.items()}, f"{out_dir}/rank{rank}.pt")
-    accelerator.wait_for_everyone()
-
-
 def test_two_processes_give_the_gradients_of_one(tmp_path):
-    from .spawn import in_two_processes
+    from .spawn import gradients_in_two_processes
 
-    in_two_processes(_step_in_each_process, str(tmp_path))
+    results = gradients_in_two_processes(ugatit_networks, step_gradients, tmp_path)
     expected = step_gradients(ugatit_networks())
-    for rank in (0, 1):
-        got = torch.load(tmp_path / f"rank{rank}.pt", weights_only=True)
+    for got in results:
         assert got.keys() == expected.keys()
         for name, value in expected.items():  # CAM x1000 makes gradients of 1e3 beside ones of 1e-3: the
             # summation order of two half batches moves each by up to 2e-6 of its tensor's largest

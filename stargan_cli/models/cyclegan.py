@@ -29,8 +29,8 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..labels import LabelSpace
-from .domains import Domains, TwoDomainTranslator
-from .spec import ModelSpec, Signature
+from .domains import TWO_GENERATORS, Domains, TwoDomainTranslator
+from .spec import ModelSpec
 
 
 @dataclass(frozen=True)
@@ -151,10 +151,6 @@ def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config
     return TwoDomainTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
 
 
-def _image(config: CycleGANConfig, label_space: LabelSpace, batch: int, gen: torch.Generator):
-    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,)
-
-
 MODEL = ModelSpec(
     config=CycleGANConfig,
     networks=NETWORKS,
@@ -162,9 +158,6 @@ MODEL = ModelSpec(
     exported=("generator", "generator_b"),
     needed=("generator",),  # an imported released generator translates one way only
     translator=translator,
-    signatures={
-        "generator": Signature(("image",), ("translated",), _image),
-        "generator_b": Signature(("image",), ("translated",), _image),
-    },
+    signatures=TWO_GENERATORS,
     multiple=lambda config: 4,  # two stride-2 stages
 )

@@ -11,6 +11,9 @@ Domain A is the first name. The label space stays the dataset's own, so `--to bl
 it does for StarGAN, and evaluate scores both methods with the same classifier on the same images: a
 target picks the direction (a target in B is translated A -> B), and a source outside the opposite domain
 (a brown-haired face for a black <-> blond model) is not a pair the model was trained for.
+
+Also here, what every two-domain method (CycleGAN, U-GAT-IT) shares on the inference side: the translator
+that routes each row to the generator of its target's domain, and the exported generators' signatures.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 
 from ..errors import ConfigError, LabelError
 from ..labels import LabelSpace
+from .spec import Signature
 
 
 @dataclass(frozen=True)
@@ -166,3 +170,14 @@ class TwoDomainTranslator:
         if self.into["a"] is None:
             return self.domains.a.holds(source) & self.domains.b.holds(target)
         return self.domains.covers(source, target)
+
+
+def _image(config, label_space: LabelSpace, batch: int, gen: torch.Generator) -> tuple[torch.Tensor]:
+    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,)
+
+
+# the exported generators of a two-domain method: an image in, its translation out (ONNX names)
+TWO_GENERATORS = {
+    "generator": Signature(("image",), ("translated",), _image),
+    "generator_b": Signature(("image",), ("translated",), _image),
+}

@@ -39,8 +39,9 @@ PyTorch reimplementation's behaviour as default:
   never reached (false: rho starts at 0.9 and is used as it is);
 - `init`: "default" (PyTorch's layer defaults, as the reimplementation) or "normal" (N(0, 0.02) weights and
   zero biases for every convolution and linear, TF's and the paper's).
-The others change the parameter layout (biases on the convolutions and MLP, one shared CAM linear with a
-bias, affine encoder norms), so files of one layout would not load into the other; they are not offered.
+- `layout`: "pytorch" (the reimplementation's parameters, which its files load into) or "tensorflow":
+  biases on the generators' convolutions and MLP, one CAM linear with a bias shared by the average and the
+  max pooling (its bias added to the channel weights too), affine instance norms in the encoder.
 Weight decay is the same in both (TF's l2_regularizer adds wd * w to the gradient, as Adam's weight_decay).
 """
 
@@ -54,13 +55,14 @@ from torch import nn
 
 from ..errors import ConfigError, ImageError
 from ..labels import LabelSpace
-from .domains import Domains, TwoDomainTranslator
-from .spec import ModelSpec, Signature
+from .domains import TWO_GENERATORS, Domains, TwoDomainTranslator
+from .spec import ModelSpec
 
 VARIANTS = ("light", "full")
 VARIANCES = ("unbiased", "population")
 CAM_WEIGHTS = ("raw", "normalized")
 INITS = ("default", "normal")
+LAYOUTS = ("pytorch", "tensorflow")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,7 @@ class UGATITConfig:
     cam_weights: str = "raw"  # D's CAM channel weights: "raw" (PyTorch code) or "normalized" (TF)
     rho_smoothing: bool = False  # TF: AdaLIN's rho starts at 1 and is used as clip(rho - 0.1, 0, 1)
     init: str = "default"  # "default" (PyTorch's layer defaults) or "normal" (N(0, 0.02), TF and the paper)
+    layout: str = "pytorch"  # "tensorflow": biases, one shared CAM linear, affine encoder norms (TF's)
     # the two domains, A first, as --to names of the dataset (models/domains.py); empty: the two classes
     domains: tuple[str, ...] = ()
 
@@ -91,6 +94,7 @@ class UGATITConfig:
             ("variance", VARIANCES),
             ("cam_weights", CAM_WEIGHTS),
             ("init", INITS),
+            ("layout", LAYOUTS),
         )
         for name, allowed in choices:
             if getattr(self, name) not in allowed:
@@ -155,14 +159,14 @@ class ILN(nn.Module):
 
 
 class ResnetBlock(nn.Module):
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, tf: bool = False) -> None:
         super().__init__()
         self.conv_block = nn.Sequential(
-            *_conv(channels, channels, 3),
-            nn.InstanceNorm2d(channels),
+            *_conv(channels, channels, 3, bias=tf),
+            nn.InstanceNorm2d(channels, affine=tf),
             nn.ReLU(True),
-            *_conv(channels, channels, 3),
-            nn.InstanceNorm2d(channels),
+            *_conv(channels, channels, 3, bias=tf),
+            nn.InstanceNorm2d(channels, affine=tf),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -172,12 +176,12 @@ class ResnetBlock(nn.Module):
 class AdaLINBlock(nn.Module):
     """The decoder's residual block: conv, AdaLIN, ReLU, conv, AdaLIN, plus the input."""
 
-    def __init__(self, channels: int, unbiased: bool, smoothing: bool) -> None:
+    def __init__(self, channels: int, unbiased: bool, smoothing: bool, tf: bool = False) -> None:
         super().__init__()
-        self.pad1, self.conv1 = _conv(channels, channels, 3)
+        self.pad1, self.conv1 = _conv(channels, channels, 3, bias=tf)
         self.norm1 = AdaLIN(channels, unbiased, smoothing)
         self.relu1 = nn.ReLU(True)
-        self.pad2, self.conv2 = _conv(channels, channels, 3)
+        self.pad2, self.conv2 = _conv(channels, channels, 3, bias=tf)
         self.norm2 = AdaLIN(channels, unbiased, smoothing)
 
     def forward(self, x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
@@ -188,10 +192,19 @@ class AdaLINBlock(nn.Module):
 def attend(x: torch.Tensor, gap_fc: nn.Linear, gmp_fc: nn.Linear, weights: str = "weight"):
     """CAM: the logits of the average- and max-pooled map, and the map scaled channel-wise by each linear's
     weight vector (`weights`: which tensor of the linear is the weight: "weight", or "weight_orig", the
-    spectral-normed linear's weight before normalisation), concatenated (B, 2C, H, W)."""
+    spectral-normed linear's weight before normalisation; plus its bias where it has one, as TF's code),
+    concatenated (B, 2C, H, W). TF's layout passes one linear as both."""
     logits = torch.cat([gap_fc(x.mean((2, 3))), gmp_fc(x.amax((2, 3)))], dim=1)
-    scales = [getattr(fc, weights)[0][None, :, None, None] for fc in (gap_fc, gmp_fc)]
+    vectors = [getattr(fc, weights)[0] + (fc.bias if fc.bias is not None else 0) for fc in (gap_fc, gmp_fc)]
+    scales = [v[None, :, None, None] for v in vectors]
     return logits, torch.cat([x * scales[0], x * scales[1]], dim=1)
+
+
+def cams(module: nn.Module) -> tuple[nn.Linear, nn.Linear]:
+    """The CAM linears of the average and the max pooling: two (PyTorch layout) or one twice (TF's)."""
+    if hasattr(module, "cam_fc"):
+        return module.cam_fc, module.cam_fc
+    return module.gap_fc, module.gmp_fc
 
 
 class Generator(nn.Module):
@@ -201,39 +214,42 @@ class Generator(nn.Module):
 
     def __init__(self, config: UGATITConfig) -> None:
         super().__init__()
-        ngf, unbiased = config.ngf, config.variance == "unbiased"
+        ngf, unbiased, tf = config.ngf, config.variance == "unbiased", config.layout == "tensorflow"
         wide = ngf * 4
-        down: list[nn.Module] = [*_conv(3, ngf, 7), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        down: list[nn.Module] = [*_conv(3, ngf, 7, bias=tf), nn.InstanceNorm2d(ngf, affine=tf), nn.ReLU(True)]
         for c in (ngf, ngf * 2):
-            down += [*_conv(c, c * 2, 3, 2), nn.InstanceNorm2d(c * 2), nn.ReLU(True)]
-        down += [ResnetBlock(wide) for _ in range(config.n_blocks)]
+            down += [*_conv(c, c * 2, 3, 2, bias=tf), nn.InstanceNorm2d(c * 2, affine=tf), nn.ReLU(True)]
+        down += [ResnetBlock(wide, tf) for _ in range(config.n_blocks)]
         self.DownBlock = nn.Sequential(*down)
-        self.gap_fc = nn.Linear(wide, 1, bias=False)
-        self.gmp_fc = nn.Linear(wide, 1, bias=False)
+        if tf:
+            self.cam_fc = nn.Linear(wide, 1)
+        else:
+            self.gap_fc = nn.Linear(wide, 1, bias=False)
+            self.gmp_fc = nn.Linear(wide, 1, bias=False)
         self.conv1x1 = nn.Conv2d(wide * 2, wide, 1)
         self.relu = nn.ReLU(True)
         self.light, self.size = config.variant == "light", config.image_size
         first = wide if self.light else (config.image_size // 4) ** 2 * wide
         self.FC = nn.Sequential(
-            nn.Linear(first, wide, bias=False),
+            nn.Linear(first, wide, bias=tf),
             nn.ReLU(True),
-            nn.Linear(wide, wide, bias=False),
+            nn.Linear(wide, wide, bias=tf),
             nn.ReLU(True),
         )
-        self.gamma = nn.Linear(wide, wide, bias=False)
-        self.beta = nn.Linear(wide, wide, bias=False)
+        self.gamma = nn.Linear(wide, wide, bias=tf)
+        self.beta = nn.Linear(wide, wide, bias=tf)
         self.n_blocks = config.n_blocks
         for i in range(config.n_blocks):  # the reference's attribute names: UpBlock1_1, UpBlock1_2, ...
-            setattr(self, f"UpBlock1_{i + 1}", AdaLINBlock(wide, unbiased, config.rho_smoothing))
+            setattr(self, f"UpBlock1_{i + 1}", AdaLINBlock(wide, unbiased, config.rho_smoothing, tf))
         up: list[nn.Module] = []
         for c in (wide, wide // 2):
             up += [
                 nn.Upsample(scale_factor=2, mode="nearest"),
-                *_conv(c, c // 2, 3),
+                *_conv(c, c // 2, 3, bias=tf),
                 ILN(c // 2, unbiased),
                 nn.ReLU(True),
             ]
-        up += [*_conv(ngf, 3, 7), nn.Tanh()]
+        up += [*_conv(ngf, 3, 7, bias=tf), nn.Tanh()]
         self.UpBlock2 = nn.Sequential(*up)
 
     def forward(self, x: torch.Tensor, extras: bool = False):
@@ -243,7 +259,7 @@ class Generator(nn.Module):
                 f"pixel), not {x.shape[-1]}x{x.shape[-2]}; translate faces or crops without --native"
             )
         h = self.DownBlock(x)
-        cam_logits, h = attend(h, self.gap_fc, self.gmp_fc)
+        cam_logits, h = attend(h, *cams(self))
         h = self.relu(self.conv1x1(h))
         heatmap = h.sum(dim=1, keepdim=True)
         style = self.FC(h.mean((2, 3)) if self.light else h.flatten(1))
@@ -273,8 +289,11 @@ class Discriminator(nn.Module):
         layers += [nn.ReflectionPad2d(1), sn(nn.Conv2d(c, c * 2, 4, 1)), nn.LeakyReLU(0.2, True)]
         self.model = nn.Sequential(*layers)
         wide = c * 2
-        self.gap_fc = sn(nn.Linear(wide, 1, bias=False))
-        self.gmp_fc = sn(nn.Linear(wide, 1, bias=False))
+        if config.layout == "tensorflow":
+            self.cam_fc = sn(nn.Linear(wide, 1))
+        else:
+            self.gap_fc = sn(nn.Linear(wide, 1, bias=False))
+            self.gmp_fc = sn(nn.Linear(wide, 1, bias=False))
         self.conv1x1 = nn.Conv2d(wide * 2, wide, 1)
         self.leaky_relu = nn.LeakyReLU(0.2, True)
         self.pad = nn.ReflectionPad2d(1)
@@ -283,7 +302,7 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor):
         h = self.model(x)
-        cam_logits, h = attend(h, self.gap_fc, self.gmp_fc, self.cam_weights)
+        cam_logits, h = attend(h, *cams(self), self.cam_weights)
         h = self.leaky_relu(self.conv1x1(h))
         return self.conv(self.pad(h)), cam_logits, h.sum(dim=1, keepdim=True)
 
@@ -350,10 +369,6 @@ def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config
     return AttentionTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
 
 
-def _image(config: UGATITConfig, label_space: LabelSpace, batch: int, gen: torch.Generator):
-    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,)
-
-
 MODEL = ModelSpec(
     config=UGATITConfig,
     networks=NETWORKS,
@@ -361,10 +376,7 @@ MODEL = ModelSpec(
     exported=("generator", "generator_b"),
     needed=("generator",),
     translator=translator,
-    signatures={
-        "generator": Signature(("image",), ("translated",), _image),
-        "generator_b": Signature(("image",), ("translated",), _image),
-    },
+    signatures=TWO_GENERATORS,
     # two stride-2 stages (the full generator also needs exactly its configured size: it says so)
     multiple=lambda config: 4,
     memory_hint=lambda config: (

@@ -36,9 +36,13 @@ class Estimate:
 
     def describe(self) -> str:
         return (
-            f"about {self.total / GIB:.1f} GiB to train ({self.state / GIB:.1f} GiB of weights, gradients and "
-            f"Adam's moments, {self.activations / GIB:.1f} GiB of activations in the {self.phase} update)"
+            f"about {size(self.total)} to train ({size(self.state)} of weights, gradients and Adam's "
+            f"moments, {size(self.activations)} of activations in the {self.phase} update)"
         )
+
+
+def size(count: int) -> str:
+    return f"{count / GIB:.1f} GiB" if count >= GIB else f"{count / 2**20:.0f} MiB"
 
 
 def estimate(method, recipe, label_space, streams: int) -> Estimate | None:
