@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 
 from stargan_cli.labels import LabelSpace
@@ -25,3 +27,34 @@ def networks(config: StarGANConfig, space: LabelSpace) -> tuple[torch.nn.Module,
 
 def phases(g_due: bool) -> tuple[str, ...]:
     return ("discriminator", "generator") if g_due else ("discriminator",)
+
+
+def two_domain_recipe(tmp_path, dataset, architecture: str, model: dict, steps: int = 4, **sections) -> Path:
+    """A tiny recipe of a two-domain method on toy-celeba's black <-> blond hair, checkpoints every 2 steps;
+    `sections` adds lines to [loss] or [train] (e.g. train="weight_decay = 1e-4")."""
+    path = tmp_path / f"{architecture}.toml"
+    lines = "\n".join(f"{k} = {v}" for k, v in model.items())
+    path.write_text(
+        f"""[data]
+datasets = ["{dataset}"]
+batch_size = 2
+sample_count = 4
+[model]
+architecture = "{architecture}"
+{lines}
+domains = ["Black_Hair", "Blond_Hair"]
+[loss]
+{sections.get("loss", "")}
+[train]
+steps = {steps}
+decay_start = 2
+log_every = 1
+sample_every = 2
+checkpoint_every = 2
+seed = 5
+{sections.get("train", "")}
+[output]
+runs_dir = "{tmp_path / "runs"}"
+"""
+    )
+    return path

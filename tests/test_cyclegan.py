@@ -20,7 +20,7 @@ from stargan_cli.objectives.cyclegan import Batch, CycleGANLoss, CycleGANObjecti
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator
 
-from .method_helpers import context
+from .method_helpers import context, two_domain_recipe
 
 PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
 FACES = LabelSpace(
@@ -168,34 +168,9 @@ def test_the_target_picks_each_rows_generator():
     assert one_way.targets(0) == ("Blond_Hair",) and translator.targets(0) == ("Black_Hair", "Blond_Hair")
 
 
-def cyclegan_recipe(tmp_path, dataset, steps: int = 4) -> str:
-    path = tmp_path / "cycle.toml"
-    model = "\n".join(f"{k} = {v}" for k, v in TINY.items())
-    path.write_text(
-        f"""[data]
-datasets = ["{dataset}"]
-batch_size = 2
-sample_count = 4
-[model]
-architecture = "cyclegan"
-{model}
-domains = ["Black_Hair", "Blond_Hair"]
-[loss]
-pool_size = 3
-[train]
-steps = {steps}
-decay_start = 2
-g_lr = 2e-4
-d_lr = 2e-4
-log_every = 1
-sample_every = 2
-checkpoint_every = 2
-seed = 5
-[output]
-runs_dir = "{tmp_path / "runs"}"
-"""
-    )
-    return path
+def cyclegan_recipe(tmp_path, dataset, steps: int = 4):
+    return two_domain_recipe(tmp_path, dataset, "cyclegan", TINY, steps, loss="pool_size = 3",
+                             train="g_lr = 2e-4\nd_lr = 2e-4")  # fmt: skip
 
 
 def test_a_tiny_cyclegan_trains_resumes_bit_for_bit_exports_and_translates(toy_dataset, tmp_path):

@@ -21,7 +21,7 @@ from stargan_cli.objectives.ugatit import Batch, UGATITLoss, UGATITObjective
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator
 
-from .method_helpers import context
+from .method_helpers import context, two_domain_recipe
 
 PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
 TINY = {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_global": 5, "n_layers_local": 3}
@@ -228,31 +228,8 @@ def test_rho_is_clipped_to_0_1_after_every_generator_update():
     assert norms[0].rho.max().item() == 0.0 and norms[1].rho.min().item() == 1.0
 
 
-def ugatit_recipe(tmp_path, dataset, steps: int = 4) -> str:
-    path = tmp_path / "ugatit.toml"
-    model = "\n".join(f"{k} = {v}" for k, v in TRAIN.items())
-    path.write_text(
-        f"""[data]
-datasets = ["{dataset}"]
-batch_size = 2
-sample_count = 4
-[model]
-architecture = "ugatit"
-{model}
-domains = ["Black_Hair", "Blond_Hair"]
-[train]
-steps = {steps}
-decay_start = 2
-weight_decay = 1e-4
-log_every = 1
-sample_every = 2
-checkpoint_every = 2
-seed = 5
-[output]
-runs_dir = "{tmp_path / "runs"}"
-"""
-    )
-    return path
+def ugatit_recipe(tmp_path, dataset, steps: int = 4):
+    return two_domain_recipe(tmp_path, dataset, "ugatit", TRAIN, steps, train="weight_decay = 1e-4")
 
 
 def test_a_tiny_ugatit_trains_resumes_bit_for_bit_exports_and_translates(toy_dataset, tmp_path):
