@@ -37,10 +37,10 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import flop_registry
 
 from stargan_cli.accelerators import fresh_accelerator
+from stargan_cli.imports.stargan import CELEBA_RELEASED, _label_space
 from stargan_cli.models.stargan import FirstConv, InstanceNorm, StarGANConfig, build
 from stargan_cli.objectives.spec import ObjectiveContext
 from stargan_cli.objectives.stargan import Batch, StarGANLoss, StarGANObjective
-from stargan_cli.reference import CELEBA_RELEASED, _label_space
 from stargan_cli.train.graphs import GraphedStep
 from stargan_cli.train.step import StepRunner, adam
 

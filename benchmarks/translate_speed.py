@@ -25,9 +25,9 @@ from PIL import Image
 from stargan_cli.checkpoint import ModelInfo, save_model
 from stargan_cli.data.readers.toyfaces import render, sample_face
 from stargan_cli.faces import FaceDetector, cut, paste
+from stargan_cli.imports.stargan import CELEBA_RELEASED, _label_space
 from stargan_cli.models.stargan import StarGANConfig, build
 from stargan_cli.photos import read_photo, write_photo
-from stargan_cli.reference import CELEBA_RELEASED, _label_space
 from stargan_cli.translate import Translator, run
 
 TARGETS = "blond,young=0"

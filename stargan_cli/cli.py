@@ -455,12 +455,12 @@ def import_reference(
     from .errors import ConfigError
 
     if method == "cyclegan":
-        from .reference_cyclegan import import_cyclegan
+        from .imports.cyclegan import import_cyclegan
 
         written = import_cyclegan(generator, out, source or "", target or "", reverse, image_size or 256)
         example = f"--to {target} --no-detect"
     elif method == "ugatit":
-        from .reference_ugatit import import_ugatit
+        from .imports.ugatit import import_ugatit
 
         if reverse or discriminator:
             raise ConfigError(
@@ -469,7 +469,7 @@ def import_reference(
         written = import_ugatit(generator, out, source or "", target or "", image_size)
         example = f"--to {target} --no-detect"
     elif method == "stargan":
-        from .reference import import_reference as run
+        from .imports.stargan import import_reference as run
 
         if source or target or reverse:
             raise ConfigError("--from, --to and --reverse are for --method cyclegan or ugatit")

@@ -292,8 +292,8 @@ def test_released_generators_import_by_name_and_translate_both_ways(tmp_path):
 
     from stargan_cli.checkpoint import read_info
     from stargan_cli.errors import CheckpointError
+    from stargan_cli.imports.cyclegan import import_cyclegan
     from stargan_cli.models.cyclegan import ResnetGenerator
-    from stargan_cli.reference_cyclegan import import_cyclegan
 
     torch.manual_seed(0)
     small = CycleGANConfig(image_size=32, ngf=8, n_blocks=2)
@@ -439,8 +439,8 @@ def test_mixed_precision_trains_with_the_fp32_losses_to_rounding(toy_dataset, tm
 
 def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):
     pytest.importorskip("onnxruntime")
+    from stargan_cli.imports.cyclegan import import_cyclegan
     from stargan_cli.models.cyclegan import ResnetGenerator
-    from stargan_cli.reference_cyclegan import import_cyclegan
 
     torch.manual_seed(2)
     for name in ("a2b", "b2a"):
@@ -465,8 +465,8 @@ def test_native_translates_whole_images_at_their_own_size(tmp_path):
     from PIL import Image
 
     from stargan_cli.images import to_tensor, to_uint8
+    from stargan_cli.imports.cyclegan import import_cyclegan
     from stargan_cli.models.cyclegan import ResnetGenerator
-    from stargan_cli.reference_cyclegan import import_cyclegan
 
     from .cli_helpers import assert_one_line_error, invoke
 

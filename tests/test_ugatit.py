@@ -315,7 +315,7 @@ def test_a_reference_params_file_imports_light_or_full_and_translates_both_ways(
     import pickle
 
     from stargan_cli.checkpoint import read_info
-    from stargan_cli.reference_ugatit import import_ugatit
+    from stargan_cli.imports.ugatit import import_ugatit
 
     for variant in ("light", "full"):
         config = UGATITConfig(**TINY, variant=variant)
@@ -367,7 +367,7 @@ def test_the_command_line_imports_a_params_file(tmp_path):
 
 def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):
     pytest.importorskip("onnxruntime")
-    from stargan_cli.reference_ugatit import import_ugatit
+    from stargan_cli.imports.ugatit import import_ugatit
 
     path, _ = reference_file(tmp_path, UGATITConfig(**TINY))
     import_ugatit(path, tmp_path / "model", "day", "night", 32)
@@ -480,7 +480,7 @@ def test_heatmaps_are_laid_over_the_image_cold_to_hot():
 def test_translate_writes_attention_maps_and_says_when_a_model_has_none(tmp_path, trained_run, face_files):
     from PIL import Image
 
-    from stargan_cli.reference_ugatit import import_ugatit
+    from stargan_cli.imports.ugatit import import_ugatit
 
     from .cli_helpers import assert_one_line_error, invoke
 
@@ -497,3 +497,23 @@ def test_translate_writes_attention_maps_and_says_when_a_model_has_none(tmp_path
                           "--attention", "--out", tmp_path / "none")  # fmt: skip
     assert_one_line_error(code, output, "--attention: this model has no attention maps")
     assert not (tmp_path / "none").exists()
+
+
+def test_the_memory_estimate_leaves_the_runs_random_numbers_alone():
+    """The estimate runs a method's own objective, whose draws (StarGAN's classifier noise) come from the
+    host generator: its state is put back, so a run with the estimate trains as one without (the demo's
+    figures moved when it was not)."""
+    from stargan_cli.methods import get_method
+    from stargan_cli.train import memory
+
+    recipe, _ = load_recipe("recipes/toyfaces.toml")
+    space = LabelSpace((DatasetLabels("toy-celeba", ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"),
+                                      "multi", (("Black_Hair", "Blond_Hair", "Brown_Hair"),)),))  # fmt: skip
+    assert recipe.loss.cls_noise > 0  # the setting that draws
+    torch.manual_seed(1234)
+    before = torch.get_rng_state().clone()
+    assert memory.estimate(get_method("stargan"), recipe, space, 1) is not None
+    assert torch.equal(torch.get_rng_state(), before)
+    with torch.random.fork_rng(devices=[]):
+        memory._estimate(get_method("stargan"), recipe, space, 1)
+        assert not torch.equal(torch.get_rng_state(), before)  # without the guard it would have moved

@@ -1,6 +1,6 @@
 """U-GAT-IT (Kim et al., ICLR 2020): generators with CAM attention and AdaLIN, global and local discriminators
 with their own CAM, in the layout of the PyTorch reimplementation (`znxlwm/UGATIT-pytorch`), so its
-`*_params_*.pt` files load by name (reference_ugatit.py).
+`*_params_*.pt` files load by name (imports/ugatit.py).
 
 | here                 | reference | what it does                                            |
 |----------------------|-----------|---------------------------------------------------------|

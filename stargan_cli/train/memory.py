@@ -46,7 +46,14 @@ def size(count: int) -> str:
 
 
 def estimate(method, recipe, label_space, streams: int) -> Estimate | None:
-    """The estimate for one process's batch, or None when the method's step cannot run on meta tensors."""
+    """The estimate for one process's batch, or None when the method's step cannot run on meta tensors.
+    Random numbers drawn on the way (a method's own draws, its weight init) come from the host generator,
+    whose state is put back, so a run trains exactly as it would without the estimate."""
+    with torch.random.fork_rng(devices=[]):
+        return _estimate(method, recipe, label_space, streams)
+
+
+def _estimate(method, recipe, label_space, streams: int) -> Estimate | None:
     model_cfg, batch = recipe.model.params, recipe.data.batch_size
     device = torch.device("meta")
     with device:

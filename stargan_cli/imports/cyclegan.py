@@ -16,11 +16,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import ModelInfo, load_weights, save_model
-from .errors import CheckpointError
-from .labels import DatasetLabels, LabelSpace
-from .models.cyclegan import CycleGANConfig, build
-from .reference import load_reference_state
+from ..checkpoint import ModelInfo, load_weights, save_model
+from ..errors import CheckpointError
+from ..labels import DatasetLabels, LabelSpace
+from ..models.cyclegan import CycleGANConfig, build
+from .weights import load_reference_state
 
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from .checkpoint import ModelInfo, load_weights, save_model
-from .errors import CheckpointError
-from .labels import DatasetLabels, LabelSpace
-from .models.ugatit import UGATITConfig, build
-from .reference import as_state_dict, load_pickled_tensors
+from ..checkpoint import ModelInfo, load_weights, save_model
+from ..errors import CheckpointError
+from ..labels import DatasetLabels, LabelSpace
+from ..models.ugatit import UGATITConfig, build
+from .weights import as_state_dict, load_pickled_tensors
 
 ROLES = {"generator": "genA2B", "generator_b": "genB2A"}
 DISCRIMINATORS = ("disGA", "disGB", "disLA", "disLB")
