@@ -35,6 +35,7 @@ from .labels import LabelSpace, Target
 from .models import spec
 from .photos import WRITABLE, InputFile, collect_inputs, declared_pixels, output_path, read_photo, write_photo
 
+ATTENTION_SIDE = 512  # faces in --attention pictures are drawn at their size in the photo, at most this
 HELD_PIXELS = 100_000_000  # photos read ahead, and photos waiting in a batch, each hold at most this many
 
 
@@ -130,14 +131,18 @@ class Translator:
 
     @torch.no_grad()
     def attention(
-        self, x: torch.Tensor, targets: list[Target], given: dict[int, torch.Tensor]
+        self,
+        x: torch.Tensor,
+        targets: list[Target],
+        given: dict[int, torch.Tensor],
+        over: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
-        """x with the attention map of its translation laid over it (the first dataset's pass), or None
-        for models without one."""
+        """The attention map of x's translation (the first dataset's pass) laid over `over` (the same
+        images at another resolution; default x itself), or None for models without maps."""
         d = targets[0].dataset
         sources = self.sources(x, [d], given)
         heat = self.model.attention(x, d, self.label_space.apply_targets(d, sources[d], targets))
-        return None if heat is None else heatmap_overlay(x, heat)
+        return None if heat is None else heatmap_overlay(x if over is None else over, heat)
 
     @torch.no_grad()
     def whole_frame(
@@ -292,8 +297,15 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
     """Paste a photo's translated faces back and write it (and its grid)."""
     outputs: list[tuple[Path, np.ndarray]] = []
     if options.attention and options.targets:  # the faces (or the whole frame) with the map laid over them
-        frames = to_tensor(job.photo[None] if options.native else job.crops, translator.device)
-        overlay = translator.attention(frames, options.targets, options.given)
+        if options.native:
+            overlay = translator.attention(
+                to_tensor(job.photo[None], translator.device), options.targets, options.given
+            )
+        else:  # each face at its size in the photo (at most ATTENTION_SIDE), the map from its model-size crop
+            side = min(ATTENTION_SIDE, max(r.side for r in job.regions))
+            faces = np.stack([cut(job.photo, r, side, translator.resample) for r in job.regions])
+            x, over = (to_tensor(a, translator.device) for a in (job.crops, faces))
+            overlay = translator.attention(x, options.targets, options.given, over)
         outputs.append((_attention_path(job.item, options), np.concatenate(list(to_uint8(overlay)), axis=1)))
     if options.native:
         photo = translator.whole_frame(job.photo, job.crops, options.targets, options.given)

@@ -483,8 +483,9 @@ def test_translate_writes_attention_maps_and_says_when_a_model_has_none(tmp_path
     assert code == 0, output
     overlay = np.asarray(Image.open(tmp_path / "out" / "face0_blond_attention.png"))
     face = np.asarray(Image.open(face_files[0]))
-    assert overlay.shape == (32, 32, 3) and (tmp_path / "out" / "face0_blond.png").is_file()
-    assert overlay.std() > 5 and np.abs(overlay.astype(int) - face[::2, ::2]).mean() > 10  # the map is there
+    assert overlay.shape == face.shape == (64, 64, 3)  # the face at its size in the photo, not the model's 32
+    assert (tmp_path / "out" / "face0_blond.png").is_file()
+    assert overlay.std() > 5 and np.abs(overlay.astype(int) - face).mean() > 10  # the map is there
     code, output = invoke("translate", face_files[0], "--model", trained_run, "--to", "blond", "--no-detect",
                           "--attention", "--out", tmp_path / "none")  # fmt: skip
     assert_one_line_error(code, output, "--attention: this model has no attention maps")
