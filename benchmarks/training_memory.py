@@ -40,7 +40,7 @@ SMALL = [
 def measure(settings: list[str], batch: int) -> dict:
     recipe, _ = load_recipe("recipes/selfie2anime.toml", [*settings, f"data.batch_size={batch}"])
     method = get_method(recipe.model.architecture)
-    guess = estimate(method, recipe, SPACE, 2)
+    guess = estimate(method, recipe, SPACE, [0, 0])
     torch.manual_seed(0)
     before = psutil.Process().memory_info().rss
     networks = method.model.build(recipe.model.params, SPACE)

@@ -126,8 +126,32 @@ class Translator:
         x is a whole frame at another size."""
         order = list(dict.fromkeys(t.dataset for t in targets))  # datasets in the order of --to
         sources = self.sources(x if probe is None else probe, order, given)
-        passes = [(d, self.label_space.apply_targets(d, sources[d], targets)) for d in order]
-        return translate(self.model, x, passes)
+        return translate(self.model, x, self._passes(targets, sources))
+
+    def _passes(
+        self, targets: list[Target], sources: dict[int, torch.Tensor]
+    ) -> list[tuple[int, torch.Tensor]]:
+        """One (dataset, target labels) pass per dataset of the targets, in the order of --to."""
+        order = dict.fromkeys(t.dataset for t in targets)
+        return [(d, self.label_space.apply_targets(d, sources[d], targets)) for d in order]
+
+    def _probe_passes(
+        self, targets: list[Target], side: int
+    ) -> tuple[torch.Tensor, list[tuple[int, torch.Tensor]]]:
+        """A zero image of `side` px and the targets' passes from all-zero sources: what the model does,
+        without a face to read sources from."""
+        probe = torch.zeros(1, 3, side, side, device=self.device)
+        zeros = {
+            t.dataset: probe.new_zeros(1, len(self.label_space.datasets[t.dataset].attributes))
+            for t in targets
+        }
+        return probe, self._passes(targets, zeros)
+
+    def has_attention(self, targets: list[Target]) -> bool:
+        """Whether the model gives attention maps (U-GAT-IT's PyTorch generators do)."""
+        probe, passes = self._probe_passes(targets, self.image_size)
+        dataset, target = passes[0]
+        return self.model.attention(probe, dataset, target) is not None
 
     @torch.no_grad()
     def attention(
@@ -178,12 +202,7 @@ class Translator:
                 largest = max(largest, output.numel() * output.element_size())
 
         side = 64 + -64 % self.multiple
-        probe = torch.zeros(1, 3, side, side, device=self.device)
-        order = list(dict.fromkeys(t.dataset for t in targets))
-        sizes = {d: len(self.label_space.datasets[d].attributes) for d in order}
-        passes = [
-            (d, self.label_space.apply_targets(d, probe.new_zeros(1, sizes[d]), targets)) for d in order
-        ]
+        probe, passes = self._probe_passes(targets, side)
         hooks = [m.register_forward_hook(record) for m in modules]
         try:
             translate(self.model, probe, passes)
@@ -413,12 +432,10 @@ def run(
         fmt=fmt,
     )
     if attention:
-        probe = torch.zeros(1, 3, translator.image_size, translator.image_size, device=translator.device)
         space = translator.label_space
-        targets = options.targets or space.parse_targets(translator.model.targets(0)[0])
-        d = targets[0].dataset
-        target = space.apply_targets(d, probe.new_zeros(1, len(space.datasets[d].attributes)), targets)
-        if translator.model.attention(probe, d, target) is None:
+        if not translator.has_attention(
+            options.targets or space.parse_targets(translator.model.targets(0)[0])
+        ):
             raise LabelError(
                 "--attention: this model has no attention maps (U-GAT-IT models have; StarGAN and CycleGAN "
                 "do not), or it is an ONNX file, which holds only the translation"

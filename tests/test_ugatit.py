@@ -431,7 +431,9 @@ def test_the_memory_estimate_says_what_a_run_needs_and_stops_one_a_gpu_cannot_ho
     method = get_method("ugatit")
 
     def guess(*settings):
-        return memory.estimate(method, load_recipe("recipes/selfie2anime.toml", list(settings))[0], space, 2)
+        return memory.estimate(
+            method, load_recipe("recipes/selfie2anime.toml", list(settings))[0], space, [0, 0]
+        )
 
     light, full = guess(), guess("model.variant=full")
     discriminators = 2 * (53_130_176 + 3_290_560)
@@ -505,8 +507,8 @@ def test_the_memory_estimate_leaves_the_runs_random_numbers_alone():
     assert recipe.loss.cls_noise > 0  # the setting that draws
     torch.manual_seed(1234)
     before = torch.get_rng_state().clone()
-    assert memory.estimate(get_method("stargan"), recipe, space, 1) is not None
+    assert memory.estimate(get_method("stargan"), recipe, space, [0]) is not None
     assert torch.equal(torch.get_rng_state(), before)
     with torch.random.fork_rng(devices=[]):
-        memory._estimate(get_method("stargan"), recipe, space, 1)
+        memory._estimate(get_method("stargan"), recipe, space, [0])
         assert not torch.equal(torch.get_rng_state(), before)  # without the guard it would have moved

@@ -16,10 +16,9 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import ModelInfo, load_weights, save_model
 from ..errors import CheckpointError
-from ..labels import DatasetLabels, LabelSpace
 from ..models.cyclegan import CycleGANConfig, build
+from .two_domain import check_domains, write_generators
 from .weights import load_reference_state
 
 NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
@@ -54,10 +53,7 @@ def import_cyclegan(
     image_size: int = 256,
 ) -> list[Path]:
     """Convert; returns the files written (generator.safetensors, and generator_b.safetensors)."""
-    if not source or not target or source == target:
-        raise CheckpointError(
-            "name the two domains of a CycleGAN generator with --from and --to (e.g. --from horse --to zebra)"
-        )
+    check_domains(source, target, "a CycleGAN generator", "--from horse --to zebra")
     files = {"generator": Path(generator)} | ({"generator_b": Path(reverse)} if reverse else {})
     states = {role: generator_state(path) for role, path in files.items()}
     _, ngf, blocks = states["generator"]
@@ -68,11 +64,5 @@ def import_cyclegan(
                 f"{blocks} of {ngf}: they are not the two directions of one model"
             )
     config = CycleGANConfig(image_size=image_size, ngf=ngf, n_blocks=blocks, domains=(source, target))
-    label_space = LabelSpace((DatasetLabels(f"{source}2{target}", (source, target), "single"),))
-    networks = build(config, label_space)
-    written = []
-    for role, (state, _, _) in states.items():
-        load_weights(networks[role], files[role], state)
-        info = ModelInfo("cyclegan", config, label_space, 0, role, resize="bicubic")  # its transforms.Resize
-        written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
-    return written
+    loaded = {role: (files[role], state) for role, (state, _, _) in states.items()}
+    return write_generators("cyclegan", build, config, loaded, out, resize="bicubic")  # its transforms.Resize

@@ -18,10 +18,9 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import ModelInfo, load_weights, save_model
 from ..errors import CheckpointError
-from ..labels import DatasetLabels, LabelSpace
 from ..models.ugatit import UGATITConfig, build
+from .two_domain import check_domains, write_generators
 from .weights import as_state_dict, load_pickled_tensors
 
 ROLES = {"generator": "genA2B", "generator_b": "genB2A"}
@@ -60,11 +59,7 @@ def import_ugatit(
 ) -> list[Path]:
     """Convert; returns the files written (generator.safetensors, generator_b.safetensors)."""
     path = Path(params)
-    if not source or not target or source == target:
-        raise CheckpointError(
-            "name the two domains of a U-GAT-IT model with --from and --to, as A and B of its training "
-            "(e.g. --from selfie --to anime)"
-        )
+    check_domains(source, target, "a U-GAT-IT model, as A and B of its training,", "--from selfie --to anime")
     bundle = load_pickled_tensors(path)
     missing = [
         k for k in (*ROLES.values(), *DISCRIMINATORS) if not isinstance(bundle, dict) or k not in bundle
@@ -97,11 +92,5 @@ def import_ugatit(
         n_layers_local=n_local,
         domains=(source, target),
     )
-    label_space = LabelSpace((DatasetLabels(f"{source}2{target}", (source, target), "single"),))
-    networks = build(config, label_space)
-    written = []
-    for role, state in states.items():
-        load_weights(networks[role], path, state)
-        info = ModelInfo("ugatit", config, label_space, 0, role, resize="bilinear")  # its transforms.Resize
-        written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
-    return written
+    loaded = {role: (path, state) for role, state in states.items()}
+    return write_generators("ugatit", build, config, loaded, out, resize="bilinear")  # its transforms.Resize

@@ -21,7 +21,6 @@ Weights start as N(0, 0.02), biases at 0, as the reference's `init_weights`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import torch
@@ -147,17 +146,13 @@ def build(config: CycleGANConfig, label_space: LabelSpace) -> dict[str, nn.Modul
     }
 
 
-def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config: CycleGANConfig):
-    return TwoDomainTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
-
-
 MODEL = ModelSpec(
     config=CycleGANConfig,
     networks=NETWORKS,
     build=build,
     exported=("generator", "generator_b"),
     needed=("generator",),  # an imported released generator translates one way only
-    translator=translator,
+    translator=TwoDomainTranslator.for_model,
     signatures=TWO_GENERATORS,
     multiple=lambda config: 4,  # two stride-2 stages
 )

@@ -135,6 +135,13 @@ class TwoDomainTranslator:
         self.into = {"b": networks["generator"], "a": networks.get("generator_b")}
         self.label_space, self.domains = label_space, domains
 
+    @classmethod
+    def for_model(
+        cls, networks: Mapping[str, Callable], label_space: LabelSpace, config
+    ) -> TwoDomainTranslator:
+        """A ModelSpec's `translator`: the domains are the model config's `domains` in the label space."""
+        return cls(networks, label_space, Domains.resolve(config.domains, label_space))
+
     def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
         return self.route(x, target, lambda generator, rows: generator(rows))
 

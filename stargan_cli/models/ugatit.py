@@ -47,7 +47,7 @@ Weight decay is the same in both (TF's l2_regularizer adds wd * w to the gradien
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import torch
@@ -365,17 +365,13 @@ class AttentionTranslator(TwoDomainTranslator):
         return self.route(x, target, lambda generator, rows: generator(rows, extras=True)[2])
 
 
-def translator(networks: Mapping[str, Callable], label_space: LabelSpace, config: UGATITConfig):
-    return AttentionTranslator(networks, label_space, Domains.resolve(config.domains, label_space))
-
-
 MODEL = ModelSpec(
     config=UGATITConfig,
     networks=NETWORKS,
     build=build,
     exported=("generator", "generator_b"),
     needed=("generator",),
-    translator=translator,
+    translator=AttentionTranslator.for_model,
     signatures=TWO_GENERATORS,
     # two stride-2 stages (the full generator also needs exactly its configured size: it says so)
     multiple=lambda config: 4,

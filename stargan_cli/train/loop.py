@@ -71,8 +71,9 @@ MAX_PARAMETERS = (
 )
 
 
-def check_size(method, model_config, label_space: LabelSpace) -> None:
-    """Count the networks' parameters without allocating them (on the meta device) and refuse absurd sizes."""
+def check_size(method, model_config, label_space: LabelSpace) -> dict[str, torch.nn.Module]:
+    """Count the networks' parameters without allocating them (on the meta device) and refuse absurd sizes.
+    Returns the meta networks (the memory estimate runs a step on them)."""
     with torch.device("meta"):
         built = method.model.build(model_config, label_space)
     total = sum(p.numel() for net in built.values() for p in net.parameters())
@@ -82,6 +83,7 @@ def check_size(method, model_config, label_space: LabelSpace) -> None:
             f"these networks would have {total / 1e9:.1f} billion parameters ({total * 16 / 2**30:,.0f} GiB with "
             f"Adam's state); check the model sizes ({settings})"
         )
+    return built
 
 
 def _check_finite(logs: dict[str, float], step: int, run_dir: Path) -> None:
@@ -180,7 +182,7 @@ def train(
     datasets, label_space = open_datasets(recipe)
     cfg, method = recipe.train, get_method(recipe.model.architecture)
     trackers.check(cfg.log_with)
-    check_size(method, recipe.model.params, label_space)
+    shapes = check_size(method, recipe.model.params, label_space)
     accelerator = make_accelerator(recipe)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
@@ -190,7 +192,7 @@ def train(
         )
     train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
     sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
-    guess = memory.estimate(method, recipe, label_space, len(sources))
+    guess = memory.estimate(method, recipe, label_space, [s.dataset for s in sources], shapes)
     if guess is not None:  # a run the GPU cannot hold stops here, before its run directory exists
         advice = memory.check(guess, accelerator.device, method.model.memory_hint(recipe.model.params))
         if main:

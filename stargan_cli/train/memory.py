@@ -45,29 +45,31 @@ def size(count: int) -> str:
     return f"{count / GIB:.1f} GiB" if count >= GIB else f"{count / 2**20:.0f} MiB"
 
 
-def estimate(method, recipe, label_space, streams: int) -> Estimate | None:
+def estimate(method, recipe, label_space, streams: list[int], networks=None) -> Estimate | None:
     """The estimate for one process's batch, or None when the method's step cannot run on meta tensors.
-    Random numbers drawn on the way (a method's own draws, its weight init) come from the host generator,
-    whose state is put back, so a run trains exactly as it would without the estimate."""
+    `streams`: the dataset each data stream draws from, in order; `networks`: the method's networks already
+    built on the meta device (built here when not given). Random numbers drawn on the way (a method's own
+    draws, its weight init) come from the host generator, whose state is put back, so a run trains exactly
+    as it would without the estimate."""
     with torch.random.fork_rng(devices=[]):
-        return _estimate(method, recipe, label_space, streams)
+        return _estimate(method, recipe, label_space, streams, networks)
 
 
-def _estimate(method, recipe, label_space, streams: int) -> Estimate | None:
+def _estimate(method, recipe, label_space, streams: list[int], networks=None) -> Estimate | None:
     model_cfg, batch = recipe.model.params, recipe.data.batch_size
     device = torch.device("meta")
-    with device:
-        networks = method.model.build(model_cfg, label_space)
+    if networks is None:
+        with device:
+            networks = method.model.build(model_cfg, label_space)
     state = 16 * sum(p.numel() for net in networks.values() for p in net.parameters())
     context = ObjectiveContext(label_space, {}, 0, 0, 1, device)
     objective = method.training.objective(recipe.loss, context)
     rng = np.random.default_rng(0)
-    size = model_cfg.image_size
+    side = model_cfg.image_size
     draws = []
-    for s in range(streams):
-        dataset = min(s, len(label_space.datasets) - 1)
+    for dataset in streams:
         labels = torch.zeros(batch, len(label_space.datasets[dataset].attributes), device=device)
-        image = torch.zeros(batch, 3, size, size, device=device)
+        image = torch.zeros(batch, 3, side, side, device=device)
         draws.append(Draw(image, labels, dataset, objective.draw(rng, batch)))
     saved: dict[int, torch.Tensor] = {}  # by identity: a tensor saved by two ops (a ReLU's output, the next
     # convolution's input) is held once
@@ -101,6 +103,7 @@ def _estimate(method, recipe, label_space, streams: int) -> Estimate | None:
 def check(guess: Estimate, device: torch.device, hint: str) -> str | None:
     """Refuse a run a GPU cannot hold (one line naming `hint`, what to change); on the CPU, return a
     warning when the machine's available memory is smaller (swap may still carry it)."""
+    from ..accelerators import free_memory
     from ..errors import ConfigError
 
     if device.type == "cuda":
@@ -112,9 +115,7 @@ def check(guess: Estimate, device: torch.device, hint: str) -> str | None:
                 'train.precision = "bf16"'
             )
         return None
-    import psutil
-
-    available = psutil.virtual_memory().available
+    available = free_memory(device)
     if guess.total > available:
         return f"this run needs {guess.describe()}; {available / GIB:.1f} GiB are available: {hint}or expect swapping"
     return None
