@@ -417,7 +417,9 @@ def translate(
     "  stargan import-reference horse2zebra.pth --method cyclegan --from horse --to zebra "
     "--reverse zebra2horse.pth --out models/horse2zebra\n\n"
     "  stargan import-reference results/selfie2anime_params_latest.pt --method ugatit --from selfie --to anime "
-    "--out models/selfie2anime",
+    "--out models/selfie2anime\n\n"
+    "  stargan import-reference outputs/unit_summer2winter/checkpoints/gen_01000000.pt --method unit "
+    "--from summer --to winter --out models/summer2winter",
 )
 @friendly
 def import_reference(
@@ -426,7 +428,10 @@ def import_reference(
     ],
     out: Annotated[Path, typer.Option(help="Folder for generator.safetensors (and the other networks).")],
     method: Annotated[
-        str, typer.Option(help="stargan (-G.ckpt), cyclegan (a released .pth) or ugatit (*_params_*.pt).")
+        str,
+        typer.Option(
+            help="stargan (-G.ckpt), cyclegan (a released .pth), ugatit (*_params_*.pt) or unit (gen_*.pt)."
+        ),
     ] = "stargan",
     discriminator: Annotated[
         Path | None,
@@ -435,17 +440,17 @@ def import_reference(
     image_size: Annotated[
         int | None,
         typer.Option(
-            help="stargan: 128 or 256 (read from the discriminator when given); cyclegan, light ugatit: 256."
+            help="stargan: 128 or 256 (read from the discriminator when given); cyclegan, light ugatit, unit: 256."
         ),
     ] = None,
     attributes: Annotated[
         str, typer.Option(help="stargan: the labels in training order.")
     ] = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
     source: Annotated[
-        str | None, typer.Option("--from", help="cyclegan, ugatit: the domain it translates from (A).")
+        str | None, typer.Option("--from", help="cyclegan, ugatit, unit: the domain it translates from (A).")
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--to", help="cyclegan, ugatit: the domain it translates to (B).")
+        str | None, typer.Option("--to", help="cyclegan, ugatit, unit: the domain it translates to (B).")
     ] = None,
     reverse: Annotated[
         Path | None, typer.Option(help="cyclegan: the other direction's generator (e.g. zebra2horse.pth).")
@@ -459,26 +464,31 @@ def import_reference(
 
         written = import_cyclegan(generator, out, source or "", target or "", reverse, image_size or 256)
         example = f"--to {target} --no-detect"
-    elif method == "ugatit":
+    elif method in ("ugatit", "unit"):
         from .imports.ugatit import import_ugatit
+        from .imports.unit import import_unit
 
         if reverse or discriminator:
+            holds = "all six networks" if method == "ugatit" else "both generators"
             raise ConfigError(
-                "--reverse and --discriminator are for cyclegan and stargan: a U-GAT-IT file holds all six networks"
+                f"--reverse and --discriminator are for cyclegan and stargan: a {method} file holds {holds}"
             )
-        written = import_ugatit(generator, out, source or "", target or "", image_size)
+        run = import_ugatit if method == "ugatit" else import_unit
+        written = run(generator, out, source or "", target or "", image_size)
         example = f"--to {target} --no-detect"
     elif method == "stargan":
         from .imports.stargan import import_reference as run
 
         if source or target or reverse:
-            raise ConfigError("--from, --to and --reverse are for --method cyclegan or ugatit")
+            raise ConfigError(
+                "--from, --to and --reverse are for the two-domain methods (cyclegan, ugatit, unit)"
+            )
         names = tuple(a.strip() for a in attributes.split(",") if a.strip())
         written = run(generator, out, discriminator, image_size, names)
         example = "--to blond"
     else:
         raise ConfigError(
-            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan, ugatit"
+            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan, ugatit, unit"
         )
     for path in written:
         stdout.print(str(path))

@@ -72,6 +72,9 @@ class ModelConfig:
 class TrainConfig:
     steps: int = 200_000  # discriminator steps (the reference's iterations)
     decay_start: int = 100_000  # learning rates decay linearly from here to exactly 0 at `steps`
+    # instead of the linear decay, multiply the rates by lr_gamma every lr_step steps (UNIT's StepLR); 0 = off
+    lr_step: int = 0
+    lr_gamma: float = 0.5
     g_lr: float = 1e-4
     d_lr: float = 1e-4
     beta1: float = 0.5
@@ -111,6 +114,11 @@ class TrainConfig:
         ):
             if getattr(self, name) < 1:
                 raise ConfigError(f"train.{name} must be at least 1, got {getattr(self, name)}")
+        if self.lr_step < 0 or not 0 < self.lr_gamma <= 1:
+            raise ConfigError(
+                f"train.lr_step must be 0 (linear decay) or a number of steps, and train.lr_gamma in (0, 1]; got "
+                f"{self.lr_step} and {self.lr_gamma}"
+            )
         if not 0 <= self.decay_start <= self.steps:
             raise ConfigError(f"train.decay_start must be between 0 and train.steps ({self.steps})")
         if self.precision not in PRECISIONS:

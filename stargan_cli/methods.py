@@ -14,10 +14,12 @@ from .errors import ConfigError, did_you_mean
 from .models import cyclegan as cyclegan_model
 from .models import stargan as stargan_model
 from .models import ugatit as ugatit_model
+from .models import unit as unit_model
 from .models.spec import ModelSpec
 from .objectives import cyclegan as cyclegan_objective
 from .objectives import stargan as stargan_objective
 from .objectives import ugatit as ugatit_objective
+from .objectives import unit as unit_objective
 from .objectives.spec import TrainingSpec
 
 
@@ -36,6 +38,7 @@ METHODS: dict[str, Method] = {
     "stargan": Method("stargan", stargan_model.MODEL, stargan_objective.TRAINING),
     "cyclegan": Method("cyclegan", cyclegan_model.MODEL, cyclegan_objective.TRAINING),
     "ugatit": Method("ugatit", ugatit_model.MODEL, ugatit_objective.TRAINING),
+    "unit": Method("unit", unit_model.MODEL, unit_objective.TRAINING),
 }
 
 

@@ -362,7 +362,7 @@ def test_the_command_line_imports_a_params_file(tmp_path):
     assert "--to anime --no-detect" in " ".join(output.split())
     code, output = invoke("import-reference", path, "--method", "ugatit", "--from", "selfie", "--to", "anime",
                           "--reverse", path, "--out", tmp_path / "m2")  # fmt: skip
-    assert_one_line_error(code, output, "a U-GAT-IT file holds all six networks")
+    assert_one_line_error(code, output, "a ugatit file holds all six networks")
 
 
 def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):

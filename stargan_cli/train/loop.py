@@ -238,8 +238,8 @@ def train(
     )
     groups = method.training.groups
     optimizers = {
-        group: adam(
-            itertools.chain.from_iterable(networks[n].parameters() for n in names),
+        group: adam(  # each parameter once: a method's networks may share some (UNIT's shared layers)
+            list(dict.fromkeys(itertools.chain.from_iterable(networks[n].parameters() for n in names))),
             getattr(cfg, LEARNING_RATES[group]),
             (cfg.beta1, cfg.beta2),
             cfg.weight_decay,
@@ -313,6 +313,10 @@ def train(
     if checkpoint is not None and start >= last and main:  # killed after the last checkpoint, before the
         export_models(start)  # inference files were rewritten: write them from it
     images_per_step = recipe.data.batch_size * processes * len(streams)
+
+    def rate(base: float, done: int) -> float:
+        return learning_rate(base, done, cfg.steps, cfg.decay_start, cfg.lr_step, cfg.lr_gamma)
+
     trackers.start(accelerator, cfg.log_with, run_dir, recipe.to_dict())
     with (
         _StopFlag() as stop,
@@ -322,15 +326,14 @@ def train(
         for step in range(start + 1, last + 1):
             phases = objective.phases(step)
             for group, opt in optimizers.items():
-                base = getattr(cfg, LEARNING_RATES[group])
-                set_learning_rate(opt, learning_rate(base, step - 1, cfg.steps, cfg.decay_start))
+                set_learning_rate(opt, rate(getattr(cfg, LEARNING_RATES[group]), step - 1))
             draws = [stream.draw(step - 1, accelerator.device, objective.draw) for stream in streams]
             for batch in objective.batches(draws, step):
                 logs.update(run_step(batch, phases))
                 if ema is not None and "generator" in phases:
                     ema.update(plain)
             # bookkeeping: logs, samples, checkpoints
-            lr = learning_rate(cfg.g_lr, step, cfg.steps, cfg.decay_start)
+            lr = rate(cfg.g_lr, step)
             due = step % cfg.checkpoint_every == 0 or step == last
             reduced = None  # the logs averaged over processes, once per step that needs them
             if step % cfg.log_every == 0 or step == last or due or stop.requested:

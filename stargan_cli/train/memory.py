@@ -61,7 +61,8 @@ def _estimate(method, recipe, label_space, streams: list[int], networks=None) ->
     if networks is None:
         with device:
             networks = method.model.build(model_cfg, label_space)
-    state = 16 * sum(p.numel() for net in networks.values() for p in net.parameters())
+    unique = {id(p): p for net in networks.values() for p in net.parameters()}  # shared layers once
+    state = 16 * sum(p.numel() for p in unique.values())
     context = ObjectiveContext(label_space, {}, 0, 0, 1, device)
     objective = method.training.objective(recipe.loss, context)
     rng = np.random.default_rng(0)
