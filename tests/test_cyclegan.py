@@ -371,9 +371,9 @@ def test_the_command_line_imports_then_translates_a_photo(tmp_path):
     )
     assert_one_line_error(code, output, "--from and --to")
     code, output = invoke(
-        "import-reference", tmp_path / "a2o.pth", "--method", "unit", "--out", tmp_path / "m3"
+        "import-reference", tmp_path / "a2o.pth", "--method", "munit", "--out", tmp_path / "m3"
     )
-    assert_one_line_error(code, output, "--method 'unit'")
+    assert_one_line_error(code, output, "--method 'munit'")
 
 
 # ----- Accelerate: precisions, and two processes equal to one -----------------------------------------------

@@ -91,6 +91,12 @@ CASES = {
         0,
         torch.eye(2)[[1, 0, 1]],
     ),
+    "unit": (
+        {"image_size": 32, "dim": 4, "n_res": 2, "dis_dim": 4, "dis_layers": 3, "dis_scales": 2},
+        LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),)),
+        0,
+        torch.eye(2)[[0, 1, 1]],
+    ),
 }
 
 

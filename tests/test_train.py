@@ -144,11 +144,11 @@ def test_interrupted_and_resumed_run_matches_an_uninterrupted_one(toy_dataset, t
 
     calls = []
 
-    def press_ctrl_c(base, step, total, decay_start):  # Ctrl-C arrives as step 2 sets its learning rates
+    def press_ctrl_c(base, step, *schedule):  # Ctrl-C arrives as step 2 sets its learning rates
         calls.append(step)
         if calls.count(1) == 2:
             os.kill(os.getpid(), signal.SIGINT)
-        return original(base, step, total, decay_start)
+        return original(base, step, *schedule)
 
     monkeypatch.setattr(loop, "learning_rate", press_ctrl_c)
     with pytest.raises(TrainingInterrupted, match="interrupted at step 2.*stargan train --resume"):
