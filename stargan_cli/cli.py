@@ -579,6 +579,41 @@ def evaluate(
     stdout.print(f"picture: {report.picture}")
 
 
+@app.command(
+    epilog="Example:\n\n  stargan compare runs/0001-toyfaces runs/0002-toyfaces_cyclegan runs/0003-toyfaces_unit "
+    "--out comparison.json"
+)
+@friendly
+def compare(
+    models: Annotated[
+        list[str],
+        typer.Argument(metavar="RUN_OR_MODEL...", help="Two or more run directories or model files."),
+    ],
+    data: Annotated[
+        list[str] | None,
+        typer.Option(help="Prepared dataset(s) to compare on (default: the first model's training data)."),
+    ] = None,
+    out: Annotated[
+        str, typer.Option(help="The comparison's JSON file; the picture is written beside it.")
+    ] = ("comparison.json"),
+    limit: Annotated[int | None, typer.Option(help="Use only the first N test images.")] = None,
+    batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
+    device: Annotated[str, typer.Option(help="cpu, or cuda.")] = "cpu",
+    evaluator: Annotated[
+        str, typer.Option(help="resnet18 (the paper's), small (fast on a CPU), or auto: small below 64 px.")
+    ] = "auto",
+) -> None:
+    """Score several models on the same test images with the same evaluator: one table, one picture."""
+    from .evaluate.compare import compare as run
+    from .evaluate.compare import tables
+
+    result = run(models, data, out, limit, device, batch_size, evaluator)
+    for table in tables(result):
+        stdout.print(table)
+    stdout.print(f"comparison: {result.path}")
+    stdout.print(f"picture: {result.picture}")
+
+
 @app.command(epilog="Example: stargan export runs/0001-toyfaces --out exported/")
 @friendly
 def export(

@@ -18,6 +18,7 @@ by the source's evaluator), and a multi-label target dataset's source values are
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -108,10 +109,13 @@ def pair_sums(
     rank: int = 0,
     world: int = 1,
     features: nn.Module | None = None,
+    common: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> list[Batch]:
     """Sums per target attribute for each test batch this process handles: batch k belongs to process
     k % world, so every batch is computed exactly as one process computes it. With `features`, also the
-    features of the translations whose target sets each attribute to 1 (for FID/KID)."""
+    features of the translations whose target sets each attribute to 1 (for FID/KID). With `common`
+    (target name, source labels, target labels) -> rows, only those rows of the pairs the model covers
+    are scored (`stargan compare`: the pairs every model with that target covers)."""
     label_space = translator.label_space
     s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
     s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
@@ -144,6 +148,8 @@ def pair_sums(
                     else torch.ones_like(org[:, 0]).bool()
                 )
                 changed &= translator.covers(t, base, trg).to(changed.device)
+                if common is not None:
+                    changed &= common(name, base, trg).to(changed.device)
                 if not changed.any():
                     continue
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]

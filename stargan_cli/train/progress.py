@@ -43,7 +43,8 @@ class TrainProgress:
         """Write one metrics.jsonl record (on the enabled process) and return it."""
         self._images += images
         now = time.perf_counter()
-        rate = self._images / max(now - self._since, 1e-9)
+        seconds = now - self._since
+        rate = self._images / max(seconds, 1e-9)
         self._images, self._since = 0, now
         self.last_logs = logs
         record = {
@@ -51,6 +52,7 @@ class TrainProgress:
             **{k: round(v, 6) for k, v in logs.items()},
             "lr": lr,
             "images/s": round(rate, 2),
+            "seconds": round(seconds, 3),  # of this interval: their sum is the training time
         }
         if not self.enabled:
             return record

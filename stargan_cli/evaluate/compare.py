@@ -1,0 +1,330 @@
+"""`stargan compare`: several models scored on the same test images with the same evaluator, side by side.
+
+Every model is scored as `stargan evaluate` scores it (evaluate/metrics.py), on the test split of the first
+model's datasets (or --data), with one difference that makes the columns comparable: a target is scored
+only on the images every model that has the target translates. A StarGAN model's Black_Hair is then
+scored on the blond faces a black <-> blond CycleGAN sends to black, not also on the brown-haired ones;
+a target only some models have (StarGAN's Male beside two-domain models) is scored for those, on their
+own images, and the others' cells are marked as not done.
+
+Beside the scores, what each run says about its cost: the parameters of the networks that translate and of
+all the networks trained (the last checkpoint), training images per second (median of metrics.jsonl's
+intervals) and training minutes (their sum; runs of versions before 0.4 did not record it).
+
+Writes `<out>.json` (every model's scores and facts) and `<out>.png`: rows of the same test faces, the
+input, then per target one column per model, the target named above its group and the models under it.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw
+from rich.table import Table
+
+from ..checkpoint import ModelInfo, load_exported, model_file
+from ..console import info as say
+from ..data.prepared import PreparedDataset
+from ..errors import CheckpointError, DatasetError
+from ..files import replaced
+from ..images import grid, save_image, to_tensor
+from ..inference import covered_rows, model_targets
+from ..models.spec import Translator
+from .metrics import AttributeScore, pair_scores, pair_sums
+from .picture import TEXT, _font, _scaled
+from .run import _datasets_for, _evaluators, _l1, _pct, _weighted
+
+FIELDS = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
+
+
+@dataclass
+class Entry:
+    """One model of the comparison."""
+
+    name: str  # its column header: the method, or the method and the run when two share a method
+    path: Path
+    info: ModelInfo
+    translator: Translator
+    facts: dict  # parameters, images/s, minutes
+    scores: list[AttributeScore] = field(default_factory=list)
+
+    def dataset_index(self, name: str) -> int:
+        return self.info.label_space.dataset_index(name)
+
+    def targets(self, dataset: str) -> tuple[str, ...]:
+        return self.translator.targets(self.dataset_index(dataset))
+
+    def score(self, dataset: str, attribute: str) -> AttributeScore | None:
+        return next((s for s in self.scores if (s.dataset, s.attribute) == (dataset, attribute)), None)
+
+
+@dataclass
+class Comparison:
+    path: Path
+    entries: list[Entry]
+    targets: list[tuple[str, str]]  # (dataset, attribute) in the datasets' order
+    shared: list[tuple[str, str]]  # the targets every model has
+    picture: Path
+
+    def summary(self, entry: Entry) -> dict[str, float | None]:
+        """The model's scores over the shared targets, weighted by pairs."""
+        chosen = [s for s in entry.scores if (s.dataset, s.attribute) in self.shared]
+        return {f: _weighted(chosen, f) for f in FIELDS}
+
+
+def _parameters(path: Path, names) -> int:
+    from safetensors import safe_open
+
+    total = 0
+    for name in names:
+        file = path / f"{name}.safetensors"
+        if file.is_file():
+            with safe_open(file, "pt") as handle:
+                total += sum(int(np.prod(handle.get_slice(k).get_shape())) for k in handle.keys())
+    return total
+
+
+def _facts(path: Path, networks: dict[str, torch.nn.Module], info: ModelInfo) -> dict:
+    """Parameters of the translating networks and of all trained ones; images/s and minutes of training."""
+    facts: dict = {"parameters": sum(p.numel() for n in networks.values() for p in n.parameters())}
+    run = path if path.is_dir() else path.parent
+    checkpoints = sorted((run / "checkpoints").glob("step-*")) if (run / "checkpoints").is_dir() else []
+    facts["trained_parameters"] = (
+        _parameters(checkpoints[-1], info.method.model.networks) if checkpoints else None
+    )
+    records = []
+    if (run / "metrics.jsonl").is_file():
+        for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                continue
+    rates = [r["images/s"] for r in records if "images/s" in r]
+    facts["images_per_s"] = statistics.median(rates) if rates else None
+    seconds = [r["seconds"] for r in records if "seconds" in r]
+    facts["minutes"] = sum(seconds) / 60 if records and len(seconds) == len(records) else None
+    return facts
+
+
+def _names(infos: list[tuple[Path, ModelInfo]]) -> list[str]:
+    methods = [info.architecture for _, info in infos]
+    names = []
+    for path, info in infos:
+        run = path if path.is_dir() else path.parent
+        names.append(
+            info.architecture if methods.count(info.architecture) == 1 else f"{info.architecture} {run.name}"
+        )
+    if len(set(names)) != len(names):
+        raise CheckpointError("two of the models are the same run; name each model once")
+    return names
+
+
+def _common(entry: Entry, peers: list[Entry], dataset: str) -> Callable:
+    """(target name, source, target labels) -> the rows every peer with that target covers."""
+
+    def rows(name: str, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        keep = torch.ones(len(source), dtype=torch.bool, device=source.device)
+        for peer in peers:
+            if peer is not entry and name in peer.targets(dataset):
+                keep &= peer.translator.covers(peer.dataset_index(dataset), source, target).to(keep.device)
+        return keep
+
+    return rows
+
+
+def compare(
+    models: list[str | Path],
+    data: list[str] | None = None,
+    out: str | Path = "comparison.json",
+    limit: int | None = None,
+    device: str = "cpu",
+    batch_size: int = 64,
+    evaluator: str = "auto",
+) -> Comparison:
+    if len(models) < 2:
+        raise DatasetError("compare needs at least two models (run directories or model files)")
+    path = Path(out)
+    if path.is_dir() or path.suffix != ".json":
+        raise DatasetError(f"--out {path}: give the comparison's file name, e.g. comparison.json")
+    loaded = []
+    for model in models:
+        networks, info = load_exported(Path(model))
+        loaded.append((Path(model), networks, info))
+    datasets = _datasets_for(loaded[0][0], data)
+    first = loaded[0][2]
+    for model, _, info in loaded:
+        names = [d.name for d in info.label_space.datasets]
+        missing = [ds.name for ds in datasets if ds.name not in names]
+        if missing or info.config.image_size != first.config.image_size:
+            raise CheckpointError(
+                f"{model} was trained on {', '.join(names)} at {info.config.image_size} px; the comparison is on "
+                f"{', '.join(ds.name for ds in datasets)} at {first.config.image_size} px: compare models of "
+                "the same data"
+            )
+        for ds in datasets:
+            attributes = info.label_space.datasets[info.label_space.dataset_index(ds.name)].attributes
+            if attributes != ds.labels.attributes:
+                raise CheckpointError(f"{model} names the attributes of {ds.name} differently than {ds.root}")
+    evaluators, described = _evaluators(datasets, first, False, evaluator, torch.device(device))
+    names = _names([(m, info) for m, _, info in loaded])
+    entries = [
+        Entry(name, model, info, info.method.model.translator(nets, info.label_space, info.config),
+              _facts(model, nets, info))
+        for name, (model, nets, info) in zip(names, loaded, strict=True)
+    ]  # fmt: skip
+    for entry in entries:
+        say(f"{entry.name}: {entry.path}")
+        for ds in datasets:
+            part = pair_sums(
+                entry.translator, ds, ds, evaluators, batch_size, limit, device,
+                common=_common(entry, entries, ds.name),
+            )  # fmt: skip
+            entry.scores += pair_scores(part, entry.info.label_space, ds, ds, evaluators)
+    targets = [(ds.name, a) for ds in datasets for a in ds.labels.attributes]
+    targets = [t for t in targets if any(e.score(*t) is not None for e in entries)]
+    shared = [t for t in targets if all(t[1] in e.targets(t[0]) for e in entries)]
+    picture = path.with_suffix(".png")
+    result = Comparison(path, entries, targets, shared, picture)
+    comparison_picture(picture, result, datasets, evaluators, device)
+    report = {
+        "datasets": described,
+        "targets": [list(t) for t in targets],
+        "shared_targets": [list(t) for t in shared],
+        "models": [
+            {
+                "name": e.name,
+                "path": str(model_file(e.path)),
+                "architecture": e.info.architecture,
+                "step": e.info.step,
+                "weights": e.info.weights,
+                **e.facts,
+                "shared_summary": result.summary(e),
+                "scores": [s.to_dict() for s in e.scores],
+            }
+            for e in entries
+        ],
+        "picture": str(picture),
+    }
+    with replaced(path) as tmp:
+        tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    return result
+
+
+# ----- tables -----------------------------------------------------------------------------------------------
+def _cell(score: AttributeScore | None) -> str:
+    if score is None:
+        return "n/a"
+    truth = "" if score.counterfactual_l1 is None else f" {score.counterfactual_l1:.3f}"
+    kept = "-" if score.preservation is None else f"{score.preservation:.0%}"
+    return f"{score.target_accuracy:.0%} {kept}{truth}"
+
+
+def tables(result: Comparison) -> list[Table]:
+    """The models (facts and shared-target summary), then the targets with one column per model."""
+    models = Table(title="models", title_justify="left")
+    for col in ("model", "step", "params G / all", "img/s", "min", "acc", "kept", "truth"):
+        models.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    noop = None
+    for e in result.entries:
+        s, f = result.summary(e), e.facts
+        noop = s["identity_l1"]
+        trained = "-" if f["trained_parameters"] is None else f"{f['trained_parameters'] / 1e6:.2f}"
+        models.add_row(
+            e.name,
+            str(e.info.step),
+            f"{f['parameters'] / 1e6:.2f} / {trained} M",
+            "-" if f["images_per_s"] is None else f"{f['images_per_s']:.0f}",
+            "-" if f["minutes"] is None else f"{f['minutes']:.1f}",
+            _pct(s["target_accuracy"]),
+            _pct(s["preservation"]),
+            _l1(s["counterfactual_l1"]),
+        )
+    shared = ", ".join(a for _, a in result.shared)
+    models.caption = f"acc, kept, truth: the targets every model has ({shared}) on the same images" + (
+        "" if noop is None else f"; doing nothing: truth {noop:.3f}"
+    )
+    per_target = Table(title="targets: acc kept truth", title_justify="left")
+    per_target.add_column("target", no_wrap=True)
+    per_target.add_column("pairs", justify="right")
+    for e in result.entries:
+        per_target.add_column(e.name, justify="right", no_wrap=True)
+    per_target.add_column("noop", justify="right")
+    for dataset, attribute in result.targets:
+        scores = [e.score(dataset, attribute) for e in result.entries]
+        done = [s for s in scores if s is not None]
+        pairs = "/".join(sorted({str(s.pairs) for s in done}))
+        per_target.add_row(attribute, pairs, *[_cell(s) for s in scores], _l1(done[0].identity_l1))
+    per_target.caption = (
+        "acc: target reached | kept: other attributes preserved | truth: L1 to the rendered counterfactual "
+        "(toy data) | noop: L1 of doing nothing | n/a: the model does not translate to that target"
+    )
+    return [models, per_target]
+
+
+# ----- picture ------------------------------------------------------------------------------------------------
+@torch.no_grad()
+def comparison_picture(
+    path: Path, result: Comparison, datasets: list[PreparedDataset], evaluators, device, rows: int = 4
+) -> Path:
+    ds = datasets[0]  # the faces of the first dataset, the same for every model
+    test = ds.split("test")
+    covered = None
+    for e in result.entries:
+        mine = set(covered_rows(e.translator, e.dataset_index(ds.name), test.labels).tolist())
+        covered = mine if covered is None else covered & mine
+    chosen = np.array(sorted(covered)[:rows] or [0])
+    x = to_tensor(test.images[chosen], device).contiguous()
+    labels = torch.from_numpy(test.labels[chosen]).to(device)
+    columns, heads = [x], [("", "input")]
+    blank = _blank(x)
+    translations = {}
+    for e in result.entries:  # each model's targets; a face it does not translate to one: the blank cell
+        d = e.dataset_index(ds.name)
+        translations[e.name] = {
+            name: torch.where(
+                e.translator.covers(d, labels, trg)[:, None, None, None],
+                e.translator.translate(x, d, trg),
+                blank,
+            )
+            for name, trg in model_targets(e.translator, d, labels)
+        }
+    for dataset, attribute in result.targets:
+        if dataset != ds.name:
+            continue
+        for e in result.entries:
+            columns.append(translations[e.name].get(attribute, blank))
+            heads.append((attribute, e.name))
+    image, scale = _scaled(grid(columns), ds.image_size)
+    cell = (ds.image_size + 2) * scale
+    font = _font(12)
+    header = Image.new("RGB", (image.width, 40), "white")
+    draw = ImageDraw.Draw(header)
+    last = None
+    for j, (target, model) in enumerate(heads):
+        left = 2 * scale + j * cell + 2
+        if target != last:
+            draw.text((left, 3), target, TEXT, font)
+            if j:
+                draw.line([left - 3, 0, left - 3, 39], fill=(160, 160, 160))
+            last = target
+        draw.text((left, 21), model[: max(4, cell // 7)], TEXT, font)
+    out = Image.new("RGB", (image.width, header.height + image.height), "white")
+    out.paste(header, (0, 0))
+    out.paste(image, (0, header.height))
+    return save_image(np.asarray(out), path)
+
+
+def _blank(x: torch.Tensor) -> torch.Tensor:
+    """A mid-grey cell with a dark cross: the model has no such target."""
+    size = x.shape[-1]
+    cell = torch.zeros_like(x)
+    diagonal = torch.arange(size, device=x.device)
+    cell[:, :, diagonal, diagonal] = -0.6
+    cell[:, :, diagonal, size - 1 - diagonal] = -0.6
+    return cell

@@ -1,0 +1,104 @@
+"""`stargan compare`: each model's numbers are `evaluate`'s, on the images every model with a target covers;
+targets a model lacks are marked, in the table and the picture; the cost facts come from the runs."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from stargan_cli.config import load_recipe
+from stargan_cli.evaluate.compare import compare, tables
+from stargan_cli.evaluate.run import evaluate
+from stargan_cli.train.loop import train
+
+from .method_helpers import two_domain_recipe
+
+CYCLEGAN = {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2}
+UNIT = {
+    "image_size": 16,
+    "dim": 4,
+    "n_res": 1,
+    "shared_layers": 1,
+    "dis_dim": 4,
+    "dis_layers": 2,
+    "dis_scales": 2,
+}
+
+
+@pytest.fixture(scope="module")
+def two_domain_runs(toy_dataset, tmp_path_factory):
+    runs = []
+    for architecture, model in (("cyclegan", CYCLEGAN), ("unit", UNIT)):
+        root = tmp_path_factory.mktemp(architecture)
+        path = two_domain_recipe(root, toy_dataset, architecture, model, steps=2)
+        runs.append(train(load_recipe(path)[0]).run_dir)
+    return runs
+
+
+def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
+    trained_run, two_domain_runs, tmp_path
+):
+    cyclegan, unit = two_domain_runs
+    result = compare([trained_run, cyclegan, unit], out=tmp_path / "c.json", batch_size=7)
+    assert [e.name for e in result.entries] == ["stargan", "cyclegan", "unit"]
+    shared = [("toy-celeba", "Black_Hair"), ("toy-celeba", "Blond_Hair")]
+    assert result.shared == shared
+    assert [a for _, a in result.targets] == ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
+    alone = {run: evaluate(run, fid=False, batch_size=7, out=tmp_path / f"{i}.json")
+             for i, run in enumerate((trained_run, cyclegan, unit))}  # fmt: skip
+    for entry in result.entries[1:]:  # the two-domain models cover the same faces: evaluate's numbers
+        assert [s.to_dict() for s in entry.scores] == [s.to_dict() for s in alone[entry.path].scores]
+        assert entry.score("toy-celeba", "Male") is None
+    stargan = result.entries[0]
+    own = {s.attribute: s for s in alone[trained_run].scores}
+    for attribute in ("Brown_Hair", "Male", "Young"):  # StarGAN's alone: all its faces, as evaluate
+        assert stargan.score("toy-celeba", attribute).to_dict() == own[attribute].to_dict()
+    for _, attribute in shared:  # only the faces of the other hair domain, as the two-domain models
+        mine, theirs = (
+            stargan.score("toy-celeba", attribute),
+            result.entries[1].score("toy-celeba", attribute),
+        )
+        assert mine.pairs == theirs.pairs < own[attribute].pairs
+        assert mine.identity_l1 == pytest.approx(theirs.identity_l1)  # the same faces, the same truths
+
+    report = json.loads((tmp_path / "c.json").read_text())
+    assert report["shared_targets"] == [list(t) for t in shared]
+    facts = {m["name"]: m for m in report["models"]}
+    assert (
+        facts["cyclegan"]["parameters"]
+        == sum(p.numel() for e in result.entries[1:2] for p in e.translator.into["b"].parameters()) * 2
+    )  # both generators
+    assert facts["unit"]["trained_parameters"] > facts["unit"]["parameters"]  # and the discriminators
+    assert facts["unit"]["minutes"] > 0 and facts["unit"]["images_per_s"] > 0
+    assert report["models"][0]["shared_summary"]["target_accuracy"] == pytest.approx(
+        sum(stargan.score(*t).target_accuracy * stargan.score(*t).pairs for t in shared)
+        / sum(stargan.score(*t).pairs for t in shared)
+    )
+
+    picture = np.asarray(Image.open(result.picture))
+    scale, cell = 6, 18 * 6  # 16 px faces scaled up to 96 px, 2 px gaps
+    assert picture.shape == (40 + (2 + 4 * 18) * scale, (2 + (1 + 5 * 3) * 18) * scale, 3)
+    top, left = 40 + 2 * scale, 2 * scale + 11 * cell  # the first face's row; column 11: cyclegan's Male
+    blank = picture[top : top + 16 * scale, left : left + 16 * scale]
+    assert 127 <= np.median(blank) <= 128  # mid grey (0 in [-1, 1])
+    assert blank.min() == 51  # and its cross (-0.6)
+
+    rendered = "\n".join(str(t.caption) for t in tables(result))
+    assert "Black_Hair, Blond_Hair" in rendered
+
+
+def test_the_command_line_prints_the_tables_and_refuses_bad_inputs(trained_run, two_domain_runs, tmp_path):
+    from .cli_helpers import assert_one_line_error, invoke
+
+    code, output = invoke(
+        "compare", trained_run, two_domain_runs[0], "--out", tmp_path / "cmp.json", "--limit", 20
+    )
+    assert code == 0, output
+    assert "n/a" in output and "cyclegan" in output and (tmp_path / "cmp.png").is_file()
+    code, output = invoke("compare", trained_run, "--out", tmp_path / "x.json")
+    assert_one_line_error(code, output, "at least two models")
+    code, output = invoke("compare", trained_run, two_domain_runs[0], "--out", tmp_path)
+    assert_one_line_error(code, output, "give the comparison's file name")
