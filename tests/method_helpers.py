@@ -78,3 +78,18 @@ def assert_onnx_exports_translate_as_pytorch(
         assert (through_onnx.apply(x, parsed, {}) - through_torch.apply(x, parsed, {})).abs().max() < 1e-4, (
             target
         )
+
+
+def phase_gradients(objective, networks, batch, backward) -> dict[str, torch.Tensor]:
+    """One two-domain step's gradients, by `network.parameter`: the discriminators' from the D loss, then
+    the generators' from the G loss, each phase back-propagated alone (with `backward`, e.g. Accelerate's)."""
+    state = objective.forward(networks, batch, objective.phases(1))
+    grads = {}
+    for phase, names in (("discriminator", [n for n in networks if "discriminator" in n]),
+                         ("generator", ["generator", "generator_b"])):  # fmt: skip
+        for net in networks.values():
+            net.zero_grad()
+        loss, _ = objective.loss(phase, networks, batch, state)
+        backward(loss)
+        grads |= {f"{n}.{k}": p.grad.clone() for n in names for k, p in networks[n].named_parameters()}
+    return grads

@@ -21,7 +21,12 @@ from stargan_cli.objectives.ugatit import Batch, UGATITLoss, UGATITObjective
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator
 
-from .method_helpers import assert_onnx_exports_translate_as_pytorch, context, two_domain_recipe
+from .method_helpers import (
+    assert_onnx_exports_translate_as_pytorch,
+    context,
+    phase_gradients,
+    two_domain_recipe,
+)
 
 PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
 TINY = {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_global": 5, "n_layers_local": 3}
@@ -385,17 +390,7 @@ def step_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> di
     part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
     batch = Batch(real_a[part], real_b[part])
     objective = UGATITObjective(UGATITLoss(), context(PETS))
-    backward = backward or (lambda loss: loss.backward())
-    state = objective.forward(networks, batch, objective.phases(1))
-    grads = {}
-    for phase, names in (("discriminator", [n for n in networks if n.startswith("disc")]),
-                         ("generator", ["generator", "generator_b"])):  # fmt: skip
-        for net in networks.values():
-            net.zero_grad()
-        loss, _ = objective.loss(phase, networks, batch, state)
-        backward(loss)
-        grads |= {f"{n}.{k}": p.grad.clone() for n in names for k, p in networks[n].named_parameters()}
-    return grads
+    return phase_gradients(objective, networks, batch, backward or (lambda loss: loss.backward()))
 
 
 def ugatit_networks():

@@ -22,7 +22,12 @@ from stargan_cli.train.loop import train
 from stargan_cli.train.schedule import learning_rate
 from stargan_cli.translate import Translator
 
-from .method_helpers import assert_onnx_exports_translate_as_pytorch, context, two_domain_recipe
+from .method_helpers import (
+    assert_onnx_exports_translate_as_pytorch,
+    context,
+    phase_gradients,
+    two_domain_recipe,
+)
 
 PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
 TINY = {"image_size": 32, "dim": 4, "n_downsample": 2, "n_res": 2, "dis_dim": 4, "dis_layers": 3,
@@ -365,18 +370,8 @@ def step_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> di
     part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
     batch = Batch(real_a[part], real_b[part], None)
     objective = UNITObjective(UNITLoss(latent_adversarial=0.5, semantic=1.0), context(PETS))
-    backward = backward or (lambda loss: loss.backward())
-    grads = {}
     with mock.patch("stargan_cli.objectives.unit._noise", lambda h, g: torch.zeros_like(h)):
-        state = objective.forward(networks, batch, objective.phases(1))
-        for phase, names in (("discriminator", [n for n in networks if "discriminator" in n]),
-                             ("generator", ["generator", "generator_b"])):  # fmt: skip
-            for net in networks.values():
-                net.zero_grad()
-            loss, _ = objective.loss(phase, networks, batch, state)
-            backward(loss)
-            grads |= {f"{n}.{k}": p.grad.clone() for n in names for k, p in networks[n].named_parameters()}
-    return grads
+        return phase_gradients(objective, networks, batch, backward or (lambda loss: loss.backward()))
 
 
 def unit_networks():

@@ -37,7 +37,7 @@ from torch import nn
 from .. import losses
 from ..errors import ConfigError
 from .spec import Draw, ObjectiveContext, TrainingSpec
-from .two_domain import domain_streams
+from .two_domain import TwoDomainObjective, domain_streams
 
 
 @dataclass(frozen=True)
@@ -102,7 +102,7 @@ class Batch:
     pool_b: tuple[np.ndarray, np.ndarray]  # for fakes made from real_b (D_B's pool)
 
 
-class CycleGANObjective:
+class CycleGANObjective(TwoDomainObjective):
     def __init__(self, config: CycleGANLoss, context: ObjectiveContext) -> None:
         self.config, self.context = config, context
         self.pools = {"a": ImagePool(config.pool_size), "b": ImagePool(config.pool_size)}
@@ -126,14 +126,6 @@ class CycleGANObjective:
             fake_b = g_a(batch.real_a)
             fake_a = g_b(batch.real_b)
             return {"fake_b": fake_b, "rec_a": g_b(fake_b), "fake_a": fake_a, "rec_b": g_a(fake_a)}
-
-    def loss(self, phase: str, networks, batch: Batch, state: dict, grad_scale=None):
-        if phase == "discriminator":
-            return self.discriminator_loss(networks, batch, state)
-        return self.generator_loss(networks, batch, state)
-
-    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
-        pass
 
     def state_dict(self) -> dict[str, torch.Tensor]:
         return {f"pool_{k}": pool.state() for k, pool in self.pools.items()}

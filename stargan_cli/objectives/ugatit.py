@@ -36,7 +36,7 @@ from .. import losses
 from ..errors import ConfigError
 from ..models.ugatit import clip_rho
 from .spec import Draw, ObjectiveContext, TrainingSpec
-from .two_domain import domain_streams
+from .two_domain import TwoDomainObjective, domain_streams
 
 
 @dataclass(frozen=True)
@@ -76,7 +76,7 @@ def _cam(logits: torch.Tensor, source: bool) -> torch.Tensor:
     return F.binary_cross_entropy_with_logits(logits.float(), target)
 
 
-class UGATITObjective:
+class UGATITObjective(TwoDomainObjective):
     def __init__(self, config: UGATITLoss, context: ObjectiveContext) -> None:
         self.config, self.context = config, context
 
@@ -88,9 +88,6 @@ class UGATITObjective:
         a, b = draws
         return [Batch(a.x_real, b.x_real)]
 
-    def phases(self, step: int) -> tuple[str, ...]:
-        return ("discriminator", "generator")
-
     def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
         """Both translations with their CAM logits, with their graphs when G is updated."""
         with torch.set_grad_enabled("generator" in phases):
@@ -98,20 +95,9 @@ class UGATITObjective:
             fake_a, cam_ba, _ = networks["generator_b"](batch.real_b, extras=True)
         return {"fake_b": fake_b, "cam_ab": cam_ab, "fake_a": fake_a, "cam_ba": cam_ba}
 
-    def loss(self, phase: str, networks, batch: Batch, state: dict, grad_scale=None):
-        if phase == "discriminator":
-            return self.discriminator_loss(networks, batch, state)
-        return self.generator_loss(networks, batch, state)
-
     def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
         if phase == "generator":
             clip_rho({n: networks[n] for n in ("generator", "generator_b")})
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        pass
 
     # ----- the paper's terms ------------------------------------------------------------------------------
     def discriminator_loss(self, networks, batch: Batch, state: dict):

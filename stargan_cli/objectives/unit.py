@@ -50,7 +50,7 @@ from torch import nn
 from .. import losses
 from ..errors import ConfigError
 from .spec import Draw, ObjectiveContext, TrainingSpec
-from .two_domain import domain_streams
+from .two_domain import TwoDomainObjective, domain_streams
 
 DISTANCES = ("l1", "cosine")
 
@@ -110,7 +110,7 @@ def _distance(a: torch.Tensor, b: torch.Tensor, kind: str) -> torch.Tensor:
     return (1 - F.cosine_similarity(a.float().flatten(1), b.float().flatten(1), dim=1)).mean()
 
 
-class UNITObjective:
+class UNITObjective(TwoDomainObjective):
     def __init__(self, config: UNITLoss, context: ObjectiveContext) -> None:
         self.config, self.context = config, context
 
@@ -126,9 +126,6 @@ class UNITObjective:
             noise = torch.Generator(device=device).manual_seed(a.extra ^ b.extra)
         return [Batch(a.x_real, b.x_real, noise)]
 
-    def phases(self, step: int) -> tuple[str, ...]:
-        return ("discriminator", "generator")
-
     def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
         """The codes and the translations; with G's update also the reconstructions, as one batch per
         decoder, all with their graphs."""
@@ -143,20 +140,6 @@ class UNITObjective:
             else:
                 state["x_ab"], state["x_ba"] = g_ab(z_a, part="decode"), g_ba(z_b, part="decode")
         return state
-
-    def loss(self, phase: str, networks, batch: Batch, state: dict, grad_scale=None):
-        if phase == "discriminator":
-            return self.discriminator_loss(networks, batch, state)
-        return self.generator_loss(networks, batch, state)
-
-    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
-        pass
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        pass
 
     # ----- the paper's terms ------------------------------------------------------------------------------
     def discriminator_loss(self, networks, batch: Batch, state: dict):
