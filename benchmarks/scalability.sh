@@ -36,7 +36,7 @@ for p, r in zip(files, reports):
     rows.append(f"| {pair} | {100 * s['target_accuracy']:.1f}% / {100 * s['preservation']:.1f}% | "
                 f"{100 * c['target_accuracy']:.1f}% / {100 * c['preservation']:.1f}% |")
 acc = lambda m: sum(r["models"][m]["shared_summary"]["target_accuracy"] for r in reports) / len(reports)
-print("| models | generators | parameters (generators) | parameters (all networks) | training minutes | mean acc over the 5 pairs |")
+print("| models | generators | parameters (exported) | parameters (all networks) | training minutes | mean acc over the 5 pairs |")
 print("| --- | ---: | ---: | ---: | ---: | ---: |")
 print(f"| StarGAN, 1 model | 1 | {star['parameters'] / 1e6:.2f} M | {star['trained_parameters'] / 1e6:.2f} M | "
       f"{star['minutes']:.1f} | {100 * acc(0):.1f}% |")

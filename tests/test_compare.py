@@ -12,6 +12,7 @@ from PIL import Image
 from stargan_cli.config import load_recipe
 from stargan_cli.evaluate.compare import compare, tables
 from stargan_cli.evaluate.run import evaluate
+from stargan_cli.models.unit import UNITConfig, build
 from stargan_cli.train.loop import train
 
 from .method_helpers import two_domain_recipe
@@ -71,7 +72,12 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
         facts["cyclegan"]["parameters"]
         == sum(p.numel() for e in result.entries[1:2] for p in e.translator.into["b"].parameters()) * 2
     )  # both generators
-    assert facts["unit"]["trained_parameters"] > facts["unit"]["parameters"]  # and the discriminators
+    assert facts["cyclegan"]["trained_parameters"] > facts["cyclegan"]["parameters"]  # + discriminators
+    unit_networks = build(
+        UNITConfig(**UNIT, domains=("Black_Hair", "Blond_Hair")), result.entries[2].info.label_space
+    )
+    unique = {id(p): p for net in unit_networks.values() for p in net.parameters()}  # shared layers once
+    assert facts["unit"]["trained_parameters"] == sum(p.numel() for p in unique.values())
     assert facts["unit"]["minutes"] > 0 and facts["unit"]["images_per_s"] > 0
     assert report["models"][0]["shared_summary"]["target_accuracy"] == pytest.approx(
         sum(stargan.score(*t).target_accuracy * stargan.score(*t).pairs for t in shared)

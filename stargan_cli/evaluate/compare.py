@@ -7,9 +7,9 @@ scored on the blond faces a black <-> blond CycleGAN sends to black, not also on
 a target only some models have (StarGAN's Male beside two-domain models) is scored for those, on their
 own images, and the others' cells are marked as not done.
 
-Beside the scores, what each run says about its cost: the parameters of the networks that translate and of
-all the networks trained (the last checkpoint), training images per second (median of metrics.jsonl's
-intervals) and training minutes (their sum; runs of versions before 0.4 did not record it).
+Beside the scores, what each run says about its cost: the parameters of the exported networks (what
+translates) and of all the networks trained, training images per second (median of metrics.jsonl's
+intervals) and training minutes (their sum; runs of earlier versions did not record it: "-").
 
 Writes `<out>.json` (every model's scores and facts) and `<out>.png`: rows of the same test faces, the
 input, then per target one column per model, the target named above its group and the models under it.
@@ -78,26 +78,16 @@ class Comparison:
         return {f: _weighted(chosen, f) for f in FIELDS}
 
 
-def _parameters(path: Path, names) -> int:
-    from safetensors import safe_open
-
-    total = 0
-    for name in names:
-        file = path / f"{name}.safetensors"
-        if file.is_file():
-            with safe_open(file, "pt") as handle:
-                total += sum(int(np.prod(handle.get_slice(k).get_shape())) for k in handle.keys())
-    return total
-
-
 def _facts(path: Path, networks: dict[str, torch.nn.Module], info: ModelInfo) -> dict:
-    """Parameters of the translating networks and of all trained ones; images/s and minutes of training."""
+    """Parameters of the exported networks (what translates; StarGAN's discriminator reads the source
+    attributes) and of every network the method trains (shared ones once; built on the meta device from the
+    model's config); images/s and minutes of training."""
     facts: dict = {"parameters": sum(p.numel() for n in networks.values() for p in n.parameters())}
+    with torch.device("meta"):
+        built = info.method.model.build(info.config, info.label_space)
+    unique = {id(p): p for net in built.values() for p in net.parameters()}
+    facts["trained_parameters"] = sum(p.numel() for p in unique.values())
     run = path if path.is_dir() else path.parent
-    checkpoints = sorted((run / "checkpoints").glob("step-*")) if (run / "checkpoints").is_dir() else []
-    facts["trained_parameters"] = (
-        _parameters(checkpoints[-1], info.method.model.networks) if checkpoints else None
-    )
     records = []
     if (run / "metrics.jsonl").is_file():
         for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
@@ -228,13 +218,13 @@ def _cell(score: AttributeScore | None) -> str:
 def tables(result: Comparison) -> list[Table]:
     """The models (facts and shared-target summary), then the targets with one column per model."""
     models = Table(title="models", title_justify="left")
-    for col in ("model", "step", "params G / all", "img/s", "min", "acc", "kept", "truth"):
+    for col in ("model", "step", "params out / all", "img/s", "min", "acc", "kept", "truth"):
         models.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
     noop = None
     for e in result.entries:
         s, f = result.summary(e), e.facts
         noop = s["identity_l1"]
-        trained = "-" if f["trained_parameters"] is None else f"{f['trained_parameters'] / 1e6:.2f}"
+        trained = f"{f['trained_parameters'] / 1e6:.2f}"
         models.add_row(
             e.name,
             str(e.info.step),
@@ -278,7 +268,8 @@ def comparison_picture(
     for e in result.entries:
         mine = set(covered_rows(e.translator, e.dataset_index(ds.name), test.labels).tolist())
         covered = mine if covered is None else covered & mine
-    chosen = np.array(sorted(covered)[:rows] or [0])
+    shared = [ds.labels.attributes.index(a) for d, a in result.shared if d == ds.name]
+    chosen = np.array(_alternating(sorted(covered), test.labels[:, shared], rows) or [0])
     x = to_tensor(test.images[chosen], device).contiguous()
     labels = torch.from_numpy(test.labels[chosen]).to(device)
     columns, heads = [x], [("", "input")]
@@ -318,6 +309,22 @@ def comparison_picture(
     out.paste(header, (0, 0))
     out.paste(image, (0, header.height))
     return save_image(np.asarray(out), path)
+
+
+def _alternating(candidates: list[int], labels: np.ndarray, rows: int) -> list[int]:
+    """`rows` of the candidates taking turns between their labels (the shared targets' columns: a blond face,
+    then a black-haired one, ...), each kind in test order, so that every direction of a two-domain task
+    shows."""
+    kinds: dict[bytes, list[int]] = {}
+    for row in candidates:
+        kinds.setdefault(labels[row].tobytes(), []).append(row)
+    queues = list(kinds.values())
+    chosen: list[int] = []
+    while len(chosen) < rows and any(queues):
+        for queue in queues:
+            if queue and len(chosen) < rows:
+                chosen.append(queue.pop(0))
+    return chosen
 
 
 def _blank(x: torch.Tensor) -> torch.Tensor:
