@@ -66,7 +66,8 @@ def l1(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return (a.float() - b.float()).abs().mean()
 
 
-def lsgan(prediction: torch.Tensor, real: bool) -> torch.Tensor:
+def lsgan(prediction: torch.Tensor, real: bool | float) -> torch.Tensor:
     """Least-squares GAN term (Mao et al.): mean squared distance of the logits to 1 (real) or 0 (fake),
-    the reference CycleGAN's `GANLoss('lsgan')`."""
-    return ((prediction.float() - (1.0 if real else 0.0)) ** 2).mean()
+    the reference CycleGAN's `GANLoss('lsgan')`; or to a given number (UNIT's latent "cannot tell", 0.5)."""
+    target = float(real) if isinstance(real, bool) else real
+    return ((prediction.float() - target) ** 2).mean()

@@ -164,8 +164,8 @@ def compare(
     evaluators, described = _evaluators(datasets, first, False, evaluator, torch.device(device))
     names = _names([(m, info) for m, _, info in loaded])
     entries = [
-        Entry(name, model, info, info.method.model.translator(nets, info.label_space, info.config),
-              _facts(model, nets, info))
+        Entry(name, model, info, info.method.model.translator({k: v.to(device) for k, v in nets.items()},
+              info.label_space, info.config), _facts(model, nets, info))
         for name, (model, nets, info) in zip(names, loaded, strict=True)
     ]  # fmt: skip
     for entry in entries:

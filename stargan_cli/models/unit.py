@@ -199,9 +199,6 @@ class Decoder(nn.Module):
         return self.model(h)
 
 
-PARTS = ("translate", "encode", "decode")
-
-
 class Generator(nn.Module):
     """One direction: the source domain's encoder and the target domain's decoder. `part` picks what runs
     (training reaches each half through the module's own call, so DDP sees every use): "translate" decodes

@@ -100,8 +100,8 @@ def _mean_square(h: torch.Tensor) -> torch.Tensor:
 
 
 def _lsgan_scales(outputs: list[torch.Tensor], target: float) -> torch.Tensor:
-    """Least squares summed over the scales, each a mean (no 0.5 factor)."""
-    return sum((o.float() - target).pow(2).mean() for o in outputs)
+    """Least squares summed over the discriminator's scales, each a mean (no 0.5 factor)."""
+    return sum(losses.lsgan(o, target) for o in outputs)
 
 
 def _distance(a: torch.Tensor, b: torch.Tensor, kind: str) -> torch.Tensor:
@@ -152,7 +152,7 @@ class UNITObjective(TwoDomainObjective):
         if cfg.latent_adversarial:
             latent = networks["latent_discriminator"]
             a, b = latent(state["h_a"].detach()), latent(state["h_b"].detach())
-            logs["D/latent"] = cfg.latent_adversarial * (_lsgan_scales([a], 1.0) + _lsgan_scales([b], 0.0))
+            logs["D/latent"] = cfg.latent_adversarial * (losses.lsgan(a, True) + losses.lsgan(b, False))
         return sum(logs.values()), {k: v.detach() for k, v in logs.items()}
 
     def generator_loss(self, networks, batch: Batch, state: dict):
@@ -178,7 +178,7 @@ class UNITObjective(TwoDomainObjective):
             logs["G/cycle_B"] = cfg.recon_x_cyc_w * losses.l1(x_bab, batch.real_b)
         if cfg.latent_adversarial:
             latent = networks["latent_discriminator"]
-            fooled = _lsgan_scales([latent(h_a)], 0.5) + _lsgan_scales([latent(h_b)], 0.5)
+            fooled = losses.lsgan(latent(h_a), 0.5) + losses.lsgan(latent(h_b), 0.5)
             logs["G/latent"] = cfg.latent_adversarial * fooled
         if cfg.semantic:
             kind = cfg.semantic_distance
