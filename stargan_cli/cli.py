@@ -530,6 +530,18 @@ def info(
     stdout.print(table)
 
 
+# options that evaluate and compare share
+EvaluatorOption = Annotated[
+    str, typer.Option(help="resnet18 (the paper's), small (fast on a CPU), or auto: small below 64 px.")
+]
+FidOption = Annotated[bool, typer.Option(help="FID and KID per target domain (needs the Inception weights).")]
+FidWeightsOption = Annotated[
+    str | None,
+    typer.Option(help="The FID Inception weights file (or $STARGAN_FID_WEIGHTS, or the torch hub cache)."),
+]
+FidImagesOption = Annotated[int, typer.Option(help="Real images per target domain for FID/KID.")]
+
+
 @app.command(epilog="Example: stargan evaluate runs/0001-toyfaces")
 @friendly
 def evaluate(
@@ -542,19 +554,10 @@ def evaluate(
     retrain_evaluator: Annotated[bool, typer.Option(help="Retrain the cached attribute classifier.")] = False,
     batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, or auto (a GPU when there is one).")] = "cpu",
-    evaluator: Annotated[
-        str, typer.Option(help="resnet18 (the paper's), small (fast on a CPU), or auto: small below 64 px.")
-    ] = "auto",
-    fid: Annotated[
-        bool, typer.Option(help="FID and KID per target domain (needs the Inception weights).")
-    ] = True,
-    fid_weights: Annotated[
-        str | None,
-        typer.Option(
-            help="The FID Inception weights file (or $STARGAN_FID_WEIGHTS, or the torch hub cache)."
-        ),
-    ] = None,
-    fid_images: Annotated[int, typer.Option(help="Real images per target domain for FID/KID.")] = 1000,
+    evaluator: EvaluatorOption = "auto",
+    fid: FidOption = True,
+    fid_weights: FidWeightsOption = None,
+    fid_images: FidImagesOption = 1000,
 ) -> None:
     """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth,
     and FID/KID per target domain.
@@ -599,15 +602,19 @@ def compare(
     limit: Annotated[int | None, typer.Option(help="Use only the first N test images.")] = None,
     batch_size: Annotated[int, typer.Option(help="Test images per batch.")] = 64,
     device: Annotated[str, typer.Option(help="cpu, or cuda.")] = "cpu",
-    evaluator: Annotated[
-        str, typer.Option(help="resnet18 (the paper's), small (fast on a CPU), or auto: small below 64 px.")
-    ] = "auto",
+    evaluator: EvaluatorOption = "auto",
+    fid: FidOption = True,
+    fid_weights: FidWeightsOption = None,
+    fid_images: FidImagesOption = 1000,
 ) -> None:
     """Score several models on the same test images with the same evaluator: one table, one picture."""
     from .evaluate.compare import compare as run
     from .evaluate.compare import tables
 
-    result = run(models, data, out, limit, device, batch_size, evaluator)
+    result = run(
+        models, data, out, limit, device, batch_size, evaluator,
+        fid=fid, fid_weights=fid_weights, fid_images=fid_images,
+    )  # fmt: skip
     for table in tables(result):
         stdout.print(table)
     stdout.print(f"comparison: {result.path}")

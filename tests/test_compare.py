@@ -16,6 +16,7 @@ from stargan_cli.models.unit import UNITConfig, build
 from stargan_cli.train.loop import train
 
 from .method_helpers import two_domain_recipe
+from .test_fid import ChannelMeans
 
 CYCLEGAN = {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2}
 UNIT = {
@@ -43,15 +44,22 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
     trained_run, two_domain_runs, tmp_path
 ):
     cyclegan, unit = two_domain_runs
-    result = compare([trained_run, cyclegan, unit], out=tmp_path / "c.json", batch_size=7)
+    result = compare(
+        [trained_run, cyclegan, unit],
+        out=tmp_path / "c.json",
+        batch_size=7,
+        features=ChannelMeans(),
+        fid_images=20,
+    )
     assert [e.name for e in result.entries] == ["stargan", "cyclegan", "unit"]
     shared = [("toy-celeba", "Black_Hair"), ("toy-celeba", "Blond_Hair")]
     assert result.shared == shared
     assert [a for _, a in result.targets] == ["Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"]
-    alone = {run: evaluate(run, fid=False, batch_size=7, out=tmp_path / f"{i}.json")
+    alone = {run: evaluate(run, features=ChannelMeans(), fid_images=20, batch_size=7, out=tmp_path / f"{i}.json")
              for i, run in enumerate((trained_run, cyclegan, unit))}  # fmt: skip
     for entry in result.entries[1:]:  # the two-domain models cover the same faces: evaluate's numbers
         assert [s.to_dict() for s in entry.scores] == [s.to_dict() for s in alone[entry.path].scores]
+        assert all(s.fid > 0 and s.kid is not None for s in entry.scores)  # FID/KID included
         assert entry.score("toy-celeba", "Male") is None
     stargan = result.entries[0]
     own = {s.attribute: s for s in alone[trained_run].scores}
@@ -65,7 +73,12 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
         assert mine.pairs == theirs.pairs < own[attribute].pairs
         assert mine.identity_l1 == pytest.approx(theirs.identity_l1)  # the same faces, the same truths
 
+    for _, attribute in shared:  # the same number of translations into each domain: comparable FIDs
+        fids = [e.score("toy-celeba", attribute).fid for e in result.entries]
+        assert all(f is not None for f in fids) and len(set(fids)) == 3
+
     report = json.loads((tmp_path / "c.json").read_text())
+    assert report["fid"]["features"] == "ChannelMeans" and report["fid"]["note"] is None
     assert report["shared_targets"] == [list(t) for t in shared]
     facts = {m["name"]: m for m in report["models"]}
     assert (
@@ -79,6 +92,9 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
     unique = {id(p): p for net in unit_networks.values() for p in net.parameters()}  # shared layers once
     assert facts["unit"]["trained_parameters"] == sum(p.numel() for p in unique.values())
     assert facts["unit"]["minutes"] > 0 and facts["unit"]["images_per_s"] > 0
+    assert report["models"][1]["shared_summary"]["fid"] == pytest.approx(
+        sum(result.entries[1].score(*t).fid for t in shared) / 2
+    )
     assert report["models"][0]["shared_summary"]["target_accuracy"] == pytest.approx(
         sum(stargan.score(*t).target_accuracy * stargan.score(*t).pairs for t in shared)
         / sum(stargan.score(*t).pairs for t in shared)
@@ -92,8 +108,19 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
     assert 127 <= np.median(blank) <= 128  # mid grey (0 in [-1, 1])
     assert blank.min() == 51  # and its cross (-0.6)
 
-    rendered = "\n".join(str(t.caption) for t in tables(result))
-    assert "Black_Hair, Blond_Hair" in rendered
+    models, scores = tables(result)
+    assert "Black_Hair, Blond_Hair" in str(scores.caption)
+    header = [c.header for c in scores.columns]
+    assert header == ["target", "model", "pairs", "acc", "kept", "rec", "truth", "FID", "KID"]
+    cells = [list(c.cells) for c in scores.columns]
+    rows = list(zip(*cells, strict=True))
+    # per target: one row per model and noop; then the shared means and noop
+    assert len(rows) == 5 * 4 + 4
+    male = rows[3 * 4 : 4 * 4]
+    assert [r[0] for r in male] == ["Male", "", "", ""]
+    assert [r[1] for r in male] == ["stargan", "cyclegan", "unit", "noop"]
+    assert male[1][3] == "n/a" and male[0][3] == f"{stargan.score('toy-celeba', 'Male').target_accuracy:.1%}"
+    assert rows[-3][7] == f"{report['models'][1]['shared_summary']['fid']:.2f}"
 
 
 def test_the_command_line_prints_the_tables_and_refuses_bad_inputs(trained_run, two_domain_runs, tmp_path):

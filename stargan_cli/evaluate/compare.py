@@ -27,18 +27,21 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw
 from rich.table import Table
+from torch import nn
 
 from ..checkpoint import ModelInfo, load_exported, model_file
 from ..console import info as say
+from ..console import warn
 from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, DatasetError
 from ..files import replaced
 from ..images import grid, save_image, to_tensor
 from ..inference import covered_rows, model_targets
 from ..models.spec import Translator
+from .fid import feature_network, real_features
 from .metrics import AttributeScore, pair_scores, pair_sums
 from .picture import TEXT, _font, _scaled
-from .run import _datasets_for, _evaluators, _l1, _pct, _weighted
+from .run import _datasets_for, _evaluators, _l1, _mean_distances, _pct, _weighted
 
 FIELDS = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
 
@@ -75,7 +78,7 @@ class Comparison:
     def summary(self, entry: Entry) -> dict[str, float | None]:
         """The model's scores over the shared targets, weighted by pairs."""
         chosen = [s for s in entry.scores if (s.dataset, s.attribute) in self.shared]
-        return {f: _weighted(chosen, f) for f in FIELDS}
+        return {f: _weighted(chosen, f) for f in FIELDS} | _mean_distances(chosen)
 
 
 def _facts(path: Path, networks: dict[str, torch.nn.Module], info: ModelInfo) -> dict:
@@ -136,12 +139,22 @@ def compare(
     device: str = "cpu",
     batch_size: int = 64,
     evaluator: str = "auto",
+    *,
+    fid: bool = True,
+    fid_weights: str | Path | None = None,
+    fid_images: int = 1000,
+    features: nn.Module | None = None,
 ) -> Comparison:
+    """Score `models` side by side. FID/KID as `evaluate` computes them: with `features` (a stand-in) or the
+    Inception when its weights are found; the real images' features are computed once for all models."""
     if len(models) < 2:
         raise DatasetError("compare needs at least two models (run directories or model files)")
     path = Path(out)
     if path.is_dir() or path.suffix != ".json":
         raise DatasetError(f"--out {path}: give the comparison's file name, e.g. comparison.json")
+    if fid_images < 2:
+        raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
+    features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     loaded = []
     for model in models:
         networks, info = load_exported(Path(model))
@@ -162,6 +175,9 @@ def compare(
             if attributes != ds.labels.attributes:
                 raise CheckpointError(f"{model} names the attributes of {ds.name} differently than {ds.root}")
     evaluators, described = _evaluators(datasets, first, False, evaluator, torch.device(device))
+    if fid_note:
+        warn(fid_note)
+    real = real_features(datasets, features, fid_images, batch_size, device) if features is not None else {}
     names = _names([(m, info) for m, _, info in loaded])
     entries = [
         Entry(name, model, info, info.method.model.translator({k: v.to(device) for k, v in nets.items()},
@@ -173,9 +189,9 @@ def compare(
         for ds in datasets:
             part = pair_sums(
                 entry.translator, ds, ds, evaluators, batch_size, limit, device,
-                common=_common(entry, entries, ds.name),
+                features=features, common=_common(entry, entries, ds.name),
             )  # fmt: skip
-            entry.scores += pair_scores(part, entry.info.label_space, ds, ds, evaluators)
+            entry.scores += pair_scores(part, entry.info.label_space, ds, ds, evaluators, real.get(ds.name))
     targets = [(ds.name, a) for ds in datasets for a in ds.labels.attributes]
     targets = [t for t in targets if any(e.score(*t) is not None for e in entries)]
     shared = [t for t in targets if all(t[1] in e.targets(t[0]) for e in entries)]
@@ -186,6 +202,12 @@ def compare(
         "datasets": described,
         "targets": [list(t) for t in targets],
         "shared_targets": [list(t) for t in shared],
+        "fid": {
+            "features": None if features is None else type(features).__name__,
+            "weights": str(weights) if weights else None,
+            "real_images_per_domain": fid_images,
+            "note": fid_note,
+        },
         "models": [
             {
                 "name": e.name,
@@ -207,54 +229,90 @@ def compare(
 
 
 # ----- tables -----------------------------------------------------------------------------------------------
-def _cell(score: AttributeScore | None) -> str:
-    if score is None:
-        return "n/a"
-    truth = "" if score.counterfactual_l1 is None else f" {score.counterfactual_l1:.3f}"
-    kept = "-" if score.preservation is None else f"{score.preservation:.0%}"
-    return f"{score.target_accuracy:.0%} {kept}{truth}"
+def _fid(v: float | None, scale: float = 1.0) -> str:
+    return "-" if v is None else f"{v * scale:.2f}"
+
+
+def _scores_row(target: str, model: str, pairs: int | None, s: dict, distances: bool) -> list[str]:
+    row = [
+        target,
+        model,
+        "" if pairs is None else str(pairs),
+        _pct(s["target_accuracy"]),
+        _pct(s["preservation"]),
+        _l1(s["reconstruction_l1"]),
+        _l1(s["counterfactual_l1"]),
+    ]
+    return row + ([_fid(s["fid"]), _fid(s["kid"], 1e3)] if distances else [])
 
 
 def tables(result: Comparison) -> list[Table]:
-    """The models (facts and shared-target summary), then the targets with one column per model."""
-    models = Table(title="models", title_justify="left")
-    for col in ("model", "step", "params out / all", "img/s", "min", "acc", "kept", "truth"):
+    """The models' costs; then the scores, a group of rows per target (a row per model, `n/a` where the
+    model lacks the target, and doing nothing as the baseline on toy data), last the shared targets' means."""
+    models = Table(title="models", title_justify="left", caption_justify="left")
+    for col in ("model", "step", "params out / all", "img/s", "min"):
         models.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
-    noop = None
     for e in result.entries:
-        s, f = result.summary(e), e.facts
-        noop = s["identity_l1"]
-        trained = f"{f['trained_parameters'] / 1e6:.2f}"
+        f = e.facts
         models.add_row(
             e.name,
             str(e.info.step),
-            f"{f['parameters'] / 1e6:.2f} / {trained} M",
+            f"{f['parameters'] / 1e6:.2f} / {f['trained_parameters'] / 1e6:.2f} M",
             "-" if f["images_per_s"] is None else f"{f['images_per_s']:.0f}",
             "-" if f["minutes"] is None else f"{f['minutes']:.1f}",
-            _pct(s["target_accuracy"]),
-            _pct(s["preservation"]),
-            _l1(s["counterfactual_l1"]),
         )
+    models.caption = "params: the exported networks / every network trained | img/s, min: training"
+    distances = any(s.fid is not None for e in result.entries for s in e.scores)
+    scores = Table(
+        title="scores", title_justify="left", caption_justify="left", show_edge=False
+    )  # fits 80 columns with FID/KID
+    for col in (
+        "target",
+        "model",
+        "pairs",
+        "acc",
+        "kept",
+        "rec",
+        "truth",
+        *(("FID", "KID") if distances else ()),
+    ):
+        scores.add_column(col, justify="left" if col in ("target", "model") else "right", no_wrap=True)
+    empty = dict.fromkeys((*FIELDS, "fid", "kid"))
+    groups = [(a, {e.name: e.score(d, a) for e in result.entries}) for d, a in result.targets]
+    for attribute, by_model in groups:
+        done = [s for s in by_model.values() if s is not None]
+        for i, (name, score) in enumerate(by_model.items()):
+            label = attribute if i == 0 else ""
+            if score is None:
+                scores.add_row(label, name, "", "n/a", *[""] * (len(scores.columns) - 4))
+            else:
+                scores.add_row(*_scores_row(label, name, score.pairs, score.to_dict(), distances))
+        noop = done[0].identity_l1
+        if noop is not None:
+            scores.add_row(*_scores_row("", "noop", None, empty | {"counterfactual_l1": noop}, distances))
+        scores.rows[-1].end_section = True
+    for i, e in enumerate(result.entries):  # the shared targets' means: the fair single number per model
+        chosen = [e.score(*t) for t in result.shared]
+        scores.add_row(
+            *_scores_row("shared" if i == 0 else "", e.name, sum(s.pairs for s in chosen), result.summary(e), distances),
+            style="bold",
+        )  # fmt: skip
+    noop = result.summary(result.entries[0])["identity_l1"]
+    if noop is not None:
+        scores.add_row(*_scores_row("", "noop", None, empty | {"counterfactual_l1": noop}, distances))
     shared = ", ".join(a for _, a in result.shared)
-    models.caption = f"acc, kept, truth: the targets every model has ({shared}) on the same images" + (
-        "" if noop is None else f"; doing nothing: truth {noop:.3f}"
+    scores.caption = (
+        f"shared: mean over the targets every model has ({shared}), on the same images | acc: target reached | "
+        "kept: other attributes preserved | rec: L1 of x vs the translation translated back | truth: L1 to the "
+        "rendered counterfactual (toy data) | noop: the input left as it is | n/a: the model does not translate "
+        "to that target"
+        + (
+            " | FID, KID (x1e3): translations setting the attribute vs real images having it"
+            if distances
+            else ""
+        )
     )
-    per_target = Table(title="targets: acc kept truth", title_justify="left")
-    per_target.add_column("target", no_wrap=True)
-    per_target.add_column("pairs", justify="right")
-    for e in result.entries:
-        per_target.add_column(e.name, justify="right", no_wrap=True)
-    per_target.add_column("noop", justify="right")
-    for dataset, attribute in result.targets:
-        scores = [e.score(dataset, attribute) for e in result.entries]
-        done = [s for s in scores if s is not None]
-        pairs = "/".join(sorted({str(s.pairs) for s in done}))
-        per_target.add_row(attribute, pairs, *[_cell(s) for s in scores], _l1(done[0].identity_l1))
-    per_target.caption = (
-        "acc: target reached | kept: other attributes preserved | truth: L1 to the rendered counterfactual "
-        "(toy data) | noop: L1 of doing nothing | n/a: the model does not translate to that target"
-    )
-    return [models, per_target]
+    return [models, scores]
 
 
 # ----- picture ------------------------------------------------------------------------------------------------

@@ -162,3 +162,41 @@ def in_order(batches: list[tuple[int, torch.Tensor]]) -> torch.Tensor:
     """Concatenate gathered (k, features) batches in batch order."""
     parts = [f for _, f in sorted(batches, key=lambda b: b[0])]
     return torch.cat(parts) if parts else torch.zeros(0, 0)
+
+
+def feature_network(
+    fid: bool, weights: str | Path | None, given: nn.Module | None
+) -> tuple[nn.Module | None, Path | None, str | None]:
+    """What FID/KID use: the `given` stand-in, else the Inception when its weights are found. Returns the
+    network (None: no distances), the weights file, and the line saying why they are skipped (None when they
+    are not, or were not asked for). A --fid-weights path that is not a file fails here, before any work."""
+    if given is not None or not fid:
+        return given, None, None
+    path = find_weights(weights)
+    if path is None:
+        return None, None, missing_weights_line()
+    return InceptionFeatures(path), path, None
+
+
+def real_features(
+    datasets: list[PreparedDataset],
+    features: nn.Module,
+    limit: int,
+    batch_size: int,
+    device: torch.device | str,
+    rank: int = 0,
+    world: int = 1,
+    gathered=lambda part: part,
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Features of each dataset's real training images per attribute having it: {dataset: {attribute: (N, d)}};
+    under several processes, `gathered` collects every process's batches."""
+    features.eval().to(device)
+    return {
+        ds.name: {
+            name: in_order(
+                gathered(real_feature_batches(ds, i, features, limit, batch_size, device, rank, world))
+            )
+            for i, name in enumerate(ds.labels.attributes)
+        }
+        for ds in datasets
+    }

@@ -25,7 +25,7 @@ from ..errors import CheckpointError, DatasetError
 from ..files import replaced
 from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
-from .fid import InceptionFeatures, find_weights, in_order, missing_weights_line, real_feature_batches
+from .fid import feature_network, real_features
 from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
 from .picture import report_picture
 
@@ -114,7 +114,7 @@ def evaluate(
     check_device(device or "auto", allow_auto=True)
     if fid_images < 2:
         raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
-    weights = find_weights(fid_weights) if features is None and fid else None  # a wrong path fails early
+    features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     model = Path(model)
     networks, info = load_exported(model)  # every exported network there (CycleGAN: both directions)
     accelerator = fresh_accelerator(keep_process_group=False, cpu=device == "cpu")
@@ -128,9 +128,6 @@ def evaluate(
     datasets = _datasets_for(model, data)
     with accelerator.main_process_first():  # the main process trains and caches; the others load
         evaluators, described = _evaluators(datasets, info, retrain_evaluator and main, evaluator, device)
-    if features is None and fid and weights is not None:
-        features = InceptionFeatures(weights)
-    fid_note = missing_weights_line() if features is None and fid else None
     if fid_note and main:
         warn(fid_note)
 
@@ -139,12 +136,7 @@ def evaluate(
 
     real: dict[str, dict[str, torch.Tensor]] = {}  # per target dataset, per attribute
     if features is not None:
-        features.eval().to(device)
-        for ds in datasets:
-            real[ds.name] = {
-                name: in_order(gathered(real_feature_batches(ds, i, features, fid_images, batch_size, device, rank, world)))
-                for i, name in enumerate(ds.labels.attributes)
-            }  # fmt: skip
+        real = real_features(datasets, features, fid_images, batch_size, device, rank, world, gathered)
     scores: list[AttributeScore] = []
     for source in datasets:  # each dataset's own targets first, then the other datasets' targets
         for target in sorted(datasets, key=lambda d: d is not source):
