@@ -638,3 +638,26 @@ def export(
         stdout.print(str(path))
     check = "onnxruntime vs PyTorch" if format_ == "onnx" else "reloaded from metadata alone"
     stdout.print(f"step {result.step}; {check}: max |diff| {result.max_abs_diff:g}")
+
+
+@app.command(
+    epilog="Examples:\n\n  stargan serve --model runs/0001-toyfaces\n\n  stargan serve --model runs/0001-toyfaces "
+    "--model runs/0002-toyfaces_cyclegan --port 8080"
+)
+@friendly
+def serve(
+    model: Annotated[
+        list[str],
+        typer.Option(help="A run directory, generator.safetensors or .onnx; repeat for several models."),
+    ],
+    host: Annotated[
+        str,
+        typer.Option(help="The address to listen on; another than 127.0.0.1 opens the page to the network."),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port (0: any free one).")] = 8000,
+    device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
+) -> None:
+    """A local web page: drop a photo, choose attributes, see and download the translation."""
+    from .serve.app import serve as run
+
+    run(model, host, port, device, announce=stdout.print)

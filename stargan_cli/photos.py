@@ -17,6 +17,7 @@ import fnmatch
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -111,10 +112,14 @@ def _to_array(image: Image.Image) -> np.ndarray:
     return array
 
 
-def read_photo(path: Path, max_pixels: int = MAX_PIXELS, max_side: int | None = None) -> np.ndarray:
-    """A file -> (H, W, 3) uint8 RGB, upright (EXIF orientation applied). With `max_side`, an image whose
-    longest side is larger is scaled down to it: a JPEG is decoded at 1/2, 1/4 or 1/8 of its size directly
-    (DCT scaling, a fraction of the time and memory), other formats are decoded whole and resized."""
+def read_photo(
+    path: Path | BinaryIO, max_pixels: int = MAX_PIXELS, max_side: int | None = None, name: str | None = None
+) -> np.ndarray:
+    """A file (or an open binary stream, called `name` in errors) -> (H, W, 3) uint8 RGB, upright (EXIF
+    orientation applied). With `max_side`, an image whose longest side is larger is scaled down to it: a
+    JPEG is decoded at 1/2, 1/4 or 1/8 of its size directly (DCT scaling, a fraction of the time and
+    memory), other formats are decoded whole and resized."""
+    label = name or path
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused below instead
@@ -127,7 +132,7 @@ def read_photo(path: Path, max_pixels: int = MAX_PIXELS, max_side: int | None = 
             if width * height > max_pixels:
                 jpeg = image.format == "JPEG" and not max_side
                 raise ImageError(
-                    f"{path} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
+                    f"{label} is {width}x{height} ({width * height / 1e6:.0f} megapixels), above the "
                     f"{max_pixels / 1e6:.0f}-megapixel guard against decompression bombs; downscale it first"
                     + (" or pass --max-side 4000 (a JPEG then decodes at reduced size)" if jpeg else "")
                 )
@@ -140,12 +145,12 @@ def read_photo(path: Path, max_pixels: int = MAX_PIXELS, max_side: int | None = 
                 image = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
             return _to_array(image)
     except FileNotFoundError:
-        raise ImageError(f"{path} not found") from None
+        raise ImageError(f"{label} not found") from None
     except Image.DecompressionBombError as exc:
-        raise ImageError(f"{path} is too large to decode safely ({exc}); downscale it first") from None
+        raise ImageError(f"{label} is too large to decode safely ({exc}); downscale it first") from None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise ImageError(
-            f"{path} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files"
+            f"{label} is not a readable image ({exc.__class__.__name__}); pass PNG, JPEG or WebP files"
         ) from None
 
 

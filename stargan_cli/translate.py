@@ -36,6 +36,7 @@ from .models import spec
 from .photos import WRITABLE, InputFile, collect_inputs, declared_pixels, output_path, read_photo, write_photo
 
 ATTENTION_SIDE = 512  # faces in --attention pictures are drawn at their size in the photo, at most this
+NO_FACE = "pass --no-detect if it already is a face crop, or --native to translate the whole image (scenes, e.g. a CycleGAN model)"
 HELD_PIXELS = 100_000_000  # photos read ahead, and photos waiting in a batch, each hold at most this many
 
 
@@ -64,6 +65,7 @@ class Translator:
     multiple: int = 1  # what a whole frame's sides are padded to (`--native`)
     resample: str = "lanczos"  # how faces are resized to the model: as its training images were
     networks: tuple = ()  # the loaded networks (for the memory estimate of --native)
+    info: checkpoint.ModelInfo | None = None  # the entry file's metadata: method, step, config
 
     @classmethod
     def load(cls, model: str | Path, device: str = "cpu") -> Translator:
@@ -93,6 +95,7 @@ class Translator:
             multiple,
             resample,
             tuple(networks.values()),
+            info,
         )
 
     def sources(
@@ -222,7 +225,7 @@ class Translator:
 class Job:
     """One input photo in flight: its faces' regions and their model-size crops."""
 
-    item: InputFile
+    item: InputFile | None  # None for a photo that is not a file (`stargan serve`'s uploads)
     photo: np.ndarray
     regions: list[Region]
     crops: np.ndarray  # (faces, size, size, 3) uint8
@@ -261,11 +264,28 @@ def _load(
     native_pixels: int | None = None,
 ) -> Job:
     photo = read_photo(item.path, max_side=max_side)
+    return frame(photo, str(item.path), detector, size, face, resample, native_pixels, item)
+
+
+def frame(
+    photo: np.ndarray,
+    name: str,
+    detector: FaceDetector | None,
+    size: int,
+    face: int | None = None,
+    resample: str = "lanczos",
+    native_pixels: int | None = None,
+    item: InputFile | None = None,
+    no_face: str = NO_FACE,
+) -> Job:
+    """A photo's faces (or its centre square, without a detector) cut at the model's size; `name` is how
+    errors call the photo. Refuses a photo with no face (saying `no_face`: what to do instead), and a
+    whole frame (`--native`) larger than `native_pixels`."""
     height, width = photo.shape[:2]
     if native_pixels is not None and height * width > native_pixels:
         fits = int(max(height, width) * (native_pixels / (height * width)) ** 0.5) // 100 * 100
         raise ImageError(
-            f"{item.path} is {width}x{height}: translating it whole (--native) needs more memory than is free "
+            f"{name} is {width}x{height}: translating it whole (--native) needs more memory than is free "
             f"here (room for about {native_pixels / 1e6:.1f} megapixels); pass --max-side {max(fits, 100)} "
             "or translate its faces without --native"
         )
@@ -274,15 +294,10 @@ def _load(
     else:
         regions = detector(photo)
         if not regions:
-            raise ImageError(
-                f"no face found in {item.path}; pass --no-detect if it already is a face crop, or --native "
-                "to translate the whole image (scenes, e.g. a CycleGAN model)"
-            )
+            raise ImageError(f"no face found in {name}; {no_face}")
         if face is not None:
             if face > len(regions):
-                raise ImageError(
-                    f"{item.path} has {len(regions)} face(s) found; --face {face} is not one of them"
-                )
+                raise ImageError(f"{name} has {len(regions)} face(s) found; --face {face} is not one of them")
             regions = [regions[face - 1]]
     return Job(item, photo, regions, np.stack([cut(photo, r, size, resample) for r in regions]))
 
@@ -326,18 +341,8 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
             x, over = (to_tensor(a, translator.device) for a in (job.crops, faces))
             overlay = translator.attention(x, options.targets, options.given, over)
         outputs.append((_attention_path(job.item, options), np.concatenate(list(to_uint8(overlay)), axis=1)))
-    if options.native:
-        photo = translator.whole_frame(job.photo, job.crops, options.targets, options.given)
-        outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
-    elif options.targets:
-        if options.detect:  # into the photo itself: the crops are cut, nothing reads it after this
-            photo = job.photo
-            for region, before, after in zip(job.regions, job.crops, translated, strict=True):
-                paste(photo, region, before, after)
-        else:  # the centre square at the input's resolution, with the generator's change added
-            region = job.regions[0]
-            photo = cut(job.photo, region, region.side)
-            paste(photo, Region(0, 0, region.side), job.crops[0], translated[0], feather=0.0)
+    if options.targets:
+        photo = result_photo(job, translated, translator, options)
         outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
     if options.grid:
         x = to_tensor(job.crops, translator.device)
@@ -347,6 +352,31 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
         if path.resolve() in options.inputs:
             raise ImageError(f"refusing to overwrite the input {path}; choose another --out")
         result.written.append(write_photo(image, path))
+
+
+def translate_crops(translator: Translator, crops: np.ndarray, options: Options) -> np.ndarray:
+    """(N, size, size, 3) uint8 faces -> their translations, uint8; `--native` translates whole frames
+    later (result_photo), so the crops pass through."""
+    if not options.targets or options.native:
+        return crops
+    x = to_tensor(crops, translator.device)
+    return to_uint8(translator.apply(x, options.targets, options.given))
+
+
+def result_photo(job: Job, translated: np.ndarray, translator: Translator, options: Options) -> np.ndarray:
+    """The photo the user gets: the whole frame translated (`--native`), the translated faces pasted back
+    into the photo itself (the crops are cut; nothing reads it after this), or the centre square at the
+    input's resolution with the generator's change added (`--no-detect`)."""
+    if options.native:
+        return translator.whole_frame(job.photo, job.crops, options.targets, options.given)
+    if options.detect:
+        for region, before, after in zip(job.regions, job.crops, translated, strict=True):
+            paste(job.photo, region, before, after)
+        return job.photo
+    region = job.regions[0]
+    photo = cut(job.photo, region, region.side)
+    paste(photo, Region(0, 0, region.side), job.crops[0], translated[0], feather=0.0)
+    return photo
 
 
 def _attention_path(item: InputFile, options: Options) -> Path:
@@ -449,11 +479,7 @@ def run(
     native_pixels = translator.native_pixels(options.targets) if native else None
 
     def flush(batch: list[Job]) -> None:
-        if options.targets and not options.native:
-            x = to_tensor(np.concatenate([job.crops for job in batch]), translator.device)
-            translated = to_uint8(translator.apply(x, options.targets, options.given))
-        else:
-            translated = np.concatenate([job.crops for job in batch])
+        translated = translate_crops(translator, np.concatenate([job.crops for job in batch]), options)
         start = 0
         for job in batch:
             count = len(job.crops)

@@ -1,0 +1,197 @@
+"""What `stargan serve` does behind its page: the models it serves, their controls, and one upload
+translated exactly as `stargan translate` translates the same file.
+
+A page's controls become a `--to` string (the page shows it as the equivalent command), which is parsed
+by the label space as the command line's is; the photo goes through translate.py's own steps (frame,
+translate_crops, result_photo), so the page's result and `stargan translate FILE --to ...` are the same
+pixels (PNG both ways; a JPEG output of the command line adds its own compression).
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..errors import ImageError, LabelError
+from ..faces import FaceDetector, Region
+from ..labels import LabelSpace
+from ..models.domains import TwoDomainTranslator
+from ..photos import read_photo
+from ..translate import Options, Translator, frame, result_photo, suffix_of, translate_crops
+
+MAX_UPLOAD_BYTES = 25 * 1024 * 1024
+MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger ones are for `stargan translate --max-side`
+FRAMINGS = {
+    "faces": "find the faces",
+    "crop": "the image is a face crop",
+    "native": "the whole image at its size",
+}
+NO_FACE = (
+    f"choose the framing '{FRAMINGS['crop']}' if it already is a face crop, or '{FRAMINGS['native']}' for a "
+    "scene (e.g. a CycleGAN model)"
+)
+
+
+@dataclass
+class Translation:
+    png: bytes
+    regions: list[Region]  # the faces translated (none for a whole image)
+    width: int
+    height: int
+    seconds: float
+    to: str
+
+
+def _group_label(members: tuple[str, ...], number: int) -> str:
+    """`Black_Hair, Blond_Hair, Brown_Hair` -> `Hair`: the common last word, else `group N`."""
+    last = {m.rsplit("_", 1)[-1] for m in members}
+    return last.pop() if len(last) == 1 and all("_" in m for m in members) else f"group {number}"
+
+
+def controls(translator: Translator) -> list[dict]:
+    """The page's controls, per dataset of the label space. Each control says what it adds to `--to`:
+    a choice's options carry their token ("" = keep the source); a slider names its attribute, set to
+    the slider's value; a choice with `strength` appends `=value` of its own slider."""
+    space: LabelSpace = translator.label_space
+    model = translator.model
+    out = []
+    for spec in space.datasets:
+        items: list[dict] = []
+        if isinstance(model, TwoDomainTranslator):
+            domains = model.domains
+            options = [{"label": f"{domains.a.label} \u2192 {domains.b.label}", "to": domains.b.label}]
+            if model.into["a"] is not None:
+                options.append(
+                    {"label": f"{domains.b.label} \u2192 {domains.a.label}", "to": domains.a.label}
+                )
+            items.append({"kind": "choice", "label": "direction", "options": options, "strength": False})
+        elif spec.kind == "single":
+            options = [{"label": "keep", "to": ""}] + [{"label": a, "to": a} for a in spec.attributes]
+            items.append({"kind": "choice", "label": spec.name, "options": options, "strength": False})
+        else:
+            grouped = {a for group in spec.exclusive for a in group}
+            for number, group in enumerate(spec.exclusive, 1):
+                options = [{"label": "keep", "to": ""}] + [{"label": a, "to": a} for a in group]
+                items.append(
+                    {
+                        "kind": "choice",
+                        "label": _group_label(group, number),
+                        "options": options,
+                        "strength": True,
+                    }
+                )
+            items += [{"kind": "slider", "label": a, "to": a} for a in spec.attributes if a not in grouped]
+        out.append({"dataset": spec.name, "kind": spec.kind, "controls": items})
+    return out
+
+
+@dataclass
+class ServedModel:
+    name: str  # the run folder's name, or the file's
+    path: Path
+    translator: Translator
+
+    @classmethod
+    def load(cls, path: str | Path, device: str = "cpu") -> ServedModel:
+        path = Path(path)
+        name = path.name if path.is_dir() else f"{path.parent.name}/{path.name}"
+        return cls(name, path, Translator.load(path, device))
+
+    def describe(self, index: int) -> dict:
+        info = self.translator.info
+        return {
+            "id": index,
+            "name": self.name,
+            "path": str(self.path),
+            "method": info.architecture,
+            "step": info.step,
+            "weights": info.weights,
+            "image_size": self.translator.image_size,
+            "datasets": controls(self.translator),
+        }
+
+
+class Service:
+    """The models, loaded once, and one face detector; translations one at a time (the CPU's threads go
+    to one photo rather than being split between several)."""
+
+    def __init__(self, models: list[ServedModel], detector: FaceDetector | None = None) -> None:
+        self.models = models
+        self.detector = detector
+        self.lock = threading.Lock()
+
+    def catalogue(self) -> dict:
+        return {
+            "models": [m.describe(i) for i, m in enumerate(self.models)],
+            "framings": FRAMINGS,
+            "max_upload_bytes": MAX_UPLOAD_BYTES,
+            "max_pixels": MAX_PIXELS,
+        }
+
+    def translate(self, data: bytes, filename: str, model: int, to: str, framing: str) -> Translation:
+        """An uploaded photo -> the translated photo as PNG, as `stargan translate` would write it."""
+        start = time.perf_counter()
+        if not 0 <= model < len(self.models):
+            raise LabelError(f"no model {model}: this server has {len(self.models)}")
+        if framing not in FRAMINGS:
+            raise LabelError(f"framing {framing!r}: choose one of {', '.join(FRAMINGS)}")
+        if not to.strip():
+            raise LabelError("nothing to change: set an attribute first")
+        served = self.models[model]
+        translator = served.translator
+        name = filename or "the upload"
+        _check_size(data, name)
+        photo = read_photo(io.BytesIO(data), max_pixels=MAX_PIXELS, name=name)
+        targets = translator.label_space.parse_targets(to)
+        native = framing == "native"
+        options = Options(
+            targets=targets, given={}, tag=suffix_of(to), detect=framing == "faces", native=native
+        )
+        with self.lock:
+            detector = None
+            if options.detect:
+                self.detector = self.detector or FaceDetector()
+                detector = self.detector
+            pixels = translator.native_pixels(targets) if native else None
+            job = frame(
+                photo,
+                name,
+                detector,
+                translator.image_size,
+                None,
+                translator.resample,
+                pixels,
+                no_face=NO_FACE,
+            )
+            translated = translate_crops(translator, job.crops, options)
+            result = result_photo(job, translated, translator, options)
+        png = io.BytesIO()
+        Image.fromarray(np.ascontiguousarray(result)).save(png, "PNG", compress_level=1)  # lossless, fast
+        regions = [] if native else job.regions
+        height, width = result.shape[:2]
+        return Translation(png.getvalue(), regions, width, height, time.perf_counter() - start, to)
+
+
+def _check_size(data: bytes, name: str) -> None:
+    """Refuse what the page cannot take, from the file's header alone, with what to do instead."""
+    if not data:
+        raise ImageError(f"{name} is empty; choose a photo (PNG, JPEG or WebP)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+    except Exception:  # noqa: BLE001 - read_photo names the problem
+        return
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this page takes photos up to "
+            f"{MAX_PIXELS / 1e6:.0f} megapixels: downscale it, or use `stargan translate --max-side 4000`"
+        )
