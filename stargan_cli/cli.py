@@ -17,8 +17,8 @@ from .errors import StarganError
 
 app = typer.Typer(
     name="stargan",
-    help="Multi-domain image-to-image translation: prepare datasets, train StarGAN and CycleGAN, translate, "
-    "evaluate, export.",
+    help="Multi-domain image-to-image translation: prepare datasets, train StarGAN and the two-domain methods, "
+    "translate, evaluate, compare, export, serve.",
     no_args_is_help=True,
     add_completion=True,  # --install-completion / --show-completion for bash, zsh, fish, PowerShell
     rich_markup_mode="rich",
@@ -44,8 +44,8 @@ def main(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
     ] = False,
 ) -> None:
-    """Multi-domain image-to-image translation: prepare datasets, train StarGAN and CycleGAN, translate,
-    evaluate, export."""
+    """Multi-domain image-to-image translation: prepare datasets, train StarGAN and the two-domain methods,
+    translate, evaluate, compare, export, serve."""
 
 
 def friendly(func):

@@ -163,7 +163,14 @@ def output_path(item: InputFile, out: str | None, tag: str, fmt: str | None = No
     return folder / f"{item.path.stem}_{tag}{suffix}"
 
 
+def photo_format(suffix: str) -> tuple[str, dict]:
+    """The format a result with this suffix is written in, and its options: JPEG and WebP at quality 95,
+    PNG (lossless) for the rest."""
+    fmt = WRITABLE.get(suffix.lower(), "PNG")
+    return fmt, ({"quality": 95} if fmt in ("JPEG", "WEBP") else {})
+
+
 def write_photo(array: np.ndarray, path: Path) -> Path:
-    """Write atomically in the format the suffix names (JPEG at quality 95, WebP at 95, PNG lossless)."""
-    fmt = WRITABLE.get(path.suffix.lower(), "PNG")
-    return save_image(array, path, fmt, **({"quality": 95} if fmt in ("JPEG", "WEBP") else {}))
+    """Write atomically in the format the suffix names (photo_format)."""
+    fmt, options = photo_format(path.suffix)
+    return save_image(array, path, fmt, **options)

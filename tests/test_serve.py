@@ -101,7 +101,7 @@ def test_controls_follow_the_label_space(trained_run, joint_run, cyclegan_run):
 def test_a_translation_is_the_command_lines(trained_run, photo_file, tmp_path):
     service = Service([ServedModel.load(trained_run)])
     result = service.translate(photo_file.read_bytes(), "face.png", 0, "Blond_Hair,Male=0.25", "faces")
-    served = np.asarray(Image.open(io.BytesIO(result.png)))
+    served = np.asarray(Image.open(io.BytesIO(result.data)))
     expected = cli_translation(photo_file, trained_run, "blond,male=0.25", tmp_path / "cli")
     assert served.shape == (360, 480, 3) and np.array_equal(served, expected)
     assert not np.array_equal(served, face_photo())  # it did change something
@@ -109,8 +109,13 @@ def test_a_translation_is_the_command_lines(trained_run, photo_file, tmp_path):
     assert 140 <= left + side / 2 <= 340 and 180 <= side <= 300  # around the face, with the training framing
     crop = service.translate(photo_file.read_bytes(), "face.png", 0, "Young=0", "crop")
     expected = cli_translation(photo_file, trained_run, "young=0", tmp_path / "crop", "--no-detect")
-    assert np.array_equal(np.asarray(Image.open(io.BytesIO(crop.png))), expected)
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(crop.data))), expected)
     assert (crop.width, crop.height) == (360, 360)  # the centre square
+    jpeg = tmp_path / "face.jpg"
+    Image.fromarray(face_photo()).save(jpeg, quality=90)
+    result = service.translate(jpeg.read_bytes(), "face.jpg", 0, "Brown_Hair", "faces")
+    cli_translation(jpeg, trained_run, "brown", tmp_path / "jpeg")
+    assert result.format == "jpeg" and result.data == (tmp_path / "jpeg" / "face_brown.jpg").read_bytes()
 
 
 def test_bad_requests_are_one_line_each(trained_run, photo_file):

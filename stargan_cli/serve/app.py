@@ -1,10 +1,10 @@
-"""The web app of `stargan serve`: one static page and two JSON/PNG endpoints (FastAPI, run by uvicorn).
+"""The web app of `stargan serve`: one static page and two endpoints (FastAPI, run by uvicorn).
 
 - `GET /`: the page (page.html, no external scripts or fonts: it works without internet).
 - `GET /api/models`: the models with their names, methods, steps and controls (service.py).
 - `POST /api/translate?model=I&to=SPEC&framing=faces|crop|native&name=FILE`: the photo's bytes as the body
   (no multipart form: the size cap is applied while the body streams in); answers the translated photo as
-  PNG, with the faces found, the size and the time in the `X-Stargan` header (JSON). Every error is a JSON
+  `stargan translate` writes it (JPEG for a JPEG, PNG for a PNG), with the faces found, the size and the time in the `X-Stargan` header (JSON). Every error is a JSON
   `{"error": "..."}` with a 4xx code (413 for a photo too large), and the server goes on serving.
 """
 
@@ -75,8 +75,11 @@ def create_app(service: Service):
             "height": result.height,
             "seconds": round(result.seconds, 4),
             "to": result.to,
+            "suffix": {"jpeg": ".jpg", "webp": ".webp"}.get(result.format, ".png"),
         }
-        return Response(result.png, media_type="image/png", headers={"X-Stargan": json.dumps(meta)})
+        return Response(
+            result.data, media_type=f"image/{result.format}", headers={"X-Stargan": json.dumps(meta)}
+        )
 
     return app
 
@@ -119,6 +122,7 @@ def serve(
     except OSError as exc:
         sock.close()
         raise StarganError(f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port") from None
+    sock.listen(128)  # connections wait in the backlog from now on, while uvicorn starts
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     announce(
