@@ -648,7 +648,10 @@ def export(
 def serve(
     model: Annotated[
         list[str],
-        typer.Option(help="A run directory, generator.safetensors or .onnx; repeat for several models."),
+        typer.Option(
+            metavar="RUN_OR_FILE",
+            help="A run directory, generator.safetensors or .onnx; repeat for several models.",
+        ),
     ],
     host: Annotated[
         str,

@@ -330,3 +330,24 @@ def test_a_second_model_with_its_own_controls(page, photo_file, cyclegan_run, tm
     expected = cli_translation(photo_file, cyclegan_run, "black", tmp_path / "cli", "--no-detect")
     assert served.shape == (360, 360, 3) and np.array_equal(served, expected)
     assert page.inner_text("#command").endswith("--to Black_Hair --no-detect")
+
+
+def test_the_command_refuses_what_it_cannot_serve(trained_run, tmp_path, monkeypatch):
+    import socket
+
+    from .cli_helpers import assert_one_line_error
+
+    code, output = invoke("serve", "--model", tmp_path / "missing")
+    assert_one_line_error(code, output, "missing")
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    try:
+        code, output = invoke("serve", "--model", trained_run, "--port", port)
+        assert_one_line_error(code, output, f"cannot listen on 127.0.0.1:{port} .*; pass another --port")
+    finally:
+        taken.close()
+    monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the serve extra were not installed
+    code, output = invoke("serve", "--model", trained_run)
+    assert_one_line_error(code, output, 'stargan serve needs its extra: pip install "stargan\\[serve\\]"')
