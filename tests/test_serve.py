@@ -310,7 +310,12 @@ def test_bad_uploads_are_answered_in_the_page_and_the_server_goes_on(server, pag
         "/api/translate?to=blond&name=big.jpg", 26 * 2**20
     )  # not the page
     assert status == 413 and answer["error"] == "big.jpg is 26 MB; this page takes up to 25 MB"
-    page.set_input_files("#file", str(photo_file))  # still serving
+    dropped = page.evaluate_handle(  # still serving; this time the photo is dropped on the page
+        "(bytes) => { const t = new DataTransfer();"
+        " t.items.add(new File([new Uint8Array(bytes)], 'face.png', { type: 'image/png' })); return t; }",
+        list(photo_file.read_bytes()),
+    )
+    page.dispatch_event("#drop", "drop", {"dataTransfer": dropped})
     page.wait_for_selector("#error", state="hidden", timeout=60_000)
     page.wait_for_selector("#result[data-to='Blond_Hair=0.75,Male=0']", timeout=60_000)
     assert server.process.poll() is None
