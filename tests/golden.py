@@ -23,7 +23,16 @@ import torch
 
 RECORD = Path(__file__).with_name("golden") / "training.json"
 STEPS = 24
-RUNS = {"demo": "demo.toml", "joint": "joint.toml"}  # recipes/toyfaces.toml and toyfaces_joint.toml at 0.1.0
+RUNS = {
+    "demo": "demo.toml",  # recipes/toyfaces.toml at 0.1.0
+    "joint": "joint.toml",  # recipes/toyfaces_joint.toml at 0.1.0
+    # the recipes as shipped on 2026-12-03: the demo with g_residual, cls_noise and EMA; the two-domain methods
+    "toyfaces": "toyfaces.toml",
+    "cyclegan": "toyfaces_cyclegan.toml",
+    "ugatit": "toyfaces_ugatit.toml",
+    "unit": "toyfaces_unit.toml",
+}
+JOINT = {"joint"}  # the runs on toy-celeba and toy-rafd; the others are on toy-celeba alone
 
 
 def fingerprint() -> dict[str, str]:
@@ -64,7 +73,7 @@ def run(name: str, root: Path, data: dict[str, Path]) -> dict:
     from stargan_cli.train.loop import train
 
     recipe_path = RECORD.parent / RUNS[name]
-    paths = [data["celeba"]] if name == "demo" else [data["celeba"], data["rafd"]]
+    paths = [data["celeba"], data["rafd"]] if name in JOINT else [data["celeba"]]
     overrides = [
         "data.datasets=[" + ", ".join(f'"{p}"' for p in paths) + "]",
         f"train.steps={STEPS}",
