@@ -1,4 +1,5 @@
-"""The redesign invariant: the toy recipes (as shipped at 0.1.0 and on 2026-12-03: StarGAN, joint, CycleGAN, U-GAT-IT, UNIT) train exactly as recorded (tests/golden.py)."""
+"""The redesign invariant: the toy recipes (as shipped at 0.1.0, and on 2026-12-03: StarGAN, joint,
+CycleGAN, U-GAT-IT, UNIT) train exactly as recorded (tests/golden.py)."""
 
 import json
 
