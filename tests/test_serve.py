@@ -250,6 +250,15 @@ def set_range(page, selector: str, value: str) -> None:
     )
 
 
+def set_blond_not_male(page) -> None:
+    """The first model's controls: hair Blond_Hair at strength 0.75, Male set to 0."""
+    page.select_option("#model", "0")
+    page.select_option("#c0-0", "Blond_Hair")
+    set_range(page, "#c0-0-strength", "0.75")
+    page.check("#c0-1-on")
+    set_range(page, "#c0-1", "0")
+
+
 def downloaded(page, tmp_path: Path) -> tuple[str, np.ndarray]:
     with page.expect_download() as download:
         page.click("#download")
@@ -263,10 +272,7 @@ def test_the_page_translates_as_the_command_line_does(page, photo_file, trained_
     assert options == [f"{trained_run.name} (stargan)", f"{cyclegan_run.name} (cyclegan)"]
     assert page.inner_text("#model-info").startswith("stargan · step 6 · 16 px")
     page.set_input_files("#file", str(photo_file))
-    page.select_option("#c0-0", "Blond_Hair")
-    set_range(page, "#c0-0-strength", "0.75")
-    page.check("#c0-1-on")
-    set_range(page, "#c0-1", "0")
+    set_blond_not_male(page)
     page.wait_for_selector("#result[data-to='Blond_Hair=0.75,Male=0']", timeout=60_000)
     name, served = downloaded(page, tmp_path)
     assert name == "face_Blond_Hair-0.75_Male-0.png"
@@ -290,6 +296,8 @@ def test_the_page_translates_as_the_command_line_does(page, photo_file, trained_
 
 
 def test_bad_uploads_are_answered_in_the_page_and_the_server_goes_on(server, page, photo_file, tmp_path):
+    set_blond_not_male(page)
+    page.check("input[name=framing][value=faces]")
     bad = tmp_path / "notes.jpg"
     bad.write_text("a text file named .jpg\n")
     page.set_input_files("#file", str(bad))
