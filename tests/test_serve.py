@@ -87,7 +87,7 @@ def test_controls_follow_the_label_space(trained_run, joint_run, cyclegan_run):
     )
     _, rafd = controls(ServedModel.load(joint_run).translator)
     (expression,) = rafd["controls"]
-    assert rafd["kind"] == "single" and expression["strength"] is False
+    assert rafd["kind"] == "single" and expression["label"] == "class" and expression["strength"] is False
     assert [o["to"] for o in expression["options"]][:2] == ["", "angry"]  # keep, then the classes
     (direction,) = controls(ServedModel.load(cyclegan_run).translator)[0]["controls"]
     assert direction["options"] == [

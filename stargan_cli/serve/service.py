@@ -78,7 +78,7 @@ def controls(translator: Translator) -> list[dict]:
             items.append({"kind": "choice", "label": "direction", "options": options, "strength": False})
         elif spec.kind == "single":
             options = [{"label": "keep", "to": ""}] + [{"label": a, "to": a} for a in spec.attributes]
-            items.append({"kind": "choice", "label": spec.name, "options": options, "strength": False})
+            items.append({"kind": "choice", "label": "class", "options": options, "strength": False})
         else:
             grouped = {a for group in spec.exclusive for a in group}
             for number, group in enumerate(spec.exclusive, 1):
