@@ -337,6 +337,7 @@ def test_a_second_model_with_its_own_controls(page, photo_file, cyclegan_run, tm
         "Blond_Hair → Black_Hair",
     ]
     page.check("input[name=framing][value=crop]")
+    page.set_input_files("#file", str(photo_file))
     page.select_option("#c0-0", "Black_Hair")
     page.wait_for_selector("#result[data-to='Black_Hair']", timeout=60_000)
     _, served = downloaded(page, tmp_path)
