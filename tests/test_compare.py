@@ -135,3 +135,7 @@ def test_the_command_line_prints_the_tables_and_refuses_bad_inputs(trained_run, 
     assert_one_line_error(code, output, "at least two models")
     code, output = invoke("compare", trained_run, two_domain_runs[0], "--out", tmp_path)
     assert_one_line_error(code, output, "give the comparison's file name")
+    code, output = invoke(
+        "compare", trained_run, two_domain_runs[0], "--out", tmp_path / "y.json", "--batch-size", 0
+    )
+    assert_one_line_error(code, output, "--batch-size must be at least 1, got 0")

@@ -41,7 +41,7 @@ from ..models.spec import Translator
 from .fid import feature_network, real_features
 from .metrics import AttributeScore, pair_scores, pair_sums
 from .picture import TEXT, _font, _scaled
-from .run import _datasets_for, _evaluators, _l1, _mean_distances, _pct, _weighted
+from .run import _datasets_for, _evaluators, _l1, _mean_distances, _pct, _weighted, check_counts
 
 FIELDS = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
 
@@ -152,8 +152,7 @@ def compare(
     path = Path(out)
     if path.is_dir() or path.suffix != ".json":
         raise DatasetError(f"--out {path}: give the comparison's file name, e.g. comparison.json")
-    if fid_images < 2:
-        raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
+    check_counts(batch_size, limit, fid_images)
     features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     loaded = []
     for model in models:

@@ -39,6 +39,16 @@ class Report:
     picture: Path
 
 
+def check_counts(batch_size: int, limit: int | None, fid_images: int) -> None:
+    """The numbers evaluate and compare take, checked before any work."""
+    if batch_size < 1:
+        raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
+    if limit is not None and limit < 1:
+        raise DatasetError(f"--limit must be at least 1 test image, got {limit}")
+    if fid_images < 2:
+        raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
+
+
 def _datasets_for(model: Path, data: list[str] | None) -> list[PreparedDataset]:
     if data:
         return [PreparedDataset(p) for p in data]
@@ -107,13 +117,8 @@ def evaluate(
 
     from ..accelerators import describe, fresh_accelerator
 
-    if batch_size < 1:
-        raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
-    if limit is not None and limit < 1:
-        raise DatasetError(f"--limit must be at least 1 test image, got {limit}")
+    check_counts(batch_size, limit, fid_images)
     check_device(device or "auto", allow_auto=True)
-    if fid_images < 2:
-        raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
     features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     model = Path(model)
     networks, info = load_exported(model)  # every exported network there (CycleGAN: both directions)
