@@ -90,15 +90,22 @@ def collect_inputs(inputs: list[str], pattern: str | None = None) -> list[InputF
     return files
 
 
-def declared_pixels(path: Path) -> int:
-    """Width x height as the file's header says (0 when it cannot be read: the decoder will say why)."""
+def declared_size(source: Path | BinaryIO) -> tuple[int, int]:
+    """(width, height) as a file's (or stream's) header says; (0, 0) when it cannot be read: the decoder will
+    say why."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                return image.width * image.height
+            with Image.open(source) as image:
+                return image.size
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return 0
+        return 0, 0
+
+
+def declared_pixels(path: Path) -> int:
+    """Width x height as the file's header says (0 when it cannot be read)."""
+    width, height = declared_size(path)
+    return width * height
 
 
 def _to_array(image: Image.Image) -> np.ndarray:

@@ -36,7 +36,10 @@ from .models import spec
 from .photos import WRITABLE, InputFile, collect_inputs, declared_pixels, output_path, read_photo, write_photo
 
 ATTENTION_SIDE = 512  # faces in --attention pictures are drawn at their size in the photo, at most this
-NO_FACE = "pass --no-detect if it already is a face crop, or --native to translate the whole image (scenes, e.g. a CycleGAN model)"
+NO_FACE = (  # what `frame` tells the command line's user to do when no face is found
+    "pass --no-detect if it already is a face crop, or --native to translate the whole image (scenes, e.g. a "
+    "CycleGAN model)"
+)
 HELD_PIXELS = 100_000_000  # photos read ahead, and photos waiting in a batch, each hold at most this many
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import io
 import threading
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
 from ..labels import LabelSpace
 from ..models.domains import TwoDomainTranslator
-from ..photos import photo_format, read_photo
+from ..photos import declared_size, photo_format, read_photo
 from ..translate import Options, Translator, frame, result_photo, suffix_of, translate_crops
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
@@ -192,13 +191,7 @@ def _check_size(data: bytes, name: str) -> None:
     """Refuse what the page cannot take, from the file's header alone, with what to do instead."""
     if not data:
         raise ImageError(f"{name} is empty; choose a photo (PNG, JPEG or WebP)")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
-                width, height = image.size
-    except Exception:  # noqa: BLE001 - read_photo names the problem
-        return
+    width, height = declared_size(io.BytesIO(data))  # (0, 0) for what is not an image: read_photo says why
     if width * height > MAX_PIXELS:
         raise ImageError(
             f"{name} is {width}x{height} ({width * height / 1e6:.0f} megapixels); this page takes photos up to "
