@@ -93,3 +93,12 @@ def phase_gradients(objective, networks, batch, backward) -> dict[str, torch.Ten
         backward(loss)
         grads |= {f"{n}.{k}": p.grad.clone() for n in names for k, p in networks[n].named_parameters()}
     return grads
+
+
+def process_share(total: int, size: int, rank: int, world: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """This process's rows of a fixed global batch of `total` images per domain (A, B) at `size` px in
+    [-1, 1]: every process draws the whole batch from one seed and keeps its slice."""
+    gen = torch.Generator().manual_seed(7)
+    real_a, real_b = (torch.rand(total, 3, size, size, generator=gen) * 2 - 1 for _ in range(2))
+    part = slice(rank * total // world, (rank + 1) * total // world)
+    return real_a[part], real_b[part]

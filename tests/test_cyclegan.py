@@ -20,7 +20,12 @@ from stargan_cli.objectives.cyclegan import Batch, CycleGANLoss, CycleGANObjecti
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator
 
-from .method_helpers import assert_onnx_exports_translate_as_pytorch, context, two_domain_recipe
+from .method_helpers import (
+    assert_onnx_exports_translate_as_pytorch,
+    context,
+    process_share,
+    two_domain_recipe,
+)
 
 PETS = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
 FACES = LabelSpace(
@@ -387,11 +392,9 @@ def cycle_networks():
 
 def cycle_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> dict[str, torch.Tensor]:
     """G then D gradients of one step on this process's share of a fixed global batch."""
-    gen = torch.Generator().manual_seed(7)
-    real_a, real_b = (torch.rand(GLOBAL, 3, 16, 16, generator=gen) * 2 - 1 for _ in range(2))
-    part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
+    real_a, real_b = process_share(GLOBAL, 16, rank, world)
     draws = (np.zeros(GLOBAL // world), np.zeros(GLOBAL // world, int))
-    batch = Batch(real_a[part], real_b[part], draws, draws)
+    batch = Batch(real_a, real_b, draws, draws)
     objective = CycleGANObjective(CycleGANLoss(), context(PETS))
     backward = backward or (lambda loss: loss.backward())
     state = objective.forward(networks, batch, objective.phases(1))

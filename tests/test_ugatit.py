@@ -25,6 +25,7 @@ from .method_helpers import (
     assert_onnx_exports_translate_as_pytorch,
     context,
     phase_gradients,
+    process_share,
     two_domain_recipe,
 )
 
@@ -385,10 +386,8 @@ GLOBAL = 4  # global batch of each domain; 2 per process
 
 def step_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> dict[str, torch.Tensor]:
     """D then G gradients of one step on this process's share of a fixed global batch."""
-    gen = torch.Generator().manual_seed(7)
-    real_a, real_b = (torch.rand(GLOBAL, 3, 32, 32, generator=gen) * 2 - 1 for _ in range(2))
-    part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
-    batch = Batch(real_a[part], real_b[part])
+    real_a, real_b = process_share(GLOBAL, 32, rank, world)
+    batch = Batch(real_a, real_b)
     objective = UGATITObjective(UGATITLoss(), context(PETS))
     return phase_gradients(objective, networks, batch, backward or (lambda loss: loss.backward()))
 
