@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Container
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ LEGACY_NETWORKS = ("generator", "discriminator")  # checkpoints whose state.json
 WEIGHTS = ("trained", "ema")  # `stargan.weights`: the trained weights, or their moving average (train.ema)
 EMA_SUFFIX = ".ema"  # a checkpoint's `<network>.ema.safetensors`
 RESIZE_FILTERS = ("bilinear", "bicubic", "lanczos", "box")  # `stargan.resize` (data/decode.py's FILTERS)
+# stored averages of norm layers; no network here normalises with them (StarGAN keeps them for its
+# reference's files and never reads them)
+NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
 
 
 @dataclass
@@ -155,6 +159,7 @@ def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Ten
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from None
     expected = module.state_dict()
+    state = without_norm_statistics(state, keep=expected)
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     wrong = [
@@ -178,6 +183,15 @@ def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Ten
             "diverged; use an earlier checkpoint"
         )
     module.load_state_dict(state, strict=False)
+
+
+def without_norm_statistics(
+    state: dict[str, torch.Tensor], keep: Container[str] = ()
+) -> dict[str, torch.Tensor]:
+    """`state` less the norm layers' stored averages (other than those named in `keep`): files saved before
+    PyTorch 0.4, and UNIT models imported by earlier versions, carry them for instance norms that
+    normalise every image by its own statistics; the references' own loaders drop them too."""
+    return {k: v for k, v in state.items() if k in keep or k.rsplit(".", 1)[-1] not in NORM_STATISTICS}
 
 
 def model_file(path: str | Path, role: str = ENTRY) -> Path:

@@ -247,7 +247,7 @@ def build_dataclass(cls: type, values: Mapping[str, Any], prefix: str, migrate: 
     """`values` -> cls(**values) with unknown keys and wrong types reported by their dotted path.
 
     A key of the class's RETIRED mapping (a setting earlier versions had) is dropped at its listed value
-    and refused at any other; a key of its MOVED mapping is refused with its new place (with `migrate`,
+    (or any of a tuple of them) and refused at any other; a key of its MOVED mapping is refused with its new place (with `migrate`,
     the caller has moved it already and it is dropped here)."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
@@ -261,7 +261,8 @@ def build_dataclass(cls: type, values: Mapping[str, Any], prefix: str, migrate: 
                 f"{prefix}{key} is now {moved[key]}: move the line to the [{moved[key].split('.')[0]}] section"
             )
         if key in retired and key not in names:
-            if value == retired[key]:
+            accepted = retired[key] if isinstance(retired[key], tuple) else (retired[key],)
+            if value in accepted:
                 continue
             raise ConfigError(
                 f"{prefix}{key} = {value!r} is an experiment that this stargan version removed (measured in "

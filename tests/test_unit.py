@@ -63,12 +63,7 @@ def test_the_reference_networks_have_its_sizes_names_and_outputs():
                           "dec.model.4.norm.beta", "dec.model.5.conv.weight", "dec.model.5.conv.bias"]  # fmt: skip
     d = list(MultiScaleDiscriminator(UNITConfig(**TINY)).state_dict())
     assert d[:2] == ["cnns.0.0.conv.weight", "cnns.0.0.conv.bias"] and d[-1] == "cnns.1.3.bias"
-    assert not any("running" in n for n in names)  # "image" statistics: no buffers
-    running = build(UNITConfig(**TINY, instance_stats="running"), PETS)["generator"].state_dict()
-    assert (
-        "enc.model.0.norm.running_mean" in running
-        and "dec.model.0.model.0.model.1.norm.running_var" in running
-    )
+    assert not any("running" in n for n in names)  # every image normalised by itself: no buffers
 
 
 def test_the_reference_initialisation():
@@ -280,41 +275,53 @@ def test_mixed_precision_trains_with_the_fp32_losses_to_rounding(toy_dataset, tm
 
 
 def reference_file(tmp_path, name: str = "gen_00001000.pt"):
-    """A file as the reference's `save` writes it: {'a': gen_a, 'b': gen_b}, each VAEGen's `enc.*` and
-    `dec.*` with its instance norms' running statistics (here random, so that using them shows)."""
+    """A file in the older format the reference's `save` wrote under PyTorch 0.3: {'a': gen_a, 'b': gen_b},
+    each VAEGen's `enc.*` and `dec.*`, its instance norms with stored averages (`running_mean`,
+    `running_var`; random here, so that normalising with them would show)."""
     torch.manual_seed(3)
-    nets = build(UNITConfig(**TINY, shared_layers=0, instance_stats="running"), PETS)
-    for net in (nets["generator"], nets["generator_b"]):
-        for norm in net.modules():
-            if isinstance(norm, torch.nn.InstanceNorm2d):
-                norm.running_mean.uniform_(-0.5, 0.5)
-                norm.running_var.uniform_(0.5, 2.0)
-                norm.num_batches_tracked.fill_(1000)
+    nets = build(UNITConfig(**TINY, shared_layers=0), PETS)
 
     def vaegen(encoder, decoder):
-        return {f"enc.{k}": v for k, v in encoder.enc.state_dict().items()} | {
+        state = {f"enc.{k}": v for k, v in encoder.enc.state_dict().items()} | {
             f"dec.{k}": v for k, v in decoder.dec.state_dict().items()
         }
+        for part, half in (("enc", encoder.enc), ("dec", decoder.dec)):
+            for where, norm in half.named_modules():
+                if isinstance(norm, torch.nn.InstanceNorm2d):
+                    state[f"{part}.{where}.running_mean"] = torch.empty(norm.num_features).uniform_(-0.5, 0.5)
+                    state[f"{part}.{where}.running_var"] = torch.empty(norm.num_features).uniform_(0.5, 2.0)
+        return state
 
     gen_a = vaegen(nets["generator"], nets["generator_b"])  # A's encoder and A's decoder
     gen_b = vaegen(nets["generator_b"], nets["generator"])
+    assert (
+        sum(k.endswith("running_mean") for k in gen_a) == 1 + 2 + 2 * 2 + 2 * 2
+    )  # enc: c7s1, 2 stages, 2 blocks; dec: 2 blocks
     torch.save({"a": gen_a, "b": gen_b}, tmp_path / name)
-    return tmp_path / name, nets
+    return tmp_path / name, nets, gen_a
 
 
-def test_a_reference_gen_file_imports_and_translates_as_the_reference_in_eval_mode(tmp_path):
+def stored_average_norm(x, mean, var):
+    """What normalising with the file's stored averages (the defect) would compute."""
+    return (x - mean[:, None, None]) / torch.sqrt(var[:, None, None] + 1e-5)
+
+
+def test_a_reference_gen_file_of_the_older_format_translates_as_the_reference(tmp_path):
+    """The reference's test script drops the stored averages (`pytorch03_to_pytorch04`) and normalises
+    each image by its own statistics in eval mode; the import does the same, not the stored averages."""
     import pickle
 
     from stargan_cli.checkpoint import read_info
     from stargan_cli.imports.unit import import_unit
 
-    path, nets = reference_file(tmp_path)
+    path, nets, gen_a = reference_file(tmp_path)
     written = import_unit(path, tmp_path / "model", "summer", "winter", 32)
     assert [p.name for p in written] == ["generator.safetensors", "generator_b.safetensors"]
+    assert not any("running" in k for k in load_file(written[0]))
     info = read_info(written[0])
     config = info.config
     sizes = (info.architecture, config.dim, config.n_downsample, config.n_res, config.shared_layers)
-    assert sizes == ("unit", 4, 2, 2, 0) and config.instance_stats == "running"
+    assert sizes == ("unit", 4, 2, 2, 0)
     assert info.label_space.datasets[0].attributes == ("summer", "winter")
     translator = Translator.load(tmp_path / "model")
     x = torch.rand(2, 3, 32, 32) * 2 - 1
@@ -322,9 +329,31 @@ def test_a_reference_gen_file_imports_and_translates_as_the_reference_in_eval_mo
         for target, role in (("winter", "generator"), ("summer", "generator_b")):
             got = translator.apply(x, translator.label_space.parse_targets(target), {})
             assert torch.equal(got, nets[role].eval()(x)), target  # gen_a.enc, then gen_b.dec
-        per_image = nets["generator"].train()(x)  # the image's own statistics
-        winter = translator.apply(x, translator.label_space.parse_targets("winter"), {})
-        assert (per_image - winter).abs().max() > 0.01
+        # the first layer by hand: per image, not with the stored averages
+        first = nets["generator"].enc.model[0]
+        h = first.conv(first.pad(x))
+        mean, var = h.mean((2, 3), keepdim=True), h.var((2, 3), unbiased=False, keepdim=True)
+        per_image = torch.relu((h - mean) / torch.sqrt(var + 1e-5))
+        stored = torch.relu(stored_average_norm(h, gen_a["enc.model.0.norm.running_mean"],
+                                                gen_a["enc.model.0.norm.running_var"]))  # fmt: skip
+        assert torch.allclose(first(x), per_image, atol=1e-5) and (stored - per_image).abs().max() > 0.1
+
+    # a model file written by an earlier import (instance_stats "running", the stored averages in it) loads
+    # and now translates as the reference does
+    from safetensors.torch import safe_open, save_file
+
+    earlier = tmp_path / "earlier"
+    earlier.mkdir()
+    for file in written:
+        with safe_open(str(file), "pt") as handle:
+            meta = handle.metadata()
+        config = json.loads(meta["stargan.model_config"]) | {"instance_stats": "running"}
+        tensors = load_file(file) | {k.replace(".conv.weight", ".norm.running_mean"): torch.ones(4)
+                                     for k in load_file(file) if k == "enc.model.0.conv.weight"}  # fmt: skip
+        save_file(tensors, earlier / file.name, meta | {"stargan.model_config": json.dumps(config)})
+    old = Translator.load(earlier)
+    with torch.no_grad():
+        assert torch.equal(old.apply(x, old.label_space.parse_targets("winter"), {}), nets["generator"](x))
 
     torch.save({"a": {}}, tmp_path / "dis_00001000.pt")
     with pytest.raises(CheckpointError, match="not a UNIT gen_\\*.pt file"):
@@ -347,7 +376,7 @@ def test_a_reference_gen_file_imports_and_translates_as_the_reference_in_eval_mo
 def test_the_command_line_imports_a_gen_file_and_onnx_translates_it_as_pytorch(tmp_path):
     from .cli_helpers import assert_one_line_error, invoke
 
-    path, _ = reference_file(tmp_path)
+    path, *_ = reference_file(tmp_path)
     code, output = invoke("import-reference", path, "--method", "unit", "--from", "summer", "--to", "winter",
                           "--image-size", 32, "--out", tmp_path / "model")  # fmt: skip
     assert code == 0, output

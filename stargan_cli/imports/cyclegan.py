@@ -16,18 +16,17 @@ from pathlib import Path
 
 import torch
 
+from ..checkpoint import without_norm_statistics
 from ..errors import CheckpointError
 from ..models.cyclegan import CycleGANConfig, build
 from .two_domain import check_domains, write_generators
 from .weights import load_reference_state
 
-NORM_STATISTICS = ("running_mean", "running_var", "num_batches_tracked")
-
 
 def generator_state(path: Path) -> tuple[dict[str, torch.Tensor], int, int]:
     """The generator's tensors (instance-norm statistics dropped), its ngf and its residual block count."""
     state = load_reference_state(path)
-    state = {k: v for k, v in state.items() if k.rsplit(".", 1)[-1] not in NORM_STATISTICS}
+    state = without_norm_statistics(state)
     first = state.get("model.1.weight")
     if first is None or first.dim() != 4 or tuple(first.shape[1:]) != (3, 7, 7):
         raise CheckpointError(

@@ -6,9 +6,9 @@ gen_b.state_dict()}`, each a VAEGen whose `enc.*` and `dec.*` names our `models/
 file is read with a weights-only load (anything but tensors is refused, never unpickled). The directions
 are put together from the halves: `generator` (A -> B) = gen_a's encoder + gen_b's decoder, `generator_b`
 = gen_b's encoder + gen_a's decoder. Widths, stages and residual blocks are read off the tensors. Master
-shares no layers (`shared_layers = 0`), and its instance norms keep running statistics that its test
-script normalises with (eval mode): the model is written with `instance_stats = "running"` when the file
-has them, so translations match the reference's.
+shares no layers (`shared_layers = 0`). Its files from before PyTorch 0.4 carry the instance norms'
+running statistics; the reference's test script drops them (`pytorch03_to_pytorch04`) and normalises
+each image by its own statistics, and so do these imports, so translations match the reference's.
 """
 
 from __future__ import annotations
@@ -18,14 +18,15 @@ from pathlib import Path
 
 import torch
 
+from ..checkpoint import without_norm_statistics
 from ..errors import CheckpointError
 from ..models.unit import UNITConfig, build
 from .two_domain import check_domains, write_generators
 from .weights import as_state_dict, load_pickled_tensors
 
 
-def vaegen_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, int, bool]:
-    """(dim, downsampling stages, residual blocks, running statistics) read off a VAEGen's tensors."""
+def vaegen_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, int]:
+    """(dim, downsampling stages, residual blocks) read off a VAEGen's tensors."""
     first = state.get("enc.model.0.conv.weight")
     if first is None or tuple(first.shape[1:]) != (3, 7, 7):
         raise CheckpointError(
@@ -40,7 +41,7 @@ def vaegen_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, 
         for k in state
         if (m := re.fullmatch(rf"enc\.model\.{stages + 1}\.model\.(\d+)\.model\.0\.conv\.weight", k))
     }
-    return first.shape[0], stages, len(blocks), "enc.model.0.norm.running_mean" in state
+    return first.shape[0], stages, len(blocks)
 
 
 def import_unit(
@@ -55,11 +56,13 @@ def import_unit(
             f"{path} is not a UNIT gen_*.pt file (one dict of the two VAEGens 'a' and 'b'; dis_*.pt holds "
             "the discriminators, which translating does not use)"
         )
-    states = {key: as_state_dict(bundle[key], path, f" ['{key}']") for key in ("a", "b")}
+    states = {
+        key: without_norm_statistics(as_state_dict(bundle[key], path, f" ['{key}']")) for key in ("a", "b")
+    }
     sizes = {key: vaegen_sizes(state, f"{path} ['{key}']") for key, state in states.items()}
     if sizes["a"] != sizes["b"]:
         raise CheckpointError(f"{path}: gen a and gen b differ in size {sizes['a']} vs {sizes['b']}")
-    dim, stages, blocks, running = sizes["a"]
+    dim, stages, blocks = sizes["a"]
     size = image_size or 256
     # the discriminators are not in the file: the reference's (4 layers, 3 scales), fewer below 64 px
     layers, scales = 4, 3
@@ -73,7 +76,6 @@ def import_unit(
         n_downsample=stages,
         n_res=blocks,
         shared_layers=0,
-        instance_stats="running" if running else "image",
         domains=(source, target),
     )
 

@@ -27,11 +27,9 @@ decoders' first k: the same parameter tensors (the paper's "share the last layer
 layers of G1, G2"). The NeurIPS code shares 1 of each, our default; the reference's master branch shares
 none (0), which its released `gen_*.pt` files need.
 
-`instance_stats`: the reference's instance norms keep running statistics (`track_running_stats=True`)
-and its test script calls eval(), so a translation is normalised with the averages of training: "running"
-reproduces that (imports of its files use it). "image" (the default) normalises every image with its own
-statistics in training and translation alike, as CycleGAN and U-GAT-IT do, so a single photo of another
-size or light is not judged by the training set's averages.
+Instance norms keep no running statistics: every image is normalised by its own, in training and in
+translation, as the reference does from PyTorch 0.4 on (its older files carry stored averages, which its
+test script drops before loading; so do the imports here).
 
 Discriminator (`MsImageDis`): per scale `dis_layers` 4x4 stride-2 convolutions (dis_dim doubling, no norm,
 LeakyReLU 0.2, reflection padding) and a 1x1 convolution to one channel; between scales the image is
@@ -54,8 +52,6 @@ from ..labels import LabelSpace
 from .domains import TWO_GENERATORS, Domains, TwoDomainTranslator
 from .spec import ModelSpec
 
-INSTANCE_STATS = ("image", "running")
-
 
 @dataclass(frozen=True)
 class UNITConfig:
@@ -67,9 +63,12 @@ class UNITConfig:
     dis_dim: int = 64
     dis_layers: int = 4  # stride-2 convolutions per scale
     dis_scales: int = 3
-    instance_stats: str = "image"  # "running": the reference's eval-time running statistics
     # the two domains, A first, as --to names of the dataset (models/domains.py); empty: the two classes
     domains: tuple[str, ...] = ()
+
+    # settings of earlier versions: files imported with instance_stats = "running" (stored averages, which
+    # the reference itself never normalises with) load, and now translate as the reference does
+    RETIRED = {"instance_stats": ("image", "running")}
 
     def __post_init__(self) -> None:
         for name in ("image_size", "dim", "n_downsample", "n_res", "dis_dim", "dis_layers", "dis_scales"):
@@ -78,10 +77,6 @@ class UNITConfig:
         if not 0 <= self.shared_layers <= self.n_res:
             raise ConfigError(
                 f"model.shared_layers must be between 0 and model.n_res ({self.n_res}), got {self.shared_layers}"
-            )
-        if self.instance_stats not in INSTANCE_STATS:
-            raise ConfigError(
-                f"model.instance_stats must be one of {', '.join(INSTANCE_STATS)}, got {self.instance_stats!r}"
             )
         if self.image_size % 2**self.n_downsample:
             raise ConfigError(
@@ -134,17 +129,12 @@ class ConvBlock(nn.Module):
         return self.activation(x) if self.activation is not None else x
 
 
-def _instance_norm(channels: int, config: UNITConfig) -> nn.Module:
-    running = config.instance_stats == "running"
-    return nn.InstanceNorm2d(channels, affine=False, track_running_stats=running)
-
-
 class ResBlock(nn.Module):
-    def __init__(self, channels: int, config: UNITConfig) -> None:
+    def __init__(self, channels: int) -> None:
         super().__init__()
         self.model = nn.Sequential(
-            ConvBlock(channels, channels, 3, 1, 1, _instance_norm(channels, config), nn.ReLU(True)),
-            ConvBlock(channels, channels, 3, 1, 1, _instance_norm(channels, config), None),
+            ConvBlock(channels, channels, 3, 1, 1, nn.InstanceNorm2d(channels), nn.ReLU(True)),
+            ConvBlock(channels, channels, 3, 1, 1, nn.InstanceNorm2d(channels), None),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -166,11 +156,11 @@ class Encoder(nn.Module):
     def __init__(self, config: UNITConfig, shared: list[ResBlock]) -> None:
         super().__init__()
         dim = config.dim
-        layers: list[nn.Module] = [ConvBlock(3, dim, 7, 1, 3, _instance_norm(dim, config), nn.ReLU(True))]
+        layers: list[nn.Module] = [ConvBlock(3, dim, 7, 1, 3, nn.InstanceNorm2d(dim), nn.ReLU(True))]
         for _ in range(config.n_downsample):
-            layers.append(ConvBlock(dim, dim * 2, 4, 2, 1, _instance_norm(dim * 2, config), nn.ReLU(True)))
+            layers.append(ConvBlock(dim, dim * 2, 4, 2, 1, nn.InstanceNorm2d(dim * 2), nn.ReLU(True)))
             dim *= 2
-        private = [ResBlock(dim, config) for _ in range(config.n_res - len(shared))]
+        private = [ResBlock(dim) for _ in range(config.n_res - len(shared))]
         layers.append(ResBlocks(private + shared))
         self.model = nn.Sequential(*layers)
 
@@ -184,7 +174,7 @@ class Decoder(nn.Module):
     def __init__(self, config: UNITConfig, shared: list[ResBlock]) -> None:
         super().__init__()
         dim = config.code_channels
-        private = [ResBlock(dim, config) for _ in range(config.n_res - len(shared))]
+        private = [ResBlock(dim) for _ in range(config.n_res - len(shared))]
         layers: list[nn.Module] = [ResBlocks(shared + private)]
         for _ in range(config.n_downsample):
             layers += [
@@ -279,8 +269,8 @@ NETWORKS = ("generator", "generator_b", "discriminator_a", "discriminator_b", "l
 def build(config: UNITConfig, label_space: LabelSpace) -> dict[str, nn.Module]:
     Domains.resolve(config.domains, label_space)  # a bad model.domains fails before any training
     k, channels = config.shared_layers, config.code_channels
-    enc_shared = [ResBlock(channels, config) for _ in range(k)]
-    dec_shared = [ResBlock(channels, config) for _ in range(k)]
+    enc_shared = [ResBlock(channels) for _ in range(k)]
+    dec_shared = [ResBlock(channels) for _ in range(k)]
     enc_a, enc_b = Encoder(config, enc_shared), Encoder(config, enc_shared)
     dec_a, dec_b = Decoder(config, dec_shared), Decoder(config, dec_shared)
     return {
