@@ -195,7 +195,7 @@ class Translator:
         passes over a small probe frame, with every layer's output size recorded, give the bytes per pixel:
         the largest output times 4 (its input, itself, a skip connection and a normalisation's temporary
         are alive at once; a 9-megapixel frame through the toy generator peaked at 2.2 GB above idle, 3.3
-        times its largest output). None for networks that are not PyTorch modules (ONNX), which manage
+        times its largest output). The probe frame is the model's own size. None for networks that are not PyTorch modules (ONNX), which manage
         their own memory."""
         modules = [m for net in self.networks if isinstance(net, torch.nn.Module) for m in net.modules()]
         if not modules:
@@ -207,7 +207,7 @@ class Translator:
             if isinstance(output, torch.Tensor):
                 largest = max(largest, output.numel() * output.element_size())
 
-        side = 64 + -64 % self.multiple
+        side = self.image_size  # the one frame every generator takes (the full U-GAT-IT takes no other)
         probe, passes = self._probe_passes(targets, side)
         hooks = [m.register_forward_hook(record) for m in modules]
         try:

@@ -340,6 +340,19 @@ def test_a_reference_params_file_imports_light_or_full_and_translates_both_ways(
             for target, role in (("anime", "generator"), ("selfie", "generator_b")):
                 got = translator.apply(x, translator.label_space.parse_targets(target), {})
                 assert torch.equal(got, nets[role](x)), (variant, target)
+    # a whole frame of the full model's size translates with --native (the memory estimate probed 64 px)
+    from PIL import Image
+
+    from .cli_helpers import assert_one_line_error, invoke
+
+    for side in (32, 40):
+        Image.fromarray(np.full((side, side, 3), 90, np.uint8)).save(tmp_path / f"scene{side}.png")
+    code, output = invoke("translate", tmp_path / "scene32.png", "--native", "--model", tmp_path / "full",
+                          "--to", "anime", "--out", tmp_path / "native")  # fmt: skip
+    assert code == 0 and Image.open(tmp_path / "native" / "scene32_anime.png").size == (32, 32), output
+    code, output = invoke("translate", tmp_path / "scene40.png", "--native", "--model", tmp_path / "full",
+                          "--to", "anime", "--out", tmp_path / "native")  # fmt: skip
+    assert_one_line_error(code, output, "translates 32 px squares only.* not 40x40")
     with pytest.raises(CheckpointError, match="full U-GAT-IT at 32 px; --image-size 64"):
         import_ugatit(tmp_path / "full_params_latest.pt", tmp_path / "x", "selfie", "anime", 64)
 
