@@ -152,8 +152,14 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
     return ModelInfo(name, config, label_space, step, role, weights, resize)
 
 
-def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Tensor] | None = None) -> None:
-    """Load weights by name; a missing, unexpected or mis-shaped tensor is a CheckpointError naming it."""
+def load_weights(
+    module: nn.Module,
+    path: str | Path,
+    state: dict[str, torch.Tensor] | None = None,
+    model: str = "the model its metadata describes",
+) -> None:
+    """Load weights by name; a missing, unexpected or mis-shaped tensor is a CheckpointError naming it (and
+    `model`, what the network was built from)."""
     try:
         state = load_file(str(path)) if state is None else state
     except (SafetensorError, OSError) as exc:
@@ -173,9 +179,7 @@ def load_weights(module: nn.Module, path: str | Path, state: dict[str, torch.Ten
             f"unexpected {unexpected[:3]}" if unexpected else "",
             f"wrong shapes {wrong[:3]}" if wrong else "",
         ]
-        raise CheckpointError(
-            f"{path} does not fit the model its metadata describes: {'; '.join(p for p in parts if p)}"
-        )
+        raise CheckpointError(f"{path} does not fit {model}: {'; '.join(p for p in parts if p)}")
     broken = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if broken:
         raise CheckpointError(

@@ -10,9 +10,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 from safetensors import safe_open
 
-from .checkpoint import ModelInfo, checkpoint_networks, complete_checkpoints, read_info
+from .checkpoint import ENTRY, ModelInfo, checkpoint_networks, complete_checkpoints, read_info
 from .data.prepared import PreparedDataset, is_prepared
 from .errors import CheckpointError, StarganError
 
@@ -31,16 +32,12 @@ def _model(info: ModelInfo) -> dict[str, Any]:
 
 
 def _parameters(path: Path) -> int:
-    """Numbers stored in a safetensors file (weights and buffers), read from its header alone."""
-    with safe_open(str(path), "pt") as handle:
-        return sum(_numel(handle.get_slice(k).get_shape()) for k in handle.keys())  # noqa: SIM118
-
-
-def _numel(shape) -> int:
-    total = 1
-    for n in shape:
-        total *= n
-    return total
+    """Trained numbers of a model file's network (parameters, not buffers such as norm statistics): its
+    network built on the meta device from the file's metadata, so no weights are read."""
+    info = read_info(path)
+    with torch.device("meta"):
+        network = info.build()
+    return sum(p.numel() for p in network.parameters())
 
 
 def model_file(path: Path) -> dict[str, Any]:
@@ -93,8 +90,13 @@ def dataset(path: Path) -> dict[str, Any]:
 
 
 def checkpoint_folder(path: Path) -> dict[str, Any]:
+    names = checkpoint_networks(path)
+    if names is None:
+        raise CheckpointError(
+            f"{path / 'state.json'} is damaged (not the JSON a checkpoint writes), so this checkpoint is "
+            "incomplete; `stargan train --resume` skips it and resumes from the one before"
+        )
     state = json.loads((path / "state.json").read_text(encoding="utf-8"))
-    names = checkpoint_networks(path) or ()
     out: dict[str, Any] = {"kind": "checkpoint", "path": str(path), "step": state.get("step")}
     files = {}
     for name in names:
@@ -106,7 +108,29 @@ def checkpoint_folder(path: Path) -> dict[str, Any]:
                 files[f"{name}{suffix}"] = "moving average"
     out["networks"] = files
     out["config hash"] = state.get("config_hash")
-    out["last losses"] = {k: round(v, 4) for k, v in state.get("last_losses", {}).items()}
+    losses = state.get("last_losses")
+    if isinstance(losses, dict):
+        out["last losses"] = {k: _rounded(v) for k, v in losses.items()}
+    return out
+
+
+def _rounded(value: Any) -> Any:
+    return round(value, 4) if isinstance(value, float) else value
+
+
+def model_folder(path: Path) -> dict[str, Any]:
+    """A folder of model files without a run around it (`import-reference`, `export --out`): its entry
+    file described, and every network file beside it."""
+    entry = next(path / f"{ENTRY}{s}" for s in (".safetensors", ".onnx") if (path / f"{ENTRY}{s}").is_file())
+    described = model_file(entry)
+    out = {"kind": "model folder", "path": str(path)}
+    out |= {k: v for k, v in described.items() if k not in ("kind", "path", "parameters")}
+    if entry.suffix == ".safetensors":
+        exported = read_info(entry).method.model.exported
+        roles = [r for r in exported if (path / f"{r}.safetensors").is_file()]
+        out["networks"] = {r: f"{_parameters(path / f'{r}.safetensors'):,} parameters" for r in roles}
+    else:
+        out["networks"] = sorted(p.stem for p in path.glob("*.onnx"))
     return out
 
 
@@ -167,9 +191,11 @@ def describe(path: str | Path) -> dict[str, Any]:
         return run_folder(path)
     if (path / "state.json").is_file():
         return checkpoint_folder(path)
+    if any((path / f"{ENTRY}{suffix}").is_file() for suffix in (".safetensors", ".onnx")):
+        return model_folder(path)
     raise StarganError(
-        f"{path} is neither a run folder (config.json), a checkpoint (state.json) nor a prepared dataset "
-        "(manifest.json)"
+        f"{path} is neither a run folder (config.json), a checkpoint (state.json), a folder of model files "
+        f"({ENTRY}.safetensors or {ENTRY}.onnx) nor a prepared dataset (manifest.json)"
     )
 
 

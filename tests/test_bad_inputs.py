@@ -468,3 +468,65 @@ def test_photos_read_ahead_hold_a_bounded_number_of_pixels(monkeypatch, tmp_path
             yielded[0] += 1
             ahead.append(submitted[0] - yielded[0] + 1)  # this one and those loading behind it
         assert yielded[0] == 8 and max(ahead) == most, (budget, ahead)
+
+
+# ----- class 2: crafted reference files (issue 37) -----------------------------------------------------------
+def crafted_ugatit(tmp_path, network: str, key: str, shape: tuple[int, ...]):
+    import torch
+
+    from stargan_cli.models.ugatit import UGATITConfig
+
+    from .test_ugatit import TINY, reference_file
+
+    path, _ = reference_file(tmp_path, UGATITConfig(**TINY))
+    bundle = torch.load(path, weights_only=True)
+    for name in (network, "genB2A") if network == "genA2B" else (network,):
+        bundle[name][key] = torch.zeros(shape)
+    torch.save(bundle, path)
+    return path, ("--method", "ugatit", "--from", "selfie", "--to", "anime")
+
+
+def crafted_unit(tmp_path, network: str, key: str, shape: tuple[int, ...]):
+    import torch
+
+    from .test_unit import reference_file
+
+    path, *_ = reference_file(tmp_path)
+    bundle = torch.load(path, weights_only=True)
+    for half in ("a", "b"):
+        bundle[half][key] = torch.zeros(shape)
+    torch.save(bundle, path)
+    return path, ("--method", "unit", "--from", "summer", "--to", "winter")
+
+
+CRAFTED = [  # a tensor of the wrong rank where a layer's weight should be
+    (crafted_ugatit, "genA2B", "FC.0.weight", (5,), "FC.0.weight .a linear layer's 2-D weight.*damaged"),
+    (crafted_ugatit, "genA2B", "DownBlock.1.weight", (0, 3, 7, 7), "has no DownBlock.1.weight"),
+    (crafted_ugatit, "disGA", "model.1.weight_orig", (), r"disGA. has no model.1.weight_orig .a convolution's 4-D"),
+    (crafted_ugatit, "genA2B", "gamma.weight", (16, 16, 1), r"does not fit the model its other tensors describe"
+                                                             r".*gamma.weight \(16, 16, 1\) \(expected \(16, 16\)"),
+    (crafted_unit, "a", "enc.model.1.conv.weight", (), "enc.model.1.conv.weight is a 0-D tensor where a convolution"),
+    (crafted_unit, "a", "enc.model.1.conv.weight", (8,), "enc.model.1.conv.weight is a 1-D tensor"),
+    (crafted_unit, "a", "dec.model.0.model.0.model.0.conv.weight", (16,), "wrong shapes .*dec.model.0.model.0"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("craft", "network", "key", "shape", "message"), CRAFTED,
+                         ids=[f"{c.__name__}-{k}-{len(s)}D" for c, _, k, s, _ in CRAFTED])  # fmt: skip
+def test_reference_files_with_a_tensor_of_the_wrong_rank(tmp_path, craft, network, key, shape, message):
+    path, method = craft(tmp_path, network, key, shape)
+    before = snapshot(tmp_path)
+    code, output = invoke("import-reference", path, *method, "--image-size", 32, "--out", tmp_path / "model")
+    assert_one_line_error(code, output, message)
+    assert snapshot(tmp_path) == before and not (tmp_path / "model").exists()
+
+
+def test_a_folder_given_as_the_file_to_import_is_named_as_a_folder(tmp_path):
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "200000-G.ckpt").write_bytes(b"")
+    code, output = invoke(
+        "import-reference", tmp_path / "models", "--image-size", 128, "--out", tmp_path / "o"
+    )
+    assert_one_line_error(
+        code, output, r"models is a folder; give the checkpoint file itself .it holds 200000-G.ckpt"
+    )

@@ -40,3 +40,40 @@ def test_info_describes_every_kind_of_thing_stargan_writes(trained_run, toy_data
     (tmp_path / "notes.txt").write_text("hello")
     code, output = invoke("info", tmp_path / "notes.txt")
     assert_one_line_error(code, output, "not something stargan writes")
+
+
+def test_info_reads_a_folder_of_model_files_and_counts_parameters_not_buffers(trained_run, tmp_path):
+    """A folder written by import-reference or export has no config.json; its networks' parameters are the
+    trained numbers (the generator's instance norms keep running statistics, which are not counted)."""
+    import shutil
+
+    from safetensors.torch import load_file
+
+    from stargan_cli.checkpoint import load_model
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    for name in ("generator", "discriminator"):
+        shutil.copy(trained_run / f"{name}.safetensors", folder)
+    described = info_json(folder)
+    assert described["kind"] == "model folder" and described["method"] == "stargan" and described["step"] == 6
+    generator, _ = load_model(folder)
+    params = sum(p.numel() for p in generator.parameters())
+    stored = sum(t.numel() for t in load_file(folder / "generator.safetensors").values())
+    assert stored > params  # the file holds buffers too
+    assert described["networks"]["generator"] == f"{params:,} parameters"
+    assert set(described["networks"]) == {"generator", "discriminator"}
+    assert info_json(folder / "generator.safetensors")["parameters"] == f"{params:,}"
+
+
+def test_info_on_a_checkpoint_whose_state_is_damaged_is_one_line(trained_run, tmp_path):
+    import shutil
+
+    checkpoint = tmp_path / "step-0000006"
+    shutil.copytree(trained_run / "checkpoints" / "step-0000006", checkpoint)
+    for damage in ("{ not json", "[1, 2]", '{"networks": 5}'):
+        (checkpoint / "state.json").write_text(damage)
+        code, output = invoke("info", checkpoint)
+        assert_one_line_error(code, output, r"state.json is damaged .* --resume. skips it")
+    (checkpoint / "state.json").write_text('{"step": 6, "last_losses": [1]}')
+    assert info_json(checkpoint)["step"] == 6

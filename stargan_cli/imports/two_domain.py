@@ -36,7 +36,7 @@ def write_generators(
     networks = build(config, label_space)
     written = []
     for role, (path, state) in states.items():
-        load_weights(networks[role], path, state)
+        load_weights(networks[role], path, state, "the model its other tensors describe (damaged or altered)")
         info = ModelInfo(method, config, label_space, 0, role, resize=resize)
         written.append(save_model(Path(out) / f"{role}.safetensors", networks[role], info))
     return written

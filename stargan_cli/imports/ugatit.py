@@ -30,9 +30,10 @@ DISCRIMINATORS = ("disGA", "disGB", "disLA", "disLB")
 def generator_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, str, int | None]:
     """(ngf, residual blocks, variant, image size of a full generator) read off a generator's tensors."""
     first, fc = state.get("DownBlock.1.weight"), state.get("FC.0.weight")
-    if first is None or fc is None or tuple(first.shape[1:]) != (3, 7, 7):
+    if first is None or fc is None or tuple(first.shape[1:]) != (3, 7, 7) or fc.dim() != 2 or not len(first):
         raise CheckpointError(
-            f"{where} has no DownBlock.1.weight (3 -> ngf, 7x7) and FC.0.weight: not a U-GAT-IT generator"
+            f"{where} has no DownBlock.1.weight (3 -> ngf, 7x7) and FC.0.weight (a linear layer's 2-D "
+            "weight): not a U-GAT-IT generator, or a damaged one"
         )
     ngf = first.shape[0]
     blocks = len({m.group(1) for k in state if (m := re.fullmatch(r"UpBlock1_(\d+)\.conv1\.weight", k))})
@@ -48,8 +49,11 @@ def generator_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, in
 
 def discriminator_sizes(state, where: str) -> tuple[int, int]:
     """(ndf, n_layers) of a discriminator: its `model` holds n_layers - 1 spectral-normed convolutions."""
-    if not isinstance(state, dict) or "model.1.weight_orig" not in state:
-        raise CheckpointError(f"{where} has no model.1.weight_orig: not a U-GAT-IT discriminator")
+    first = state.get("model.1.weight_orig") if isinstance(state, dict) else None
+    if not isinstance(first, torch.Tensor) or first.dim() != 4:
+        raise CheckpointError(
+            f"{where} has no model.1.weight_orig (a convolution's 4-D weight): not a U-GAT-IT discriminator"
+        )
     convs = sum(1 for k in state if re.fullmatch(r"model\.\d+\.weight_orig", k))
     return state["model.1.weight_orig"].shape[0], convs + 1
 

@@ -28,19 +28,28 @@ from .weights import as_state_dict, load_pickled_tensors
 def vaegen_sizes(state: dict[str, torch.Tensor], where: str) -> tuple[int, int, int]:
     """(dim, downsampling stages, residual blocks) read off a VAEGen's tensors."""
     first = state.get("enc.model.0.conv.weight")
-    if first is None or tuple(first.shape[1:]) != (3, 7, 7):
+    if first is None or tuple(first.shape[1:]) != (3, 7, 7) or not len(first):
         raise CheckpointError(
             f"{where} has no enc.model.0.conv.weight (3 -> dim, 7x7): not a UNIT VAEGen (gen_*.pt holds two)"
         )
-    strided = [
-        k for k in state if re.fullmatch(r"enc\.model\.\d+\.conv\.weight", k) and state[k].shape[-1] == 4
-    ]
-    stages = len(strided)
+    convolutions = [k for k in state if re.fullmatch(r"enc\.model\.\d+\.conv\.weight", k)]
+    flat = [k for k in convolutions if state[k].dim() != 4]
+    if flat:
+        raise CheckpointError(
+            f"{where}: {flat[0]} is a {state[flat[0]].dim()}-D tensor where a convolution's 4-D weight "
+            "belongs: a damaged UNIT VAEGen"
+        )
+    stages = sum(state[k].shape[-1] == 4 for k in convolutions)  # the 4x4 stride-2 down-sampling layers
     blocks = {
         m.group(1)
         for k in state
         if (m := re.fullmatch(rf"enc\.model\.{stages + 1}\.model\.(\d+)\.model\.0\.conv\.weight", k))
     }
+    if not stages or not blocks:
+        raise CheckpointError(
+            f"{where} has no {'down-sampling convolutions' if not stages else 'residual blocks'} where a "
+            "UNIT VAEGen has them (enc.model.*): not a UNIT generator, or a damaged one"
+        )
     return first.shape[0], stages, len(blocks)
 
 

@@ -16,6 +16,12 @@ from ..errors import CheckpointError
 def load_pickled_tensors(path: Path):
     """A torch.save file -> its object, through torch's weights-only unpickler (tensors and plain
     containers only; anything else is refused without being unpickled)."""
+    if path.is_dir():
+        files = sorted(p.name for p in path.iterdir() if p.suffix in (".ckpt", ".pt", ".pth"))[:3]
+        raise CheckpointError(
+            f"{path} is a folder; give the checkpoint file itself"
+            + (f" (it holds {', '.join(files)})" if files else "")
+        )
     if not path.is_file():
         raise CheckpointError(f"{path} not found")
     with path.open("rb") as handle:
