@@ -55,17 +55,22 @@ def replaced(path: str | Path) -> Iterator[Path]:
 
 
 @contextlib.contextmanager
-def locked(path: Path, wait: bool = True, busy: str = "", remove: bool = False):
+def locked(path: Path, wait: bool = True, busy: str = "", remove: bool = False, destination=None):
     """Hold an exclusive lock on the file `path` (POSIX flock) for the block. With `wait` False, a lock held
     elsewhere raises StarganError(`busy`). With `remove`, the file is deleted before the lock is released
-    (safe with `wait` False: a process that opened it meanwhile finds it locked and gives up). Where flock
-    does not exist the block runs unlocked."""
+    (safe with `wait` False: a process that opened it meanwhile finds it locked and gives up). A lock file
+    that cannot be created (a read-only folder) is cannot_write(`destination`, the lock's reason for).
+    Where flock does not exist the block runs unlocked."""
     try:
         import fcntl
     except ImportError:  # pragma: no cover - Windows
         yield
         return
-    with Path(path).open("a") as handle:
+    try:
+        handle = Path(path).open("a")
+    except OSError as exc:
+        raise cannot_write(destination or path, exc) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:

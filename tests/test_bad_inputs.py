@@ -530,3 +530,39 @@ def test_a_folder_given_as_the_file_to_import_is_named_as_a_folder(tmp_path):
     assert_one_line_error(
         code, output, r"models is a folder; give the checkpoint file itself .it holds 200000-G.ckpt"
     )
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nothing can be written into: mode 555 for a user; for root, who ignores modes, the
+    immutable attribute (ext4 and most Linux filesystems)."""
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    immutable = False
+    try:
+        (folder / "probe").touch()
+    except OSError:
+        pass
+    else:
+        (folder / "probe").unlink()
+        immutable = subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode == 0
+        if not immutable:
+            pytest.skip("cannot make a folder read-only here (root, and no chattr)")
+    yield folder
+    if immutable:
+        subprocess.run(["chattr", "-i", str(folder)], check=True)
+    folder.chmod(0o755)
+
+
+def test_prepare_and_train_into_a_read_only_folder_are_one_line(read_only_folder, recipe_file):
+    """Class 1: the lock file of prepare (and of train's runs/) is the first thing written there."""
+    code, output = invoke(
+        "prepare", "toyfaces", "--out", read_only_folder / "toy", "--size", 16, "--train", 4, "--test", 1
+    )
+    assert_one_line_error(code, output, "cannot write .*read-only/toy: .*choose another destination")
+    code, output = invoke("train", recipe_file, "--set", f'output.runs_dir="{read_only_folder}"')
+    assert_one_line_error(code, output, "cannot write .*read-only: ")
+    assert list(read_only_folder.iterdir()) == []

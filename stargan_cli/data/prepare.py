@@ -138,7 +138,7 @@ def write_prepared(
             "space or choose another --out"
         )
     busy = f"another stargan prepare is writing {out}; wait for it to finish or choose another --out"
-    with locked(out.parent / f".{out.name}.lock", wait=False, busy=busy, remove=True):
+    with locked(out.parent / f".{out.name}.lock", wait=False, busy=busy, remove=True, destination=out):
         return _write_locked(out, labels, image_size, splits, worker, source, preprocessing, extra, workers)
 
 
@@ -147,10 +147,10 @@ def _write_locked(out, labels, image_size, splits, worker, source, preprocessing
     for stale in out.parent.glob(f".{out.name}.partial-*"):
         shutil.rmtree(stale, ignore_errors=True)
     tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    tmp.mkdir()
     workers = workers or os.cpu_count() or 1
     report: dict = {"skipped": Counter(), "examples": [], "converted": Counter()}
     try:
+        tmp.mkdir()
         sizes = {
             split: _write_split(
                 tmp, split, items, worker, image_size, len(labels.attributes), workers, report

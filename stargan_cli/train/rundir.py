@@ -21,10 +21,13 @@ def new_run_dir(runs_dir: str | Path, name: str) -> Path:
     except OSError as exc:
         raise cannot_write(root, exc) from None
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "run"
-    with locked(root / ".lock"):
+    with locked(root / ".lock", destination=root):
         numbers = [int(m.group(1)) for p in root.iterdir() if (m := re.match(r"(\d{4,})-", p.name))]
         path = root / f"{max(numbers, default=0) + 1:04d}-{safe}"
-        path.mkdir()
+        try:
+            path.mkdir()
+        except OSError as exc:
+            raise cannot_write(path, exc) from None
         _point_latest(root, path)
     return path
 
