@@ -56,6 +56,31 @@ def suffix_of(spec: str) -> str:
     return re.sub(r"[^A-Za-z0-9.=-]+", "_", spec.replace(",", "_")).replace("=", "-").strip("_")
 
 
+@dataclass(frozen=True)
+class NativeLimits:
+    """What a whole frame (`--native`, serve's whole-image framing) must be for the model: at most `pixels`
+    (what fits in free memory; None: not estimated, for ONNX) and at least `smallest` px a side (padded to
+    the model's multiple, the deepest feature map is then 2x2 at least: its instance norms and reflection
+    padding need more than one pixel)."""
+
+    pixels: int | None
+    smallest: int
+
+    def check(self, height: int, width: int, name: str) -> None:
+        if min(height, width) < self.smallest:
+            raise ImageError(
+                f"{name} is {width}x{height}: too small to translate whole (--native); this model needs at "
+                f"least {self.smallest} px a side"
+            )
+        if self.pixels is not None and height * width > self.pixels:
+            fits = int(max(height, width) * (self.pixels / (height * width)) ** 0.5) // 100 * 100
+            raise ImageError(
+                f"{name} is {width}x{height}: translating it whole (--native) needs more memory than is "
+                f"free here (room for about {self.pixels / 1e6:.1f} megapixels); pass --max-side "
+                f"{max(fits, 100)} or translate its faces without --native"
+            )
+
+
 @dataclass
 class Translator:
     """A loaded model on a device, ready for photos: the method's translator and its image size."""
@@ -217,6 +242,9 @@ class Translator:
                 hook.remove()
         return int(free_memory(self.device) * side * side / (4 * largest))
 
+    def native_limits(self, targets: list[Target]) -> NativeLimits:
+        return NativeLimits(self.native_pixels(targets), self.multiple + 1)
+
     @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor], attention: bool = False) -> np.ndarray:
         known = {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()}
@@ -264,10 +292,10 @@ def _load(
     face: int | None,
     resample: str = "lanczos",
     max_side: int | None = None,
-    native_pixels: int | None = None,
+    native: NativeLimits | None = None,
 ) -> Job:
     photo = read_photo(item.path, max_side=max_side)
-    return frame(photo, str(item.path), detector, size, face, resample, native_pixels, item)
+    return frame(photo, str(item.path), detector, size, face, resample, native, item)
 
 
 def frame(
@@ -277,21 +305,15 @@ def frame(
     size: int,
     face: int | None = None,
     resample: str = "lanczos",
-    native_pixels: int | None = None,
+    native: NativeLimits | None = None,
     item: InputFile | None = None,
     no_face: str = NO_FACE,
 ) -> Job:
     """A photo's faces (or its centre square, without a detector) cut at the model's size; `name` is how
     errors call the photo. Refuses a photo with no face (saying `no_face`: what to do instead), and a
-    whole frame (`--native`) larger than `native_pixels`."""
-    height, width = photo.shape[:2]
-    if native_pixels is not None and height * width > native_pixels:
-        fits = int(max(height, width) * (native_pixels / (height * width)) ** 0.5) // 100 * 100
-        raise ImageError(
-            f"{name} is {width}x{height}: translating it whole (--native) needs more memory than is free "
-            f"here (room for about {native_pixels / 1e6:.1f} megapixels); pass --max-side {max(fits, 100)} "
-            "or translate its faces without --native"
-        )
+    whole frame outside the model's `native` limits."""
+    if native is not None:
+        native.check(*photo.shape[:2], name)
     if detector is None:
         regions = [Region.centre(*photo.shape[:2])]
     else:
@@ -479,7 +501,7 @@ def run(
     items = _plan_outputs(items, options, result)
     detector = FaceDetector() if detect else None
     size = translator.image_size
-    native_pixels = translator.native_pixels(options.targets) if native else None
+    limits = translator.native_limits(options.targets) if native else None
 
     def flush(batch: list[Job]) -> None:
         translated = translate_crops(translator, np.concatenate([job.crops for job in batch]), options)
@@ -497,7 +519,7 @@ def run(
         batch: list[Job] = []
 
         def load(item: InputFile) -> Job:
-            return _load(item, detector, size, face, translator.resample, max_side, native_pixels)
+            return _load(item, detector, size, face, translator.resample, max_side, limits)
 
         for job in _jobs(items, load, result, ahead=2 * batch_size):
             if job is None:

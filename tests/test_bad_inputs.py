@@ -566,3 +566,42 @@ def test_prepare_and_train_into_a_read_only_folder_are_one_line(read_only_folder
     code, output = invoke("train", recipe_file, "--set", f'output.runs_dir="{read_only_folder}"')
     assert_one_line_error(code, output, "cannot write .*read-only: ")
     assert list(read_only_folder.iterdir()) == []
+
+
+SMALL_MODELS = {  # the four methods at tiny sizes, for whole frames of a few pixels
+    "stargan": {"image_size": 16, "g_conv_dim": 4, "g_repeat_num": 1, "d_conv_dim": 4, "d_repeat_num": 2},
+    "cyclegan": {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2},
+    "ugatit": {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_global": 5, "n_layers_local": 3},
+    "unit": {"image_size": 32, "dim": 4, "n_res": 2, "dis_dim": 4, "dis_layers": 3, "dis_scales": 2},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", list(SMALL_MODELS))
+def test_whole_frames_too_small_for_the_generator_are_one_line(method, tmp_path):
+    """Class 10: a frame of a few pixels reached a norm layer or a reflection pad with one pixel left (a
+    traceback from inside the network, a 500 from serve). The smallest side that works is the model's
+    multiple + 1 (padded to 2x the multiple, the deepest map is 2x2); one pixel less is refused."""
+    from stargan_cli.checkpoint import ModelInfo, save_model
+    from stargan_cli.labels import DatasetLabels, LabelSpace
+    from stargan_cli.methods import METHODS
+    from stargan_cli.translate import run
+
+    model = METHODS[method].model
+    config = model.config(**SMALL_MODELS[method])
+    space = LabelSpace((DatasetLabels("pets", ("cat", "dog"), "single"),))
+    for role, network in model.build(config, space).items():
+        if role in model.exported:
+            save_model(
+                tmp_path / "model" / f"{role}.safetensors", network, ModelInfo(method, config, space, 1, role)
+            )
+    smallest = model.multiple(config) + 1
+    assert smallest == 5
+    for side in (smallest, smallest - 1):
+        Image.fromarray(np.full((side, side + 3, 3), 90, np.uint8)).save(tmp_path / f"tiny{side}.png")
+    result = run([str(tmp_path / f"tiny{smallest}.png")], str(tmp_path / "model"), "dog", out=str(tmp_path / "o"),
+                 native=True)  # fmt: skip
+    assert Image.open(result.written[0]).size == (smallest + 3, smallest)
+    code, output = invoke("translate", tmp_path / "tiny4.png", "--native", "--model", tmp_path / "model",
+                          "--to", "dog", "--out", tmp_path / "o")  # fmt: skip
+    assert_one_line_error(code, output, r"tiny4.png is 7x4: too small to translate whole .--native.; this model "
+                                        r"needs at least 5 px a side")  # fmt: skip

@@ -138,6 +138,13 @@ def test_bad_requests_are_one_line_each(trained_run, photo_file):
             ImageError,
             "no face found in x.png",
         ),
+        (
+            png_bytes(np.full((3, 40, 3), 128, np.uint8)),
+            "blond",
+            "native",
+            ImageError,
+            "x.png is 40x3: too small to translate whole",
+        ),  # it was a 500 from inside a norm layer
         (good, "purple", "faces", LabelError, "unknown attribute 'purple'"),
         (good, "", "faces", LabelError, "set an attribute first"),
         (good, "blond", "sideways", LabelError, "framing 'sideways'"),

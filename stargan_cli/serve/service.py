@@ -163,7 +163,7 @@ class Service:
             if options.detect:
                 self.detector = self.detector or FaceDetector()
                 detector = self.detector
-            pixels = translator.native_pixels(targets) if native else None
+            limits = translator.native_limits(targets) if native else None
             job = frame(
                 photo,
                 name,
@@ -171,7 +171,7 @@ class Service:
                 translator.image_size,
                 None,
                 translator.resample,
-                pixels,
+                limits,
                 no_face=NO_FACE,
             )
             translated = translate_crops(translator, job.crops, options)
