@@ -194,6 +194,19 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
 
+    def lines_within(self, seconds: float) -> list[str]:
+        """What the server printed (its log) in the next `seconds`."""
+        selector = selectors.DefaultSelector()
+        selector.register(self.process.stdout, selectors.EVENT_READ)
+        lines, deadline = [], time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            if selector.select(timeout=left):
+                line = self.process.stdout.readline()
+                if not line:
+                    break
+                lines.append(line)
+        return lines
+
     def declare_and_post(self, path: str, length: int) -> tuple[int, dict]:
         """A POST that declares `length` bytes and sends none: the answer must come from the headers alone."""
         host, port = self.url.removeprefix("http://").split(":")
@@ -369,6 +382,25 @@ def test_the_command_refuses_what_it_cannot_serve(trained_run, tmp_path, monkeyp
         assert_one_line_error(code, output, f"cannot listen on 127.0.0.1:{port} .*; pass another --port")
     finally:
         taken.close()
+    for port in (70000, -1):
+        code, output = invoke("serve", "--model", trained_run, "--port", port)
+        assert_one_line_error(code, output, f"--port {port} is not a port number; choose one from 1 to 65535")
     monkeypatch.setitem(sys.modules, "uvicorn", None)  # as if the serve extra were not installed
     code, output = invoke("serve", "--model", trained_run)
     assert_one_line_error(code, output, 'stargan serve needs its extra: pip install "stargan\\[serve\\]"')
+
+
+def test_a_client_gone_mid_upload_costs_no_traceback(server):
+    """The page's tab closed while a photo was uploading: the server logs no traceback and goes on."""
+    import socket
+    import urllib.request
+
+    host, port = server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as client:
+        client.sendall(b"POST /api/translate?to=blond&name=x.png HTTP/1.1\r\nHost: x\r\n"
+                       b"Content-Length: 1000000\r\n\r\n" + b"\x89PNG" * 250)  # fmt: skip
+        time.sleep(0.2)
+    printed = "".join(server.lines_within(2.0))
+    assert "Traceback" not in printed and "Exception" not in printed, printed
+    with urllib.request.urlopen(server.url + "/api/models", timeout=30) as answer:
+        assert answer.status == 200 and len(json.loads(answer.read())["models"]) == 2

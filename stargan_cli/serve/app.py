@@ -18,14 +18,11 @@ from .service import MAX_UPLOAD_BYTES, Service
 log = logging.getLogger("stargan.serve")
 
 
-class TooLarge(Exception):
-    pass
-
-
 def create_app(service: Service):
     from fastapi import FastAPI, Request
     from fastapi.responses import HTMLResponse, JSONResponse, Response
     from starlette.concurrency import run_in_threadpool
+    from starlette.requests import ClientDisconnect
 
     app = FastAPI(title="stargan", docs_url=None, redoc_url=None, openapi_url=None)
     page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
@@ -53,13 +50,17 @@ def create_app(service: Service):
                 f"{name or 'the photo'} is {int(declared) / 2**20:.0f} MB; this page takes up to {limit_mb:.0f} MB",
             )
         body = bytearray()
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_UPLOAD_BYTES:
-                return error(
-                    413,
-                    f"{name or 'the photo'} is over {limit_mb:.0f} MB; this page takes up to {limit_mb:.0f} MB",
-                )
+        try:
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_UPLOAD_BYTES:
+                    return error(
+                        413,
+                        f"{name or 'the photo'} is over {limit_mb:.0f} MB; this page takes up to {limit_mb:.0f} MB",
+                    )
+        except ClientDisconnect:  # the browser went away mid-upload (a closed tab): nobody to answer
+            log.info("a client closed the connection during an upload of %s", name or "a photo")
+            return Response(status_code=400)
         try:
             result = await run_in_threadpool(service.translate, bytes(body), name, model, to, framing)
         except StarganError as exc:
@@ -105,6 +106,10 @@ def serve(
     if not models:
         raise StarganError(
             "say which model to serve: --model RUN_FOLDER (or a generator.safetensors / .onnx)"
+        )
+    if not 0 <= port <= 65535:
+        raise StarganError(
+            f"--port {port} is not a port number; choose one from 1 to 65535 (0: any free one)"
         )
     loaded = [ServedModel.load(m, check_device(device)) for m in models]
     names = [m.name for m in loaded]
