@@ -135,6 +135,7 @@ def model_folder(path: Path) -> dict[str, Any]:
 
 
 def run_folder(path: Path) -> dict[str, Any]:
+    from .train.progress import read_metrics
     from .train.rundir import read_config
 
     recipe = read_config(path)
@@ -165,12 +166,9 @@ def run_folder(path: Path) -> dict[str, Any]:
     entry = path / "generator.safetensors"
     if entry.is_file():
         out["model"] = model_file(entry)
-    metrics = path / "metrics.jsonl"
-    if metrics.is_file():
-        lines = metrics.read_text(encoding="utf-8").splitlines()
-        if lines:
-            last = json.loads(lines[-1])
-            out["last logged"] = {k: (round(v, 4) if isinstance(v, float) else v) for k, v in last.items()}
+    records, _ = read_metrics(path / "metrics.jsonl")
+    if records:
+        out["last logged"] = {k: _rounded(v) for k, v in records[-1].items()}
     return out
 
 

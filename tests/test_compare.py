@@ -139,3 +139,25 @@ def test_the_command_line_prints_the_tables_and_refuses_bad_inputs(trained_run, 
         "compare", trained_run, two_domain_runs[0], "--out", tmp_path / "y.json", "--batch-size", 0
     )
     assert_one_line_error(code, output, "--batch-size must be at least 1, got 0")
+
+
+def test_damaged_metrics_lines_cost_a_dash_not_the_comparison(trained_run, two_domain_runs, tmp_path):
+    """A run's metrics.jsonl with lines cut short, edited or not UTF-8: the comparison goes on; images/s is
+    the median of the good lines, and the training minutes are unknown ("-")."""
+    import shutil
+
+    run = tmp_path / "0001-cyclegan"
+    shutil.copytree(two_domain_runs[0], run, ignore=shutil.ignore_patterns("checkpoints", "samples"))
+    good = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    damaged = [b'{"step": 3, "images/s": 1', b"[1, 2]", b'"text"', b"\xff\xfe not utf-8",
+               b'{"step": 4, "images/s": "fast", "seconds": null}', b'{"step": 5, "images/s": true}']  # fmt: skip
+    (run / "metrics.jsonl").write_bytes(
+        b"\n".join([(run / "metrics.jsonl").read_bytes().rstrip(b"\n"), *damaged]) + b"\n"
+    )
+    result = compare([trained_run, run], out=tmp_path / "c.json", batch_size=7, fid=False)
+    facts = result.entries[1].facts
+    assert facts["images_per_s"] == pytest.approx(float(np.median([r["images/s"] for r in good])))
+    assert facts["minutes"] is None
+    models, _ = tables(result)
+    row = [list(c.cells)[1] for c in models.columns]
+    assert row[-1] == "-" and row[-2] == f"{facts['images_per_s']:.0f}"

@@ -18,6 +18,7 @@ input, then per target one column per model, the target named above its group an
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from ..files import replaced
 from ..images import grid, save_image, to_tensor
 from ..inference import covered_rows, model_targets
 from ..models.spec import Translator
+from ..train.progress import read_metrics
 from .fid import feature_network, real_features
 from .metrics import AttributeScore, pair_scores, pair_sums
 from .picture import TEXT, _font, _scaled
@@ -91,18 +93,22 @@ def _facts(path: Path, networks: dict[str, torch.nn.Module], info: ModelInfo) ->
     unique = {id(p): p for net in built.values() for p in net.parameters()}
     facts["trained_parameters"] = sum(p.numel() for p in unique.values())
     run = path if path.is_dir() else path.parent
-    records = []
-    if (run / "metrics.jsonl").is_file():
-        for line in (run / "metrics.jsonl").read_text(encoding="utf-8").splitlines():
-            try:
-                records.append(json.loads(line))
-            except ValueError:
-                continue
-    rates = [r["images/s"] for r in records if "images/s" in r]
+    records, damaged = read_metrics(run / "metrics.jsonl")
+    if damaged:
+        warn(f"{run / 'metrics.jsonl'}: {damaged} damaged line(s) left out; its training minutes are unknown")
+    rates = [r for r in (_number(r.get("images/s")) for r in records) if r is not None]
     facts["images_per_s"] = statistics.median(rates) if rates else None
-    seconds = [r["seconds"] for r in records if "seconds" in r]
-    facts["minutes"] = sum(seconds) / 60 if records and len(seconds) == len(records) else None
+    seconds = [s for s in (_number(r.get("seconds")) for r in records) if s is not None]
+    complete = records and not damaged and len(seconds) == len(records)
+    facts["minutes"] = sum(seconds) / 60 if complete else None
     return facts
+
+
+def _number(value) -> float | None:
+    """A finite number of a metrics record, else None (a damaged or edited value)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return float(value)
 
 
 def _names(infos: list[tuple[Path, ModelInfo]]) -> list[str]:

@@ -63,12 +63,30 @@ class TrainProgress:
         return record
 
 
+def read_metrics(path: Path) -> tuple[list[dict], int]:
+    """metrics.jsonl -> its records (JSON objects) and the number of damaged lines (cut short by a crash,
+    edited, not UTF-8, not an object), which are left out; ([], 0) when there is no file."""
+    if not path.is_file():
+        return [], 0
+    records, damaged = [], 0
+    for line in path.read_bytes().decode("utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        elif line.strip():
+            damaged += 1
+    return records, damaged
+
+
 def _drop_records_after(path: Path, step: int) -> None:
     """A run resumed from `step` logs the steps after it again: drop what the interrupted run had logged
     past its last checkpoint, so that metrics.jsonl holds each step once. Rewritten atomically."""
     if not path.is_file():
         return
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = path.read_bytes().decode("utf-8", errors="replace").splitlines(keepends=True)
     kept = []
     for line in lines:
         try:
