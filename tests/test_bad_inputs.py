@@ -605,3 +605,25 @@ def test_whole_frames_too_small_for_the_generator_are_one_line(method, tmp_path)
                           "--to", "dog", "--out", tmp_path / "o")  # fmt: skip
     assert_one_line_error(code, output, r"tiny4.png is 7x4: too small to translate whole .--native.; this model "
                                         r"needs at least 5 px a side")  # fmt: skip
+
+
+def test_zip_members_that_climb_out_of_their_folder_are_skipped_and_counted(tmp_path):
+    """Class 2: `trainA/../../x.png` in a CycleGAN zip was read as a training image; it is skipped like an
+    unreadable member, and the manifest counts it."""
+    import zipfile
+
+    from stargan_cli.data.prepared import PreparedDataset
+
+    from .test_cyclegan import write_cyclegan_download
+
+    write_cyclegan_download(tmp_path)
+    with zipfile.ZipFile(tmp_path / "horse2zebra.zip", "a") as archive:
+        for name in ("horse2zebra/trainA/../../evil.jpg", "horse2zebra/trainB/../../../up.jpg"):
+            archive.writestr(name, (tmp_path / "horse2zebra" / "trainA" / "trainA_0.jpg").read_bytes())
+    code, output = invoke("prepare", "cyclegan", "--source", tmp_path / "horse2zebra.zip", "--out",
+                          tmp_path / "data", "--size", 16)  # fmt: skip
+    assert code == 0, output
+    prepared = PreparedDataset(tmp_path / "data")
+    assert prepared.split_sizes == {"train": 12, "test": 5}  # the 5 + 7 members inside their folders
+    assert prepared.manifest["skipped"] == {"path climbs out of its folder in the archive": 2}
+    assert not (tmp_path / "evil.jpg").exists()

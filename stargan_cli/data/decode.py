@@ -11,6 +11,7 @@ import io
 import os
 import zipfile
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -97,8 +98,17 @@ def to_rgb(image: Image.Image) -> tuple[Image.Image, str]:
     return image.convert("RGB"), f"converted from {mode}"
 
 
+def climbs_out(member: str) -> bool:
+    """Whether a zip member's name leaves the archive's folders (`trainA/../../x.png`, `/etc/x.png`): such
+    members are skipped, whatever they hold."""
+    parts = PurePosixPath(member.replace("\\", "/")).parts
+    return member.startswith(("/", "\\")) or ".." in parts
+
+
 def decode(item: ImageItem) -> Row:
     """The `write_prepared` worker for image files."""
+    if item.archive is not None and climbs_out(item.path):
+        return Row(None, None, item.source, "path climbs out of its folder in the archive")
     try:
         with _open(item) as image:
             image.load()
