@@ -86,9 +86,20 @@ class ModelInfo:
         )
 
 
+def _file_mode() -> int:
+    """The mode a new file gets here (0o644 under the usual umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+FILE_MODE = _file_mode()
+
+
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:
     with replaced(path) as tmp:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp), metadata=metadata)
+        os.chmod(tmp, FILE_MODE)  # safetensors creates its files readable by their owner only (0o600)
 
 
 def save_model(path: str | Path, module: nn.Module, info: ModelInfo) -> Path:

@@ -10,6 +10,8 @@ PyTorch through onnxruntime (onnx_models.py); the largest difference is reported
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +19,7 @@ import torch
 
 from .checkpoint import EMA_SUFFIX, ENTRY, latest_checkpoint, load_model, load_network, read_info, save_model
 from .errors import CheckpointError
+from .files import cannot_write
 
 
 @dataclass
@@ -30,14 +33,36 @@ FORMATS = ("safetensors", "onnx")
 
 
 def export(run: str | Path, out: str | Path | None = None, fmt: str = "safetensors") -> Exported:
+    """Every exported network of `run` into `out` (default: the run folder). The files are written and
+    checked in a temporary folder beside `out` and moved into it only when all of them passed: an export
+    that fails part way changes nothing there, and leaves no folder it created."""
     if fmt not in FORMATS:
         raise CheckpointError(f"export format {fmt!r} is not available; use {' or '.join(FORMATS)}")
     run = Path(run)
     source = latest_checkpoint(run) if (run / "checkpoints").is_dir() else run
     folder = Path(out) if out else run
     roles = read_info(source / f"{ENTRY}.safetensors").method.model.exported
-    if fmt == "onnx":
-        return _export_onnx(source, folder, roles)
+    staging = folder.parent / f".{folder.name}.export-{os.getpid()}"
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise cannot_write(folder, exc) from None
+    try:
+        exported = (_export_onnx if fmt == "onnx" else _export_safetensors)(source, staging, roles)
+        try:
+            folder.mkdir(exist_ok=True)
+            files = []
+            for file in exported.files:
+                os.replace(file, folder / file.name)
+                files.append(folder / file.name)
+        except OSError as exc:
+            raise cannot_write(folder, exc) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return Exported(files, exported.step, exported.max_abs_diff)
+
+
+def _export_safetensors(source: Path, folder: Path, roles: tuple[str, ...]) -> Exported:
     files, step = [], 0
     for role in roles:
         module, info = load_network(_weights_file(source, role))
@@ -70,7 +95,6 @@ def _outputs(out) -> tuple[torch.Tensor, ...]:
 def _export_onnx(source: Path, folder: Path, roles: tuple[str, ...]) -> Exported:
     from .onnx_models import export_onnx
 
-    folder.mkdir(parents=True, exist_ok=True)
     files, worst, step = [], 0.0, 0
     for role in roles:
         module, info = load_network(_weights_file(source, role))

@@ -627,3 +627,44 @@ def test_zip_members_that_climb_out_of_their_folder_are_skipped_and_counted(tmp_
     assert prepared.split_sizes == {"train": 12, "test": 5}  # the 5 + 7 members inside their folders
     assert prepared.manifest["skipped"] == {"path climbs out of its folder in the archive": 2}
     assert not (tmp_path / "evil.jpg").exists()
+
+
+@pytest.mark.parametrize("fmt", ["safetensors", "onnx"])
+def test_an_export_that_fails_part_way_leaves_nothing_behind(trained_run, tmp_path, fmt):
+    """Class 6: the generator exports, the discriminator (damaged in the checkpoint) does not: no output
+    folder is left, and exporting into the run itself changes none of its files."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, safe_open, save_file
+
+    if fmt == "onnx":
+        pytest.importorskip("onnxruntime")
+    run = tmp_path / "run"
+    shutil.copytree(trained_run, run)
+    checkpoint = max((run / "checkpoints").iterdir())
+    damaged = checkpoint / "discriminator.safetensors"
+    with safe_open(str(damaged), "pt") as handle:
+        meta = handle.metadata()
+    weights = load_file(damaged)
+    first = next(iter(weights))
+    weights[first] = torch.full_like(weights[first], float("inf"))
+    save_file(weights, damaged, meta)
+    before = snapshot(run)
+    code, output = invoke("export", run, "--out", tmp_path / "out", "--format", fmt)
+    assert_one_line_error(code, output, "discriminator.safetensors holds non-finite weights")
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    code, output = invoke("export", run, "--format", fmt)
+    assert_one_line_error(code, output, "holds non-finite weights")
+    assert snapshot(run) == before
+
+
+def test_model_files_are_readable_like_any_file_the_user_writes(trained_run):
+    """safetensors creates its files with mode 600: a model shared on a lab machine was unreadable to the
+    others; model files and checkpoints get the mode of the user's umask, as the pictures do."""
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    for path in (trained_run / "generator.safetensors", *trained_run.glob("checkpoints/*/*.safetensors")):
+        assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path
