@@ -20,6 +20,36 @@ def fresh_accelerator(keep_process_group: bool = True, **settings) -> Accelerato
     return Accelerator(**settings)
 
 
+def native_bf16(device_type: str) -> str:
+    """What computes bf16 natively on this machine's `device_type` ("cpu" or "cuda"), named for the user
+    (e.g. "avx512_bf16", "NVIDIA H100 80GB HBM3"), or "" where bf16 would be emulated."""
+    import torch
+
+    if device_type == "cuda":
+        return torch.cuda.get_device_name() if torch.cuda.is_bf16_supported(including_emulation=False) else ""
+    found = [
+        name
+        for name, check in (
+            ("amx_bf16", "_is_amx_tile_supported"),
+            ("avx512_bf16", "_is_avx512_bf16_supported"),
+        )
+        if getattr(torch.cpu, check, lambda: False)()
+    ]
+    return found[0] if found else ""
+
+
+def resolve_precision(setting: str, device_type: str) -> tuple[str, str]:
+    """`train.precision` -> (fp32 | bf16 | fp16, why). "auto" is bf16 autocast where the device computes
+    bf16 natively (measured on the demo: 1.8x fp32 on a CPU with avx512_bf16) and fp32 elsewhere, where
+    emulated bf16 gains nothing; any other setting is taken as it is (why = "")."""
+    if setting != "auto":
+        return setting, ""
+    native = native_bf16(device_type)
+    if native:
+        return "bf16", f"auto: {native} computes bf16 natively"
+    return "fp32", f"auto: this {'GPU' if device_type == 'cuda' else 'CPU'} has no native bf16"
+
+
 def describe(accelerator: Accelerator, precision: str, batch: int) -> str:
     """One line saying what is running: devices, processes, precision, batch per process."""
     import torch

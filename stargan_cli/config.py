@@ -21,7 +21,7 @@ from typing import Any
 from .errors import ConfigError, did_you_mean
 from .methods import get_method
 
-PRECISIONS = ("fp32", "bf16", "fp16")
+PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 DEVICES = ("auto", "cpu", "cuda")
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
@@ -84,7 +84,8 @@ class TrainConfig:
     # translate and evaluate then use (0 = off; e.g. 0.999; train/ema.py)
     ema: float = 0.0
     seed: int = 1234
-    precision: str = "fp32"  # fp32 | bf16 | fp16
+    # fp32 | bf16 | fp16 | auto (bf16 where the device computes it natively, else fp32: accelerators.py)
+    precision: str = "fp32"
     device: str = "auto"  # auto | cpu | cuda
     log_every: int = 10
     sample_every: int = 1000

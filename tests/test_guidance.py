@@ -4,6 +4,7 @@
 import os
 import shutil
 
+import pytest
 from PIL import Image
 
 from stargan_cli import __version__
@@ -90,3 +91,38 @@ def test_the_design_cards_joint_line_works_as_written(joint_run, toy_dataset, tm
     assert code == 0, output
     assert Image.open(tmp_path / "img_blond_happy.jpg").size == (64, 64)
     shutil.rmtree(tmp_path / "runs")
+
+
+@pytest.mark.parametrize(("native", "said"), [("avx512_bf16", "bf16 (auto: avx512_bf16 computes bf16 natively)"),
+                                              ("", "fp32 (auto: this CPU has no native bf16)")])  # fmt: skip
+def test_train_says_which_precision_auto_chose_and_why(recipe_file, monkeypatch, native, said):
+    """`train.precision = "auto"` (the demo's): bf16 autocast where the CPU has native bf16 instructions,
+    fp32 where bf16 would be emulated; the opening line says which and why, and the run trains in it."""
+    import json
+
+    from stargan_cli import accelerators
+
+    monkeypatch.delenv("STARGAN_QUIET")
+    monkeypatch.setattr(accelerators, "native_bf16", lambda device_type: native)
+    code, output = invoke("train", "--recipe", recipe_file, "--set", "train.steps=1", "--set",
+                          "train.decay_start=0", "--set", 'train.precision="auto"')  # fmt: skip
+    assert code == 0, output
+    assert f"{said}; batch 4 per process" in " ".join(output.split())
+    run = max(p for p in (recipe_file.parent / "runs").iterdir() if p.name[:1].isdigit())
+    assert json.loads((run / "config.json").read_text())["train"]["precision"] == "auto"  # resumes alike
+
+
+def test_native_bf16_is_read_from_the_cpu(monkeypatch):
+    import torch
+
+    from stargan_cli.accelerators import native_bf16, resolve_precision
+
+    for avx512, amx, expected in (
+        (True, False, "avx512_bf16"),
+        (False, True, "amx_bf16"),
+        (False, False, ""),
+    ):
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda v=avx512: v)
+        monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda v=amx: v)
+        assert native_bf16("cpu") == expected
+    assert resolve_precision("fp16", "cpu") == ("fp16", "")

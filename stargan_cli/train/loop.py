@@ -9,6 +9,7 @@ optimiser group with its schedule, checkpoints of every network, logs, sample gr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import json
 import signal
@@ -20,7 +21,7 @@ import torch
 from accelerate import Accelerator
 from accelerate.utils import set_seed
 
-from ..accelerators import describe, fresh_accelerator
+from ..accelerators import describe, fresh_accelerator, resolve_precision
 from ..checkpoint import (
     EMA_SUFFIX,
     RESIZE_FILTERS,
@@ -116,10 +117,17 @@ def open_datasets(recipe: Recipe) -> tuple[list[PreparedDataset], LabelSpace]:
     return datasets, LabelSpace(tuple(ds.labels for ds in datasets))
 
 
-def make_accelerator(recipe: Recipe) -> Accelerator:
-    device = recipe.train.device
-    if device == "cuda" and not torch.cuda.is_available():
+def training_device(setting: str) -> str:
+    """`train.device` -> the device type training will use ("cpu" or "cuda")."""
+    if setting == "cuda" and not torch.cuda.is_available():
         raise ConfigError("train.device is 'cuda' but no CUDA GPU is visible; use --set train.device=cpu")
+    return "cuda" if setting != "cpu" and torch.cuda.is_available() else "cpu"
+
+
+def make_accelerator(recipe: Recipe) -> Accelerator:
+    """The run's Accelerator (`recipe.train.precision` resolved: not "auto")."""
+    device = recipe.train.device
+    training_device(device)
     accelerator = fresh_accelerator(
         mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu"
     )
@@ -183,16 +191,17 @@ def train(
     cfg, method = recipe.train, get_method(recipe.model.architecture)
     trackers.check(cfg.log_with)
     shapes = check_size(method, recipe.model.params, label_space)
-    accelerator = make_accelerator(recipe)
+    precision, why = resolve_precision(cfg.precision, training_device(cfg.device))
+    resolved = dataclasses.replace(recipe, train=dataclasses.replace(cfg, precision=precision))
+    accelerator = make_accelerator(resolved)
     set_seed(cfg.seed)
     main = accelerator.is_main_process
     if main:
-        info(
-            f"training {recipe.model.architecture} on {describe(accelerator, cfg.precision, recipe.data.batch_size)}"
-        )
+        said = f"{precision} ({why})" if why else precision
+        info(f"training {recipe.model.architecture} on {describe(accelerator, said, recipe.data.batch_size)}")
     train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
     sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
-    guess = memory.estimate(method, recipe, label_space, [s.dataset for s in sources], shapes)
+    guess = memory.estimate(method, resolved, label_space, [s.dataset for s in sources], shapes)
     if guess is not None:  # a run the GPU cannot hold stops here, before its run directory exists
         advice = memory.check(guess, accelerator.device, method.model.memory_hint(recipe.model.params))
         if main:

@@ -3,7 +3,9 @@
 The loop calls this for every dataset of every step; benchmarks/train_step.py times it against the
 reference's step (benchmarks/reference_step.py). The objective's `forward` runs first (work its phases
 share, e.g. StarGAN's translation G(x, c_trg), kept with its graph only when G is updated); then each
-phase's whole loss goes through one backward and one optimiser step.
+phase's whole loss goes through one backward and one optimiser step, with the networks the phase does not
+step frozen (no weight gradients for the discriminator during the generator's update: the same numbers,
+less work).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import torch
 from accelerate import Accelerator
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from ..objectives.spec import Objective
 
@@ -38,6 +41,16 @@ def match_layout(optimizer: torch.optim.Optimizer) -> None:
                     optimizer.state[param][key] = torch.empty_like(param, dtype=value.dtype).copy_(value)
 
 
+@dataclass(frozen=True)
+class PhaseView:
+    """What one phase sees: the parameters it does not step (frozen while its loss and backward run, so
+    that no weight gradient is computed for them: the references freeze them too) and the networks, those
+    it does not step without DDP's wrapper (which would wait for their gradients)."""
+
+    frozen: tuple[nn.Parameter, ...]
+    networks: Mapping[str, nn.Module]
+
+
 @dataclass
 class StepRunner:
     networks: Mapping[str, nn.Module]  # as prepared by Accelerate (a generator may be torch.compile'd)
@@ -45,18 +58,49 @@ class StepRunner:
     objective: Objective
     accelerator: Accelerator
 
+    def __post_init__(self) -> None:
+        self._views: dict[str, PhaseView] = {}
+
+    def view(self, phase: str) -> PhaseView:
+        if phase not in self._views:
+            stepped = {id(p) for group in self.optimizers[phase].param_groups for p in group["params"]}
+            others = [
+                p
+                for name, optimizer in self.optimizers.items()
+                if name != phase
+                for group in optimizer.param_groups
+                for p in group["params"]
+            ]
+            frozen = tuple({id(p): p for p in others if id(p) not in stepped and p.requires_grad}.values())
+            networks = {
+                name: net.module
+                if isinstance(net, DistributedDataParallel)
+                and not any(id(p) in stepped for p in net.parameters())
+                else net
+                for name, net in self.networks.items()
+            }
+            self._views[phase] = PhaseView(frozen, networks)
+        return self._views[phase]
+
     def __call__(self, batch: Any, phases: tuple[str, ...]) -> dict[str, torch.Tensor]:
         acc, objective = self.accelerator, self.objective
         with acc.autocast():
             state = objective.forward(self.networks, batch, phases)
         logs: dict[str, torch.Tensor] = {}
         for phase in phases:
-            with acc.autocast():
-                scale = acc.scaler.get_scale() if acc.scaler is not None else None
-                loss, phase_logs = objective.loss(phase, self.networks, batch, state, scale)
+            view = self.view(phase)
             optimizer = self.optimizers[phase]
-            optimizer.zero_grad(set_to_none=True)
-            acc.backward(loss)
+            for param in view.frozen:
+                param.requires_grad_(False)
+            try:
+                with acc.autocast():
+                    scale = acc.scaler.get_scale() if acc.scaler is not None else None
+                    loss, phase_logs = objective.loss(phase, view.networks, batch, state, scale)
+                optimizer.zero_grad(set_to_none=True)
+                acc.backward(loss)
+            finally:
+                for param in view.frozen:
+                    param.requires_grad_(True)
             optimizer.step()
             objective.after_update(phase, self.networks)
             logs.update(phase_logs)
