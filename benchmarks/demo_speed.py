@@ -31,6 +31,7 @@ VARIANTS = {  # name -> (recipe overrides, keep the frozen networks' weight grad
     "fp32": (["train.precision=fp32"], False),
     "bf16": (["train.precision=bf16"], False),
     "bf16 + compiled G": (["train.precision=bf16", "train.compile_generator=true"], False),
+    "bf16 + channels_last": (["train.precision=bf16", "train.memory_format=channels_last"], False),
 }
 
 CHILD = """
