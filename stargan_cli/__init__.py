@@ -1,3 +1,14 @@
-"""stargan: multi-domain image-to-image translation toolkit."""
+"""stargan: multi-domain image-to-image translation toolkit.
+
+From Python: `stargan_cli.load(path)` gives a model to call with images (api.py); it is imported on first
+use, so `stargan --help` does not wait for torch."""
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    if name in ("load", "Model"):
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'stargan_cli' has no attribute {name!r}")

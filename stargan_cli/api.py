@@ -1,0 +1,129 @@
+"""The Python API: a trained model, loaded once, that translates images in a notebook or a script.
+
+    import stargan_cli as sg
+    model = sg.load("runs/latest")                    # a run, a model file, a folder of model files, .onnx
+    out = model(Image.open("face.jpg"), to="blond,young=0")
+
+A photo (a PIL image or an (H, W, 3) uint8 array) goes through the command line's own steps
+(translate.frame, translate_crops, result_photo), so `model(photo, to=...)` gives the pixels `stargan
+translate photo.png --to ...` writes; `framing` is the command line's choice ("faces": every face found,
+"crop": the image is a face crop, --no-detect; "native": the whole image at its size, --native). The
+answer has the input's kind: a PIL image for a PIL image, an array for an array, a list for a list. A
+tensor (B, 3, H, W) in [-1, 1] at the model's size is a batch of model-size crops and is translated as it
+is, on the model's device. The methods here take no reference image and no seed; asking for them is one
+line saying so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .accelerators import check_device
+from .errors import ImageError, LabelError
+from .faces import FaceDetector
+from .translate import Options, Translator, frame, parse_source, result_photo, suffix_of, translate_crops
+
+FRAMINGS = ("faces", "crop", "native")
+
+
+@dataclass
+class Model:
+    """A loaded model: call it with images and `to` (the command line's --to syntax)."""
+
+    translator: Translator
+    _detector: FaceDetector | None = field(default=None, repr=False)
+
+    @property
+    def method(self) -> str:
+        return self.translator.info.architecture if self.translator.info else "?"
+
+    @property
+    def image_size(self) -> int:
+        return self.translator.image_size
+
+    @property
+    def targets(self) -> dict[str, tuple[str, ...]]:
+        """What `to` can name: the single targets of each dataset of the label space."""
+        space = self.translator.label_space
+        return {d.name: self.translator.model.targets(i) for i, d in enumerate(space.datasets)}
+
+    def __call__(
+        self,
+        images: Any,
+        to: str,
+        *,
+        framing: str | None = None,
+        source: str | None = None,
+        reference: Any = None,
+        seed: int | None = None,
+    ) -> Any:
+        """`images` translated to `to`; `source` names the input's attributes (the command line's --from)
+        where the model cannot read them. Photos default to framing "faces", as the command line does."""
+        if reference is not None or seed is not None:
+            what = "reference image" if reference is not None else "seed"
+            raise LabelError(
+                f"a {self.method} model translates to named targets only; it takes no {what} (StarGAN v2 does)"
+            )
+        if not to:
+            raise LabelError("say what to change with to=... (e.g. to='blond,male=0')")
+        targets = self.translator.label_space.parse_targets(to)
+        given = parse_source(self.translator.label_space, source) if source else {}
+        if isinstance(images, torch.Tensor):
+            if framing is not None:
+                raise LabelError("a tensor is a batch of model-size crops; framing applies to photos")
+            return self._tensor(images, targets, given)
+        framing = framing or "faces"
+        if framing not in FRAMINGS:
+            raise LabelError(f"framing {framing!r}: choose one of {', '.join(FRAMINGS)}")
+        options = Options(
+            targets, given, suffix_of(to), detect=framing == "faces", native=framing == "native"
+        )
+        if isinstance(images, Sequence) and not isinstance(images, np.ndarray):
+            return [self._photo(image, options, f"image {i}") for i, image in enumerate(images)]
+        return self._photo(images, options, "the image")
+
+    def _tensor(self, x: torch.Tensor, targets, given) -> torch.Tensor:
+        size = self.translator.image_size
+        if x.dim() != 4 or x.shape[1] != 3 or tuple(x.shape[2:]) != (size, size):
+            raise ImageError(
+                f"a tensor must be a batch (B, 3, {size}, {size}) in [-1, 1] at the model's size, "
+                f"got {tuple(x.shape)}; give photos as PIL images or arrays"
+            )
+        return self.translator.apply(x.to(self.translator.device, torch.float32), targets, given)
+
+    def _photo(self, image: Any, options: Options, name: str) -> Any:
+        array = _as_array(image, name)
+        if options.detect and self._detector is None:
+            self._detector = FaceDetector()
+        translator = self.translator
+        limits = translator.native_limits(options.targets) if options.native else None
+        detector = self._detector if options.detect else None
+        job = frame(array.copy(), name, detector, translator.image_size, None, translator.resample, limits,
+                    no_face="pass framing='crop' if it already is a face crop, or framing='native'")  # fmt: skip
+        translated = translate_crops(translator, job.crops, options)
+        result = result_photo(job, translated, translator, options)
+        return Image.fromarray(result) if isinstance(image, Image.Image) else result
+
+
+def _as_array(image: Any, name: str) -> np.ndarray:
+    """A PIL image (any mode) or an (H, W, 3) uint8 array -> (H, W, 3) uint8 RGB."""
+    if isinstance(image, Image.Image):
+        return np.asarray(image.convert("RGB"))
+    if isinstance(image, np.ndarray) and image.dtype == np.uint8 and image.ndim == 3 and image.shape[2] == 3:
+        return image
+    what = f"an array {image.dtype} {image.shape}" if isinstance(image, np.ndarray) else type(image).__name__
+    raise ImageError(
+        f"{name} is {what}; give a PIL image, an (H, W, 3) uint8 array, a list of them, or a (B, 3, H, W) tensor"
+    )
+
+
+def load(path: str | Path, device: str = "cpu") -> Model:
+    """A run folder, a model file (.safetensors or .onnx) or a folder of model files, on `device`."""
+    return Model(Translator.load(path, check_device(device)))
