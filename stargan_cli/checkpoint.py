@@ -1,4 +1,4 @@
-"""Checkpoints (DESIGN.md, contract 3): self-describing safetensors files and the training state.
+"""Checkpoints (docs/design.md, contract 3): self-describing safetensors files and the training state.
 
 - `<network>.safetensors`, one per network of the method (its `MODEL.networks`, e.g. `generator` and
   `discriminator`): weights plus string metadata under `stargan.*` keys (method, its model config, label

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 
 from rich.console import Console
 from rich.markup import escape
@@ -52,7 +51,3 @@ def warn(message: str) -> None:
 def info(message: str) -> None:
     if not quiet():
         console.print(escape(message), soft_wrap=True)
-
-
-def is_interactive() -> bool:
-    return sys.stderr.isatty()

@@ -2,7 +2,7 @@
 
 They work on a method's `Translator` (models/spec.py), built from its networks, so every method's
 samples, translations and scores go through the same code. A translation is a list of passes, one per
-dataset (DESIGN.md contract 1): a label vector with two datasets active was never trained, so "blond and
+dataset (docs/design.md, contract 1): a label vector with two datasets active was never trained, so "blond and
 happy" is a CelebA pass then a RaFD pass.
 """
 

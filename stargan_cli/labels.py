@@ -1,4 +1,4 @@
-"""The label space: every label vector in the toolkit is built here (DESIGN.md, contract 1).
+"""The label space: every label vector in the toolkit is built here (docs/design.md, contract 1).
 
 A label space is an ordered list of datasets. Each dataset has ordered attribute names and a kind:
 "multi" (independent 0/1 attributes, e.g. CelebA, with optional mutually exclusive groups such as hair
@@ -127,13 +127,6 @@ class LabelSpace:
         if self.mask_size:
             out[:, self.num_classes + dataset] = 1
         return out
-
-    def permuted_targets(
-        self, labels: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """The reference's training targets: the batch's own labels in a random order."""
-        order = torch.randperm(labels.shape[0], generator=generator).to(labels.device)
-        return labels[order]
 
     def single_targets(self, dataset: int, source: torch.Tensor) -> list[tuple[str, torch.Tensor]]:
         """Every single-attribute target of a dataset, applied to (B, A) source labels.

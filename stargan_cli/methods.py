@@ -1,5 +1,5 @@
 """The registry of methods: one line per translation model, naming its model file's `MODEL` and its
-objective file's `TRAINING` (DESIGN.md, "Methods").
+objective file's `TRAINING` (docs/design.md, "Methods").
 
 Training, checkpoints, export, ONNX, translate and evaluate reach a method only through its entry here:
 its `[model]` and `[loss]` config classes, its networks by name, its optimiser groups, its objective and

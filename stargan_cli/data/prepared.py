@@ -1,4 +1,4 @@
-"""The prepared dataset (DESIGN.md, contract 2): what training and evaluation read.
+"""The prepared dataset (docs/design.md, contract 2): what training and evaluation read.
 
 A directory with `manifest.json` and, per split, `images-<split>.npy` (N,H,W,3 uint8, memory-mapped),
 `labels-<split>.npy` (N,A float32 0/1) and `files-<split>.txt` (the source of every row). The manifest is

@@ -1,4 +1,4 @@
-"""Run directories (DESIGN.md, contract 4): runs/NNNN-<name>/ with config.json, metrics.jsonl, samples/,
+"""Run directories (docs/design.md, contract 4): runs/NNNN-<name>/ with config.json, metrics.jsonl, samples/,
 checkpoints/ and the latest generator.safetensors."""
 
 from __future__ import annotations
