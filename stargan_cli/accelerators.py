@@ -40,8 +40,8 @@ def native_bf16(device_type: str) -> str:
 
 def resolve_precision(setting: str, device_type: str) -> tuple[str, str]:
     """`train.precision` -> (fp32 | bf16 | fp16, why). "auto" is bf16 autocast where the device computes
-    bf16 natively (measured on the demo: 1.8x fp32 on a CPU with avx512_bf16) and fp32 elsewhere, where
-    emulated bf16 gains nothing; any other setting is taken as it is (why = "")."""
+    bf16 natively (the demo's speed-up is in benchmarks/RESULTS.md) and fp32 elsewhere, where emulated
+    bf16 gains nothing; any other setting is taken as it is (why = "")."""
     if setting != "auto":
         return setting, ""
     native = native_bf16(device_type)

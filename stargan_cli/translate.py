@@ -219,8 +219,8 @@ class Translator:
         """How many pixels one `--native` frame may have in the memory free on the device now. The targets'
         passes over a small probe frame, with every layer's output size recorded, give the bytes per pixel:
         the largest output times 4 (its input, itself, a skip connection and a normalisation's temporary
-        are alive at once; a 9-megapixel frame through the toy generator peaked at 2.2 GB above idle, 3.3
-        times its largest output). The probe frame is the model's own size. None for networks that are not PyTorch modules (ONNX), which manage
+        are alive at once; the measured peak of a large frame is in benchmarks/RESULTS.md). The probe frame
+        is the model's own size. None for networks that are not PyTorch modules (ONNX), which manage
         their own memory."""
         modules = [m for net in self.networks if isinstance(net, torch.nn.Module) for m in net.modules()]
         if not modules:

@@ -78,7 +78,7 @@ def channels_last(x: torch.Tensor) -> bool:
 def nhwc_instance_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor, eps: float) -> torch.Tensor:
     """F.instance_norm's numbers for a channels_last map, reduced over H and W where it lies: F.instance_norm
     normalises through batch_norm on a (1, N*C, H, W) view, which an NHWC map must be copied into and out
-    of (15 of 62 ms per graphed bf16 cycle on the H100, benchmarks/RESULTS.md). Statistics in fp32, then
+    of (a large share of a graphed bf16 cycle on the H100: benchmarks/RESULTS.md). Statistics in fp32, then
     one fused multiply-add on the map in its own dtype; the result keeps the NHWC layout."""
     var, mean = torch.var_mean(x.float(), dim=(2, 3), unbiased=False, keepdim=True)
     scale = torch.rsqrt(var + eps) * weight.float()[:, None, None]
@@ -89,8 +89,8 @@ def nhwc_instance_norm(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 class FirstConv(nn.Conv2d):
     """The generator's first convolution (3 + label channels in, 7x7). With channels_last weights its input
     and weight are padded with zero channels to a multiple of PAD_TO: the same sums, in a shape cuDNN has
-    fast NHWC kernels for (on 8 channels in bf16 it picked a slow generic kernel, 9.25 of 62 ms per graphed
-    cycle on the H100). The stored weight keeps the reference's shape, so checkpoints do not change."""
+    fast NHWC kernels for (on 8 channels in bf16 it picked a slow generic kernel; benchmarks/RESULTS.md).
+    The stored weight keeps the reference's shape, so checkpoints do not change."""
 
     PAD_TO = 16
 

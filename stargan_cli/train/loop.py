@@ -138,8 +138,8 @@ def make_accelerator(recipe: Recipe) -> Accelerator:
 
 def memory_format(setting: str, device: torch.device) -> torch.memory_format:
     """`train.memory_format` on `device`: auto is channels_last on a GPU, where cuDNN's bf16 and fp16
-    convolutions run NHWC natively, and contiguous on the CPU, where it was slower. On the H100 the two were
-    within 4% of each other (eager bf16: NHWC 684 vs 663 img/s; CUDA graphs: 1232 vs 1281; benchmarks/RESULTS.md)."""
+    convolutions run NHWC natively, and contiguous on the CPU, where it was slower (both measured in
+    benchmarks/RESULTS.md)."""
     if setting == "auto":
         setting = "channels_last" if device.type == "cuda" else "contiguous"
     return torch.channels_last if setting == "channels_last" else torch.contiguous_format

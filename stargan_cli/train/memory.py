@@ -6,9 +6,8 @@ during the heaviest phase of one step (the objective's shared forward and that p
 configured batch), counted with a saved-tensors hook while the method's own code runs on shape-only meta
 tensors (each tensor once, weights not again), times ACTIVATION_OVERHEAD for the gradients and
 temporaries that backward holds beside them; halved under bf16/fp16 autocast, where convolutions and
-matmuls save 2-byte tensors. Measured on the CPU (benchmarks/training_memory.py, RESULTS.md): the peak
-resident memory of two real U-GAT-IT steps was 1.26-1.32 times state + saved activations, light and full,
-64 and 128 px.
+matmuls save 2-byte tensors. ACTIVATION_OVERHEAD comes from real steps measured on the CPU
+(benchmarks/training_memory.py; the figures are in benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ import torch
 from ..objectives.spec import Draw, ObjectiveContext
 
 GIB = 2**30
-ACTIVATION_OVERHEAD = 1.35  # measured: (peak - state) / saved activations, 1.30-1.40 on the CPU
+ACTIVATION_OVERHEAD = 1.35  # (peak - state) / saved activations, as measured (benchmarks/RESULTS.md)
 
 
 @dataclass(frozen=True)

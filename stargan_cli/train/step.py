@@ -24,8 +24,8 @@ from ..objectives.spec import Objective
 
 def adam(params, lr: float, betas: tuple[float, float], weight_decay: float = 0.0) -> torch.optim.Adam:
     """Adam with the fused kernel (CPU and CUDA): one pass over each parameter instead of a chain of
-    foreach ops; the same update rule. Measured on the paper's 44M-parameter discriminator on the 2-core
-    CPU: 29 ms per step against 192 ms (benchmarks/RESULTS.md). `weight_decay` is Adam's own (L2 added to
+    foreach ops; the same update rule, several times faster on the paper's discriminator (measured in
+    benchmarks/RESULTS.md). `weight_decay` is Adam's own (L2 added to
     the gradient), as U-GAT-IT's PyTorch code uses it."""
     return torch.optim.Adam(params, lr, betas, weight_decay=weight_decay, fused=True)
 
