@@ -24,6 +24,8 @@ from typing import Any
 
 import torch
 
+from ..console import warn
+from ..errors import ConfigError
 from .step import StepRunner
 
 
@@ -123,3 +125,26 @@ def portable_state(optimizer: torch.optim.Optimizer) -> dict:
         if "capturable" in group:
             group["capturable"] = False
     return state
+
+
+def compiled(networks: dict, groups: dict[str, tuple[str, ...]], cfg) -> dict:
+    """The networks a step runs: with `train.compile_generator`, the generator group's networks through
+    torch.compile (never a discriminator: torch.compile cannot double-backward)."""
+    forward = dict(networks)
+    if cfg.compile_generator:
+        forward.update({n: torch.compile(networks[n]) for n in groups.get("generator", ())})
+    return forward
+
+
+def graphed(runner, cfg, accelerator, main: bool):
+    """With `train.cuda_graphs` on a CUDA GPU, the step replayed as CUDA graphs (one process only);
+    elsewhere the step as it is, with a note."""
+    if not cfg.cuda_graphs:
+        return runner
+    if accelerator.num_processes > 1:
+        raise ConfigError("train.cuda_graphs runs in one process; set it to false for several")
+    if accelerator.device.type == "cuda":
+        return GraphedStep(runner)
+    if main:
+        warn("train.cuda_graphs is ignored: not training on a CUDA GPU")
+    return runner

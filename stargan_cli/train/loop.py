@@ -46,7 +46,7 @@ from ..models.spec import Translator
 from ..objectives.spec import ObjectiveContext
 from . import memory, trackers
 from .ema import EMA
-from .graphs import GraphedStep, portable_state, set_learning_rate
+from .graphs import compiled, graphed, portable_state, set_learning_rate
 from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, run_config_hash, write_config
 from .schedule import learning_rate
@@ -178,193 +178,245 @@ def train(
 
     `stop_at` ends the run after that step with a checkpoint, as an interruption would (for tests).
     """
-    # 1. configuration, run directory, data
-    if resume is not None:
-        run_dir = Path(resume)
-        recipe = read_config(run_dir)
-        config_id = run_config_hash(run_dir)
-        checkpoint = resume_point(run_dir)
-    else:
-        assert recipe is not None
-        config_id, checkpoint = recipe.hash(), None
-    datasets, label_space = open_datasets(recipe)
-    cfg, method = recipe.train, get_method(recipe.model.architecture)
-    trackers.check(cfg.log_with)
-    shapes = check_size(method, recipe.model.params, label_space)
-    precision, why = resolve_precision(cfg.precision, training_device(cfg.device))
-    resolved = dataclasses.replace(recipe, train=dataclasses.replace(cfg, precision=precision))
-    accelerator = make_accelerator(resolved)
-    set_seed(cfg.seed)
-    main = accelerator.is_main_process
-    if main:
-        said = f"{precision} ({why})" if why else precision
-        info(f"training {recipe.model.architecture} on {describe(accelerator, said, recipe.data.batch_size)}")
-    train_labels = {d: ds.split("train").labels for d, ds in enumerate(datasets)}
-    sources = method.training.streams(recipe.model.params, label_space, train_labels)  # checks the data
-    guess = memory.estimate(method, resolved, label_space, [s.dataset for s in sources], shapes)
-    if guess is not None:  # a run the GPU cannot hold stops here, before its run directory exists
-        advice = memory.check(guess, accelerator.device, method.model.memory_hint(recipe.model.params))
-        if main:
-            info(f"memory: {guess.describe()}")
-            if advice:
-                warn(advice)
-    rank, processes = accelerator.process_index, accelerator.num_processes
-    context = ObjectiveContext(label_space, train_labels, cfg.seed, rank, processes, accelerator.device)
-    objective = method.training.objective(recipe.loss, context)
-    streams = [
-        BatchStream(
-            datasets[s.dataset].split("train"),
-            recipe.data.batch_size,
-            cfg.seed,
-            s.dataset,
-            recipe.data.flip,
-            rank,
-            processes,
-            s.name,
-            recipe.data.zoom_out,
-            recipe.data.shift,
-            subset=s.rows,
-            key=k,
-            zoom_in=recipe.data.load_size / recipe.model.params.image_size if recipe.data.load_size else 1.0,
+    return Trainer(recipe, resume).run(stop_at)
+
+
+class Trainer:
+    """One training run, read top to bottom: `__init__` sets it up (configuration, data, networks,
+    optimisers, a checkpoint to resume from), `run` loops over the steps, and each step is `step` (the
+    updates), then `log`, `sample` and `save` when due.
+
+    The order of random draws (docs/design.md, "Methods"): the seed is set before the networks are built
+    (their initialisation draws from torch's generator), every batch's draws come from its own generator
+    seeded by (seed, step, stream, rank) (stream.py), and torch's generator is saved in every checkpoint for
+    what a loss draws inside a step. Nothing here may draw anything else, or the golden runs change."""
+
+    def __init__(self, recipe: Recipe | None, resume: str | Path | None = None) -> None:
+        self._configure(recipe, resume)
+        self._open_data()
+        self._build()
+
+    # ----- set-up ------------------------------------------------------------------------------------------
+    def _configure(self, recipe: Recipe | None, resume: str | Path | None) -> None:
+        """The recipe (a run's own config.json when resuming), its method, the accelerator."""
+        self.resume = resume
+        if resume is not None:
+            self.run_dir = Path(resume)
+            recipe = read_config(self.run_dir)
+            self.config_id = run_config_hash(self.run_dir)
+            self.checkpoint = resume_point(self.run_dir)
+        else:
+            assert recipe is not None
+            self.config_id, self.checkpoint = recipe.hash(), None
+        self.recipe = recipe
+        self.datasets, self.label_space = open_datasets(recipe)
+        self.cfg, self.method = recipe.train, get_method(recipe.model.architecture)
+        trackers.check(self.cfg.log_with)
+        self.shapes = check_size(self.method, recipe.model.params, self.label_space)
+        precision, why = resolve_precision(self.cfg.precision, training_device(self.cfg.device))
+        self.resolved = dataclasses.replace(recipe, train=dataclasses.replace(self.cfg, precision=precision))
+        self.accelerator = make_accelerator(self.resolved)
+        set_seed(self.cfg.seed)
+        self.main = self.accelerator.is_main_process
+        if self.main:
+            said = f"{precision} ({why})" if why else precision
+            where = describe(self.accelerator, said, recipe.data.batch_size)
+            info(f"training {recipe.model.architecture} on {where}")
+
+    def _open_data(self) -> None:
+        """The method's data streams (checked before a run directory exists), the memory estimate, the
+        objective, and the run directory of a new run."""
+        recipe, cfg, method, accelerator = self.recipe, self.cfg, self.method, self.accelerator
+        train_labels = {d: ds.split("train").labels for d, ds in enumerate(self.datasets)}
+        sources = method.training.streams(recipe.model.params, self.label_space, train_labels)
+        guess = memory.estimate(
+            method, self.resolved, self.label_space, [s.dataset for s in sources], self.shapes
         )
-        for k, s in enumerate(sources)
-    ]
-    if main and resume is not None and checkpoint is None:
-        info(f"{run_dir} stopped before its first checkpoint: training it again from step 0")
-    if resume is None:
-        run_dir = new_run_dir(recipe.output.runs_dir, recipe.output.name) if main else Path()
-        if main:
-            write_config(run_dir, recipe)
-
-    # 2. networks, optimisers
-    model_cfg = recipe.model.params
-    layout = memory_format(cfg.memory_format, accelerator.device)
-    built = method.model.build(model_cfg, label_space)
-    networks = {name: net.to(memory_format=layout) for name, net in built.items()}
-    resize = datasets[0].manifest.get("preprocessing", {}).get("resize", "")
-    info0 = ModelInfo(
-        method.name, model_cfg, label_space, 0, "", resize=resize if resize in RESIZE_FILTERS else ""
-    )
-    groups = method.training.groups
-    optimizers = {
-        group: adam(  # each parameter once: a method's networks may share some (UNIT's shared layers)
-            list(dict.fromkeys(itertools.chain.from_iterable(networks[n].parameters() for n in names))),
-            getattr(cfg, LEARNING_RATES[group]),
-            (cfg.beta1, cfg.beta2),
-            cfg.weight_decay,
+        if guess is not None:  # a run the GPU cannot hold stops here, before its run directory exists
+            advice = memory.check(guess, accelerator.device, method.model.memory_hint(recipe.model.params))
+            if self.main:
+                info(f"memory: {guess.describe()}")
+                if advice:
+                    warn(advice)
+        rank, self.processes = accelerator.process_index, accelerator.num_processes
+        context = ObjectiveContext(
+            self.label_space, train_labels, cfg.seed, rank, self.processes, accelerator.device
         )
-        for group, names in groups.items()
-    }
-    start, logs, opt_state, state = 0, {}, {}, {}
-    if checkpoint is not None:
-        opt_state = load_optimizer_state(checkpoint)
-        state = _restore(checkpoint, opt_state, recipe, config_id, label_space, networks, optimizers)
-        objective.load_state_dict(opt_state.get("objective", {}))
-        start = int(state["step"])
-        logs = {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
-    prepared = accelerator.prepare(*networks.values(), *optimizers.values())
-    networks = dict(zip(networks, prepared[: len(networks)], strict=True))
-    optimizers = dict(zip(optimizers, prepared[len(networks) :], strict=True))
-    if opt_state.get("scaler") and accelerator.scaler is not None:
-        accelerator.scaler.load_state_dict(opt_state["scaler"])
-    plain = {name: accelerator.unwrap_model(net) for name, net in networks.items()}  # without DDP's wrapper
-    ema = None
-    if cfg.ema:  # a moving average of every network the generator group updates, on the same device
-        ema = EMA({n: plain[n] for n in groups.get("generator", ())}, cfg.ema, state.get("ema_updates", 0))
-        if checkpoint is not None:
-            for name, average in ema.networks.items():
-                load_weights(average, checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
-    forward = dict(networks)
-    if cfg.compile_generator:  # never a discriminator: torch.compile cannot double-backward
-        forward.update({n: torch.compile(networks[n]) for n in groups.get("generator", ())})
-    run_step = StepRunner(forward, optimizers, objective, accelerator)
-    if cfg.cuda_graphs:
-        if accelerator.num_processes > 1:
-            raise ConfigError("train.cuda_graphs runs in one process; set it to false for several")
-        if accelerator.device.type == "cuda":
-            run_step = GraphedStep(run_step)
-        elif main:
-            warn("train.cuda_graphs is ignored: not training on a CUDA GPU")
-    last = min(cfg.steps, stop_at) if stop_at else cfg.steps
+        self.objective = method.training.objective(recipe.loss, context)
+        data = recipe.data
+        zoom_in = data.load_size / recipe.model.params.image_size if data.load_size else 1.0
+        self.streams = [
+            BatchStream(
+                self.datasets[s.dataset].split("train"),
+                data.batch_size,
+                cfg.seed,
+                s.dataset,
+                data.flip,
+                rank,
+                self.processes,
+                s.name,
+                data.zoom_out,
+                data.shift,
+                subset=s.rows,
+                key=k,
+                zoom_in=zoom_in,
+            )  # fmt: skip
+            for k, s in enumerate(sources)
+        ]
+        if self.main and self.resume is not None and self.checkpoint is None:
+            info(f"{self.run_dir} stopped before its first checkpoint: training it again from step 0")
+        if self.resume is None:
+            self.run_dir = new_run_dir(recipe.output.runs_dir, recipe.output.name) if self.main else Path()
+            if self.main:
+                write_config(self.run_dir, recipe)
 
-    # what samples use: the averages in place of the generators when EMA is on
-    inference_networks = plain | (ema.networks if ema is not None else {})
-    sampler = method.model.translator(inference_networks, label_space, model_cfg)
-    fixed = _fixed_samples(datasets, recipe.data.sample_count, accelerator.device, sampler)
-
-    def save(step: int) -> None:
-        accelerator.wait_for_everyone()
-        if main:
-            nets = {name: (net, info0.at(step, name)) for name, net in plain.items()}
-            averages = ema.networks.items() if ema is not None else ()
-            nets |= {f"{n}{EMA_SUFFIX}": (net, info0.at(step, n, "ema")) for n, net in averages}
-            opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in optimizers.items()}
-            opt_state["scaler"] = accelerator.scaler.state_dict() if accelerator.scaler is not None else {}
-            opt_state["rng"] = {"torch": torch.get_rng_state()}
-            opt_state["objective"] = objective.state_dict()
-            state = {"config_hash": config_id, "last_losses": {k: v.item() for k, v in logs.items()}}
-            if ema is not None:
-                state["ema_updates"] = ema.updates
-            save_training_state(run_dir, step, nets, opt_state, state, cfg.keep_checkpoints)
-            failpoint(f"checkpoint-{step}-saved")  # the checkpoint complete, the inference files not yet
-            export_models(step)
-
-    def export_models(step: int) -> None:
-        """The run's inference files (`<role>.safetensors`), the averages where EMA is on."""
-        for role in method.model.exported:
-            averaged = ema is not None and role in ema.networks
-            net = ema.networks[role] if averaged else plain[role]
-            save_model(
-                run_dir / f"{role}.safetensors", net, info0.at(step, role, "ema" if averaged else "trained")
+    def _build(self) -> None:
+        """Networks, optimisers (one Adam per group), the checkpoint's state, Accelerate's wrapping, EMA,
+        the step runner and what samples use."""
+        recipe, cfg, method, accelerator = self.recipe, self.cfg, self.method, self.accelerator
+        model_cfg = recipe.model.params
+        layout = memory_format(cfg.memory_format, accelerator.device)
+        built = method.model.build(model_cfg, self.label_space)
+        networks = {name: net.to(memory_format=layout) for name, net in built.items()}
+        resize = self.datasets[0].manifest.get("preprocessing", {}).get("resize", "")
+        self.info0 = ModelInfo(
+            method.name, model_cfg, self.label_space, 0, "", resize=resize if resize in RESIZE_FILTERS else ""
+        )
+        groups = method.training.groups
+        optimizers = {
+            group: adam(  # each parameter once: a method's networks may share some (UNIT's shared layers)
+                list(dict.fromkeys(itertools.chain.from_iterable(networks[n].parameters() for n in names))),
+                getattr(cfg, LEARNING_RATES[group]),
+                (cfg.beta1, cfg.beta2),
+                cfg.weight_decay,
             )
+            for group, names in groups.items()
+        }
+        self.start, self.logs, opt_state, state = 0, {}, {}, {}
+        if self.checkpoint is not None:
+            opt_state = load_optimizer_state(self.checkpoint)
+            state = _restore(self.checkpoint, opt_state, recipe, self.config_id, self.label_space, networks,
+                             optimizers)  # fmt: skip
+            self.objective.load_state_dict(opt_state.get("objective", {}))
+            self.start = int(state["step"])
+            self.logs = {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
+        prepared = accelerator.prepare(*networks.values(), *optimizers.values())
+        self.networks = dict(zip(networks, prepared[: len(networks)], strict=True))
+        self.optimizers = dict(zip(optimizers, prepared[len(networks) :], strict=True))
+        if opt_state.get("scaler") and accelerator.scaler is not None:
+            accelerator.scaler.load_state_dict(opt_state["scaler"])
+        self.plain = {name: accelerator.unwrap_model(net) for name, net in self.networks.items()}  # no DDP
+        self.ema = None
+        if cfg.ema:  # a moving average of every network the generator group updates, on the same device
+            self.ema = EMA({n: self.plain[n] for n in groups.get("generator", ())}, cfg.ema,
+                           state.get("ema_updates", 0))  # fmt: skip
+            if self.checkpoint is not None:
+                for name, average in self.ema.networks.items():
+                    load_weights(average, self.checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
+        runner = StepRunner(
+            compiled(self.networks, groups, cfg), self.optimizers, self.objective, accelerator
+        )
+        self.run_step = graphed(runner, cfg, accelerator, self.main)
+        # what samples use: the averages in place of the generators when EMA is on
+        inference_networks = self.plain | (self.ema.networks if self.ema is not None else {})
+        self.sampler = method.model.translator(inference_networks, self.label_space, model_cfg)
+        self.fixed = _fixed_samples(self.datasets, recipe.data.sample_count, accelerator.device, self.sampler)
 
-    # 3. the loop
-    if checkpoint is not None and start >= last and main:  # killed after the last checkpoint, before the
-        export_models(start)  # inference files were rewritten: write them from it
-    images_per_step = recipe.data.batch_size * processes * len(streams)
+    # ----- the loop ----------------------------------------------------------------------------------------
+    def run(self, stop_at: int | None = None) -> Result:
+        cfg, accelerator = self.cfg, self.accelerator
+        last = min(cfg.steps, stop_at) if stop_at else cfg.steps
+        if self.checkpoint is not None and self.start >= last and self.main:  # killed after the last
+            self.export_models(self.start)  # checkpoint, before the inference files were rewritten
+        images_per_step = self.recipe.data.batch_size * self.processes * len(self.streams)
+        trackers.start(accelerator, cfg.log_with, self.run_dir, self.recipe.to_dict())
+        with (
+            _StopFlag() as stop,
+            TrainProgress(self.run_dir if self.main else None, self.start, cfg.steps, self.main) as bar,
+            _closing(accelerator),
+        ):
+            for step in range(self.start + 1, last + 1):
+                self.step(step)
+                due = step % cfg.checkpoint_every == 0 or step == last
+                self.log(step, bar, images_per_step, last, reduce=due or stop.requested)
+                if self.main and (step % cfg.sample_every == 0 or step == last):
+                    self.sample(step)
+                if due or stop.requested:
+                    self.save(step)
+                    if not due:
+                        raise TrainingInterrupted(
+                            f"interrupted at step {step}; checkpoint saved in {self.run_dir}/checkpoints. "
+                            f"Continue with: stargan train --resume {self.run_dir}"
+                        )
+        return Result(self.run_dir, last, bar.last_logs, self.main)
 
-    def rate(base: float, done: int) -> float:
+    def rate(self, base: float, done: int) -> float:
+        cfg = self.cfg
         return learning_rate(base, done, cfg.steps, cfg.decay_start, cfg.lr_step, cfg.lr_gamma)
 
-    trackers.start(accelerator, cfg.log_with, run_dir, recipe.to_dict())
-    with (
-        _StopFlag() as stop,
-        TrainProgress(run_dir if main else None, start, cfg.steps, main) as bar,
-        _closing(accelerator),
-    ):
-        for step in range(start + 1, last + 1):
-            phases = objective.phases(step)
-            for group, opt in optimizers.items():
-                set_learning_rate(opt, rate(getattr(cfg, LEARNING_RATES[group]), step - 1))
-            draws = [stream.draw(step - 1, accelerator.device, objective.draw) for stream in streams]
-            for batch in objective.batches(draws, step):
-                logs.update(run_step(batch, phases))
-                if ema is not None and "generator" in phases:
-                    ema.update(plain)
-            # bookkeeping: logs, samples, checkpoints
-            lr = rate(cfg.g_lr, step)
-            due = step % cfg.checkpoint_every == 0 or step == last
-            reduced = None  # the logs averaged over processes, once per step that needs them
-            if step % cfg.log_every == 0 or step == last or due or stop.requested:
-                reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(logs.items())}
-                _check_finite(reduced, step, run_dir)  # never a log or checkpoint of NaN losses
-            if step % cfg.log_every == 0 or step == last:
-                record = bar.log(step, reduced, lr, images_per_step)
-                accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
-            else:
-                bar.advance(step, images_per_step)
-            if main and (step % cfg.sample_every == 0 or step == last):
-                path = run_dir / "samples" / f"step-{step:07d}.png"
-                picture = _save_samples(path, sampler, accelerator, fixed)
-                trackers.log_picture(accelerator, "samples", picture, step)
-            if due or stop.requested:
-                save(step)
-                if not due:
-                    raise TrainingInterrupted(
-                        f"interrupted at step {step}; checkpoint saved in {run_dir}/checkpoints. "
-                        f"Continue with: stargan train --resume {run_dir}"
-                    )
-    return Result(run_dir, last, bar.last_logs, main)
+    def step(self, step: int) -> None:
+        """The objective's updates at this 1-based step, on one draw of every stream; the EMA after each
+        generator update."""
+        phases = self.objective.phases(step)
+        for group, opt in self.optimizers.items():
+            set_learning_rate(opt, self.rate(getattr(self.cfg, LEARNING_RATES[group]), step - 1))
+        draws = [
+            stream.draw(step - 1, self.accelerator.device, self.objective.draw) for stream in self.streams
+        ]
+        for batch in self.objective.batches(draws, step):
+            self.logs.update(self.run_step(batch, phases))
+            if self.ema is not None and "generator" in phases:
+                self.ema.update(self.plain)
+
+    def log(self, step: int, bar: TrainProgress, images_per_step: int, last: int, reduce: bool) -> None:
+        """The logs averaged over processes (once per step that needs them, checked for NaN), into
+        metrics.jsonl and the trackers at log steps; otherwise the progress bar moves on."""
+        cfg, accelerator = self.cfg, self.accelerator
+        logged = step % cfg.log_every == 0 or step == last
+        if logged or reduce:
+            self.reduced = {
+                k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(self.logs.items())
+            }
+            _check_finite(self.reduced, step, self.run_dir)  # never a log or checkpoint of NaN losses
+        if logged:
+            record = bar.log(step, self.reduced, self.rate(cfg.g_lr, step), images_per_step)
+            accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
+        else:
+            bar.advance(step, images_per_step)
+
+    def sample(self, step: int) -> None:
+        path = self.run_dir / "samples" / f"step-{step:07d}.png"
+        picture = _save_samples(path, self.sampler, self.accelerator, self.fixed)
+        trackers.log_picture(self.accelerator, "samples", picture, step)
+
+    def save(self, step: int) -> None:
+        """A checkpoint of every network, its average, the optimisers, scaler, RNG and objective state, then
+        the run's inference files (main process; the others wait)."""
+        self.accelerator.wait_for_everyone()
+        if not self.main:
+            return
+        nets = {name: (net, self.info0.at(step, name)) for name, net in self.plain.items()}
+        averages = self.ema.networks.items() if self.ema is not None else ()
+        nets |= {f"{n}{EMA_SUFFIX}": (net, self.info0.at(step, n, "ema")) for n, net in averages}
+        scaler = self.accelerator.scaler
+        opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in self.optimizers.items()}
+        opt_state["scaler"] = scaler.state_dict() if scaler is not None else {}
+        opt_state["rng"] = {"torch": torch.get_rng_state()}
+        opt_state["objective"] = self.objective.state_dict()
+        state = {"config_hash": self.config_id, "last_losses": {k: v.item() for k, v in self.logs.items()}}
+        if self.ema is not None:
+            state["ema_updates"] = self.ema.updates
+        save_training_state(self.run_dir, step, nets, opt_state, state, self.cfg.keep_checkpoints)
+        failpoint(f"checkpoint-{step}-saved")  # the checkpoint complete, the inference files not yet
+        self.export_models(step)
+
+    def export_models(self, step: int) -> None:
+        """The run's inference files (`<role>.safetensors`), the averages where EMA is on."""
+        for role in self.method.model.exported:
+            averaged = self.ema is not None and role in self.ema.networks
+            net = self.ema.networks[role] if averaged else self.plain[role]
+            meta = self.info0.at(step, role, "ema" if averaged else "trained")
+            save_model(self.run_dir / f"{role}.safetensors", net, meta)
 
 
 def _restore(
