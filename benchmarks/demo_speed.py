@@ -102,7 +102,8 @@ def main() -> None:
     from stargan_cli.config import load_recipe
 
     steps, per_step = load_recipe(recipe, [])[0].train.steps, images_per_step(recipe)
-    print("\n| variant | images/s (runs) | ratio | 6,000 steps |\n| --- | ---: | ---: | ---: |")
+    print(f"\n{args.recipe}: minutes for its {steps:,} steps at each rate")
+    print("| variant | images/s (runs) | ratio | minutes |\n| --- | ---: | ---: | ---: |")
     for name, values in rates.items():
         rate = statistics.median(values)
         runs = ", ".join(f"{v:.0f}" for v in values)
