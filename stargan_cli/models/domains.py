@@ -142,6 +142,14 @@ class TwoDomainTranslator:
         """A ModelSpec's `translator`: the domains are the model config's `domains` in the label space."""
         return cls(networks, label_space, Domains.resolve(config.domains, label_space))
 
+    def controls(self, dataset: int) -> list[dict]:
+        """The serve page's control: a choice of direction (only into B for a one-way model)."""
+        a, b = self.domains.a.label, self.domains.b.label
+        options = [{"label": f"{a} \u2192 {b}", "to": b}]
+        if self.into["a"] is not None:
+            options.append({"label": f"{b} \u2192 {a}", "to": a})
+        return [{"kind": "choice", "label": "direction", "options": options, "strength": False}]
+
     def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor:
         return self.route(x, target, lambda generator, rows: generator(rows))
 

@@ -26,7 +26,9 @@ class Translator(Protocol):
     (source, target) labels are pairs it was trained for: all of them for StarGAN; for a two-domain model,
     a source in one domain and a target in the other (models/domains.py). `attention` gives where the
     generator looks for that translation, a heatmap (B, 1, h, w), for methods that have one (U-GAT-IT's
-    CAM), else None."""
+    CAM), else None. Optionally, `controls(dataset)` gives the serve page's controls for a dataset where the
+    method has its own (two-domain models: a choice of direction); without it the page builds them from
+    the label space."""
 
     label_space: LabelSpace
 

@@ -22,7 +22,6 @@ from PIL import Image
 from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
 from ..labels import LabelSpace
-from ..models.domains import TwoDomainTranslator
 from ..photos import declared_size, photo_format, read_photo
 from ..translate import Options, Translator, frame, result_photo, suffix_of, translate_crops
 
@@ -67,14 +66,9 @@ def controls(translator: Translator) -> list[dict]:
     out = []
     for spec in space.datasets:
         items: list[dict] = []
-        if isinstance(model, TwoDomainTranslator):
-            domains = model.domains
-            options = [{"label": f"{domains.a.label} \u2192 {domains.b.label}", "to": domains.b.label}]
-            if model.into["a"] is not None:
-                options.append(
-                    {"label": f"{domains.b.label} \u2192 {domains.a.label}", "to": domains.a.label}
-                )
-            items.append({"kind": "choice", "label": "direction", "options": options, "strength": False})
+        own = getattr(model, "controls", None)  # a method's own controls (models/spec.py, Translator)
+        if own is not None:
+            items = own(space.dataset_index(spec.name))
         elif spec.kind == "single":
             options = [{"label": "keep", "to": ""}] + [{"label": a, "to": a} for a in spec.attributes]
             items.append({"kind": "choice", "label": "class", "options": options, "strength": False})
