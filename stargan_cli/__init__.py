@@ -3,7 +3,9 @@
 From Python: `stargan_cli.load(path)` gives a model to call with images (api.py); it is imported on first
 use, so `stargan --help` does not wait for torch."""
 
-__version__ = "0.1.0"
+from .version import __version__
+
+__all__ = ["__version__", "load", "Model"]
 
 
 def __getattr__(name: str):

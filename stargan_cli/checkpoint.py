@@ -26,12 +26,12 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
-from . import __version__
 from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
 from .files import cannot_write, failpoint, replaced
 from .labels import LabelSpace
 from .methods import METHODS, Method
+from .version import __version__
 
 FORMAT_VERSION = "1"
 ENTRY = "generator"  # the entry file of inference: <run>/generator.safetensors

@@ -32,7 +32,7 @@ app.add_typer(prepare_app, name="prepare")
 
 def _version(value: bool) -> None:
     if value:
-        from . import __version__
+        from .version import __version__
 
         stdout.print(f"stargan {__version__}")
         raise typer.Exit()

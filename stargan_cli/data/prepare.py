@@ -20,11 +20,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .. import __version__
 from ..console import info, progress
 from ..errors import DatasetError
 from ..files import cannot_write, locked
 from ..labels import DatasetLabels
+from ..version import __version__
 from .prepared import FORMAT_VERSION, PreparedDataset
 
 
