@@ -28,7 +28,7 @@ from torch import nn
 
 from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
-from .files import cannot_write, failpoint, replaced
+from .files import FILE_MODE, cannot_write, failpoint, replaced
 from .labels import LabelSpace
 from .methods import METHODS, Method
 from .version import __version__
@@ -84,16 +84,6 @@ class ModelInfo:
         return ModelInfo(
             self.architecture, self.config, self.label_space, step, role or self.role, weights, self.resize
         )
-
-
-def _file_mode() -> int:
-    """The mode a new file gets here (0o644 under the usual umask 022)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-FILE_MODE = _file_mode()
 
 
 def _atomic_save(tensors: dict[str, torch.Tensor], path: Path, metadata: dict[str, str]) -> None:

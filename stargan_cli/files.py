@@ -19,6 +19,17 @@ def temporary_name(path: str | Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}-{uuid.uuid4().hex[:8]}.tmp")
 
 
+def _file_mode() -> int:
+    """The mode a new file gets here (0o644 under the usual umask 022)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+# what writers that create files readable by their owner only (safetensors: 0o600) set instead
+FILE_MODE = _file_mode()
+
+
 def cannot_write(path, exc: OSError) -> StarganError:
     """An OSError of a write as one line naming the destination and what to do."""
     reason = exc.strerror or exc.__class__.__name__

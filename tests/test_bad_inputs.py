@@ -666,5 +666,6 @@ def test_model_files_are_readable_like_any_file_the_user_writes(trained_run):
 
     mask = os.umask(0)
     os.umask(mask)
-    for path in (trained_run / "generator.safetensors", *trained_run.glob("checkpoints/*/*.safetensors")):
+    files = [trained_run / "generator.safetensors", *trained_run.glob("checkpoints/*/*.safetensors")]
+    for path in files:
         assert path.stat().st_mode & 0o777 == 0o666 & ~mask, path

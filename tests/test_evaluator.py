@@ -8,6 +8,7 @@ from torchvision.models import ResNet
 from stargan_cli.data.prepared import PreparedDataset
 from stargan_cli.errors import ConfigError
 from stargan_cli.evaluate.classifier import cache_path, classify, load_or_train, resolve
+from stargan_cli.files import FILE_MODE
 
 
 def test_auto_picks_the_small_network_below_64_px():
@@ -26,6 +27,7 @@ def test_resnet18_is_trained_cached_and_reloaded(toy_dataset):
         meta = f.metadata()
     assert meta["architecture"] == "resnet18" and meta["manifest_hash"].startswith(ds.manifest_sha256[:16])
     stamp = path.stat().st_mtime_ns
+    assert path.stat().st_mode & 0o777 == FILE_MODE  # readable like the user's other files, not 0o600
     again, accuracy_again = load_or_train(ds, arch="resnet18")  # from the cache: not retrained
     assert path.stat().st_mtime_ns == stamp and accuracy_again == accuracy
     images = ds.split("test").images

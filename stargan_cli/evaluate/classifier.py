@@ -12,6 +12,7 @@ on the real test images, and retrained when the dataset's manifest or the traini
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,7 @@ from torch import nn
 from ..console import info, progress, warn
 from ..data.prepared import PreparedDataset
 from ..errors import ConfigError, StarganError
-from ..files import replaced
+from ..files import FILE_MODE, replaced
 from ..images import to_tensor
 from ..labels import DatasetLabels
 from ..losses import CLASSIFICATION
@@ -189,6 +190,7 @@ def load_or_train(
     try:
         with replaced(path) as tmp:
             save_file(state, str(tmp), metadata=meta)
+            os.chmod(tmp, FILE_MODE)  # safetensors writes 0o600
     except StarganError as exc:  # a read-only dataset folder: the evaluator is simply not cached
         warn(f"{exc}; the evaluator is retrained next time")
         where = "not cached"
