@@ -28,7 +28,7 @@ from PIL import Image
 from .accelerators import check_device
 from .errors import ImageError, LabelError
 from .faces import FaceDetector
-from .translate import Options, Translator, frame, parse_source, result_photo, suffix_of, translate_crops
+from .translate import Options, Translator, parse_source, suffix_of, translate_photo
 
 FRAMINGS = ("faces", "crop", "native")
 
@@ -99,16 +99,11 @@ class Model:
         return self.translator.apply(x.to(self.translator.device, torch.float32), targets, given)
 
     def _photo(self, image: Any, options: Options, name: str) -> Any:
-        array = _as_array(image, name)
+        array = _as_array(image, name).copy()  # the faces are pasted into it; the caller's stays as it was
         if options.detect and self._detector is None:
             self._detector = FaceDetector()
-        translator = self.translator
-        limits = translator.native_limits(options.targets) if options.native else None
-        detector = self._detector if options.detect else None
-        job = frame(array.copy(), name, detector, translator.image_size, None, translator.resample, limits,
-                    no_face="pass framing='crop' if it already is a face crop, or framing='native'")  # fmt: skip
-        translated = translate_crops(translator, job.crops, options)
-        result = result_photo(job, translated, translator, options)
+        no_face = "pass framing='crop' if it already is a face crop, or framing='native'"
+        _, result = translate_photo(self.translator, array, name, options, self._detector, no_face)
         return Image.fromarray(result) if isinstance(image, Image.Image) else result
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from collections.abc import Container
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -166,7 +165,10 @@ def load_weights(
     except (SafetensorError, OSError) as exc:
         raise CheckpointError(f"{path} is not a readable safetensors file ({exc})") from None
     expected = module.state_dict()
-    state = without_norm_statistics(state, keep=expected)
+    # stored averages the network does not keep: files saved before PyTorch 0.4, and UNIT models imported by
+    # earlier versions, carry them for instance norms that normalise every image by its own statistics;
+    # the references' own loaders drop them too
+    state = {k: v for k, v in state.items() if k in expected or k.rsplit(".", 1)[-1] not in NORM_STATISTICS}
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     wrong = [
@@ -188,15 +190,6 @@ def load_weights(
             "diverged; use an earlier checkpoint"
         )
     module.load_state_dict(state, strict=False)
-
-
-def without_norm_statistics(
-    state: dict[str, torch.Tensor], keep: Container[str] = ()
-) -> dict[str, torch.Tensor]:
-    """`state` less the norm layers' stored averages (other than those named in `keep`): files saved before
-    PyTorch 0.4, and UNIT models imported by earlier versions, carry them for instance norms that
-    normalise every image by its own statistics; the references' own loaders drop them too."""
-    return {k: v for k, v in state.items() if k in keep or k.rsplit(".", 1)[-1] not in NORM_STATISTICS}
 
 
 def model_file(path: str | Path, role: str = ENTRY) -> Path:

@@ -248,8 +248,8 @@ def build_dataclass(cls: type, values: Mapping[str, Any], prefix: str, migrate: 
     """`values` -> cls(**values) with unknown keys and wrong types reported by their dotted path.
 
     A key of the class's RETIRED mapping (a setting earlier versions had) is dropped at its listed value
-    (or any of a tuple of them) and refused at any other; a key of its MOVED mapping is refused with its new place (with `migrate`,
-    the caller has moved it already and it is dropped here)."""
+    (or any of a tuple of them) and refused at any other; a key of its MOVED mapping is refused with its
+    new place (with `migrate`, the caller has moved it already and it is dropped here)."""
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init]
     retired, moved = getattr(cls, "RETIRED", {}), getattr(cls, "MOVED", {})

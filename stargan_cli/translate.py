@@ -404,6 +404,26 @@ def result_photo(job: Job, translated: np.ndarray, translator: Translator, optio
     return photo
 
 
+def translate_photo(
+    translator: Translator,
+    photo: np.ndarray,
+    name: str,
+    options: Options,
+    detector: FaceDetector | None,
+    no_face: str = NO_FACE,
+) -> tuple[Job, np.ndarray]:
+    """One photo through the command line's own steps (frame, translate_crops, result_photo), for the
+    front ends that take a photo at a time (the Python API, serve): its job (the faces found) and the photo
+    to give back. `photo` is changed in place (the faces are pasted into it)."""
+    limits = translator.native_limits(options.targets) if options.native else None
+    detector = detector if options.detect else None
+    job = frame(
+        photo, name, detector, translator.image_size, None, translator.resample, limits, no_face=no_face
+    )
+    translated = translate_crops(translator, job.crops, options)
+    return job, result_photo(job, translated, translator, options)
+
+
 def _attention_path(item: InputFile, options: Options) -> Path:
     return output_path(item, options.out, f"{options.tag}_attention", "png")
 

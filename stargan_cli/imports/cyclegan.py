@@ -16,7 +16,6 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import without_norm_statistics
 from ..errors import CheckpointError
 from ..models.cyclegan import CycleGANConfig, build
 from .two_domain import check_domains, write_generators
@@ -24,9 +23,9 @@ from .weights import load_reference_state
 
 
 def generator_state(path: Path) -> tuple[dict[str, torch.Tensor], int, int]:
-    """The generator's tensors (instance-norm statistics dropped), its ngf and its residual block count."""
+    """The generator's tensors, its ngf and its residual block count (instance-norm statistics of old files
+    are dropped when they are loaded: checkpoint.load_weights)."""
     state = load_reference_state(path)
-    state = without_norm_statistics(state)
     first = state.get("model.1.weight")
     if first is None or first.dim() != 4 or tuple(first.shape[1:]) != (3, 7, 7):
         raise CheckpointError(

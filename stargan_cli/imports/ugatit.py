@@ -55,7 +55,7 @@ def discriminator_sizes(state, where: str) -> tuple[int, int]:
             f"{where} has no model.1.weight_orig (a convolution's 4-D weight): not a U-GAT-IT discriminator"
         )
     convs = sum(1 for k in state if re.fullmatch(r"model\.\d+\.weight_orig", k))
-    return state["model.1.weight_orig"].shape[0], convs + 1
+    return first.shape[0], convs + 1
 
 
 def import_ugatit(

@@ -8,7 +8,8 @@ are put together from the halves: `generator` (A -> B) = gen_a's encoder + gen_b
 = gen_b's encoder + gen_a's decoder. Widths, stages and residual blocks are read off the tensors. Master
 shares no layers (`shared_layers = 0`). Its files from before PyTorch 0.4 carry the instance norms'
 running statistics; the reference's test script drops them (`pytorch03_to_pytorch04`) and normalises
-each image by its own statistics, and so do these imports, so translations match the reference's.
+each image by its own statistics, and so does loading here (checkpoint.load_weights), so translations
+match the reference's.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import without_norm_statistics
 from ..errors import CheckpointError
 from ..models.unit import UNITConfig, build
 from .two_domain import check_domains, write_generators
@@ -65,9 +65,7 @@ def import_unit(
             f"{path} is not a UNIT gen_*.pt file (one dict of the two VAEGens 'a' and 'b'; dis_*.pt holds "
             "the discriminators, which translating does not use)"
         )
-    states = {
-        key: without_norm_statistics(as_state_dict(bundle[key], path, f" ['{key}']")) for key in ("a", "b")
-    }
+    states = {key: as_state_dict(bundle[key], path, f" ['{key}']") for key in ("a", "b")}
     sizes = {key: vaegen_sizes(state, f"{path} ['{key}']") for key, state in states.items()}
     if sizes["a"] != sizes["b"]:
         raise CheckpointError(f"{path}: gen a and gen b differ in size {sizes['a']} vs {sizes['b']}")

@@ -23,7 +23,7 @@ from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
 from ..labels import LabelSpace
 from ..photos import declared_size, photo_format, read_photo
-from ..translate import Options, Translator, frame, result_photo, suffix_of, translate_crops
+from ..translate import Options, Translator, suffix_of, translate_photo
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger ones are for `stargan translate --max-side`
@@ -153,23 +153,9 @@ class Service:
             targets=targets, given={}, tag=suffix_of(to), detect=framing == "faces", native=native
         )
         with self.lock:
-            detector = None
             if options.detect:
                 self.detector = self.detector or FaceDetector()
-                detector = self.detector
-            limits = translator.native_limits(targets) if native else None
-            job = frame(
-                photo,
-                name,
-                detector,
-                translator.image_size,
-                None,
-                translator.resample,
-                limits,
-                no_face=NO_FACE,
-            )
-            translated = translate_crops(translator, job.crops, options)
-            result = result_photo(job, translated, translator, options)
+            job, result = translate_photo(translator, photo, name, options, self.detector, NO_FACE)
         fmt, save = photo_format(Path(name).suffix)  # the command line's format for this file name
         if fmt == "PNG":
             save = {"compress_level": 1}  # the same pixels, written in a fraction of the time

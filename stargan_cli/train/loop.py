@@ -125,9 +125,9 @@ def training_device(setting: str) -> str:
 
 
 def make_accelerator(recipe: Recipe) -> Accelerator:
-    """The run's Accelerator (`recipe.train.precision` resolved: not "auto")."""
+    """The run's Accelerator (`recipe.train.precision` resolved, not "auto"; `recipe.train.device` checked
+    by training_device)."""
     device = recipe.train.device
-    training_device(device)
     accelerator = fresh_accelerator(
         mixed_precision=MIXED_PRECISION[recipe.train.precision], cpu=device == "cpu"
     )
@@ -374,12 +374,10 @@ class Trainer:
         cfg, accelerator = self.cfg, self.accelerator
         logged = step % cfg.log_every == 0 or step == last
         if logged or reduce:
-            self.reduced = {
-                k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(self.logs.items())
-            }
-            _check_finite(self.reduced, step, self.run_dir)  # never a log or checkpoint of NaN losses
+            reduced = {k: accelerator.reduce(v.float(), "mean").item() for k, v in sorted(self.logs.items())}
+            _check_finite(reduced, step, self.run_dir)  # never a log or checkpoint of NaN losses
         if logged:
-            record = bar.log(step, self.reduced, self.rate(cfg.g_lr, step), images_per_step)
+            record = bar.log(step, reduced, self.rate(cfg.g_lr, step), images_per_step)
             accelerator.log({k: v for k, v in record.items() if k != "step"}, step=step)
         else:
             bar.advance(step, images_per_step)
