@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's first command, verbatim, on fresh clones of two revisions, one after the other (issue 39):
+# The README's first command, verbatim, on fresh clones of two revisions, one after the other:
 # each clone runs the first line of its own README's first ```bash block (venv, install, prepare, train,
 # evaluate) and is timed as a whole. Prints the wall time of each, their ratio, and the evaluate table.
 #   bash benchmarks/demo_side_by_side.sh OLD_REV NEW_REV [WORKDIR]

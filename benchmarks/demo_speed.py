@@ -10,7 +10,7 @@ recipe's steps would take at that rate.
     python benchmarks/demo_speed.py data/toyfaces --recipe toyfaces_unit.toml --only "fp32, D weight grads kept" fp32
 
 Variants (`--set` overrides of the recipe): fp32 with the discriminator's weight gradients computed during
-the generator's update (what training did before issue 39; the script brings it back by freezing nothing),
+the generator's update (what training did before 2026-12-05; the script brings it back by freezing nothing),
 fp32 as training does now, bf16 autocast, bf16 with the generator compiled.
 """
 
@@ -40,7 +40,7 @@ from stargan_cli.config import load_recipe
 from stargan_cli.train import step
 from stargan_cli.train.loop import train
 
-if sys.argv[2] == "keep":  # the step before issue 39: no parameter frozen in any phase
+if sys.argv[2] == "keep":  # the step before 2026-12-05: no parameter frozen in any phase
     view = step.StepRunner.view
     step.StepRunner.view = lambda self, phase: step.PhaseView((), view(self, phase).networks)
 recipe, _ = load_recipe(sys.argv[1], sys.argv[3:])

@@ -1,4 +1,4 @@
-"""Face detectors that could ship offline, measured per skin tone (issue 38).
+"""Face detectors that could ship offline, measured per skin tone.
 
 Detectors: OpenCV's frontal Haar cascade (what translate and serve use, with their preprocessing),
 dlib's HOG detector (the `dlib-bin` wheel, compiled in, no model file; one upsampling) and MTCNN (three

@@ -1,8 +1,8 @@
 """Each method's training step with and without the weight gradients of the networks a phase does not step,
-interleaved in one process (issue 36, point 6; issue 39).
+interleaved in one process.
 
 For each toy recipe (StarGAN's demo in fp32, CycleGAN, U-GAT-IT, UNIT) a Trainer is set up once; then blocks
-of `--block` steps alternate between the step as it was before issue 39 (no parameter frozen in any phase:
+of `--block` steps alternate between the step as it was before 2026-12-05 (no parameter frozen in any phase:
 the discriminators' weight gradients are computed and thrown away during the generator updates) and the
 step as it is now, `--blocks` blocks in all. Interleaving in one process puts both variants on the same
 machine state (this 2-core VM's speed drifts by 10-30% from minute to minute). Printed per method: the
@@ -34,7 +34,7 @@ RECIPES = {
 NOW = step_module.StepRunner.view
 
 
-def before(self, phase):  # the step before issue 39: nothing frozen
+def before(self, phase):  # the step before 2026-12-05: nothing frozen
     return step_module.PhaseView((), NOW(self, phase).networks)
 
 

@@ -10,6 +10,9 @@ import pytest
 from PIL import Image
 
 from .cli_helpers import assert_one_line_error, invoke
+from .test_cyclegan import TINY as CYCLEGAN_TINY
+from .test_ugatit import TINY as UGATIT_TINY
+from .test_unit import TINY as UNIT_TINY
 
 
 def snapshot(folder) -> dict[str, str]:
@@ -470,15 +473,15 @@ def test_photos_read_ahead_hold_a_bounded_number_of_pixels(monkeypatch, tmp_path
         assert yielded[0] == 8 and max(ahead) == most, (budget, ahead)
 
 
-# ----- class 2: crafted reference files (issue 37) -----------------------------------------------------------
+# ----- class 2: crafted reference files --------------------------------------------------------------------
 def crafted_ugatit(tmp_path, network: str, key: str, shape: tuple[int, ...]):
     import torch
 
     from stargan_cli.models.ugatit import UGATITConfig
 
-    from .test_ugatit import TINY, reference_file
+    from .test_ugatit import reference_file
 
-    path, _ = reference_file(tmp_path, UGATITConfig(**TINY))
+    path, _ = reference_file(tmp_path, UGATITConfig(**UGATIT_TINY))
     bundle = torch.load(path, weights_only=True)
     for name in (network, "genB2A") if network == "genA2B" else (network,):
         bundle[name][key] = torch.zeros(shape)
@@ -568,12 +571,12 @@ def test_prepare_and_train_into_a_read_only_folder_are_one_line(read_only_folder
     assert list(read_only_folder.iterdir()) == []
 
 
-SMALL_MODELS = {  # the four methods at tiny sizes, for whole frames of a few pixels
+SMALL_MODELS = {  # the four methods at tiny sizes (each method's test file's), for frames of a few pixels
     "stargan": {"image_size": 16, "g_conv_dim": 4, "g_repeat_num": 1, "d_conv_dim": 4, "d_repeat_num": 2},
-    "cyclegan": {"image_size": 16, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_d": 2},
-    "ugatit": {"image_size": 32, "ngf": 4, "ndf": 4, "n_blocks": 1, "n_layers_global": 5, "n_layers_local": 3},
-    "unit": {"image_size": 32, "dim": 4, "n_res": 2, "dis_dim": 4, "dis_layers": 3, "dis_scales": 2},
-}  # fmt: skip
+    "cyclegan": CYCLEGAN_TINY,
+    "ugatit": UGATIT_TINY,
+    "unit": UNIT_TINY,
+}
 
 
 @pytest.mark.parametrize("method", list(SMALL_MODELS))
