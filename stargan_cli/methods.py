@@ -2,8 +2,8 @@
 objective file's `TRAINING` (docs/design.md, "Methods").
 
 Training, checkpoints, export, ONNX, translate and evaluate reach a method only through its entry here:
-its `[model]` and `[loss]` config classes, its networks by name, its optimiser groups, its objective and
-what translates. A recipe picks one with `model.architecture`.
+its `[model]` and `[loss]` config classes, its networks by name, its optimisers and phases, its objective
+and what translates. A recipe picks one with `model.architecture`.
 """
 
 from __future__ import annotations
@@ -30,8 +30,8 @@ class Method:
     training: TrainingSpec
 
     def __post_init__(self) -> None:
-        grouped = [n for names in self.training.groups.values() for n in names]
-        assert sorted(grouped) == sorted(self.model.networks), f"{self.name}: every network in one group"
+        trained = self.training.networks
+        assert sorted(trained) == sorted(self.model.networks), f"{self.name}: every network trained or frozen"
 
 
 METHODS: dict[str, Method] = {

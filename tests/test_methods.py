@@ -20,7 +20,7 @@ from stargan_cli.errors import ConfigError
 from stargan_cli.export import export
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.spec import ModelSpec, Signature
-from stargan_cli.objectives.spec import TrainingSpec
+from stargan_cli.objectives.spec import TrainingSpec, adversarial
 from stargan_cli.train.loop import train
 from stargan_cli.translate import Translator
 
@@ -140,7 +140,7 @@ PAIR = methods.Method(
         PairTranslator,
         {"generator": Signature(("image", "label"), ("translated",), example)},
     ),
-    TrainingSpec(PairLoss, {"generator": ("generator",), "discriminator": ("critic",)}, PairObjective),
+    TrainingSpec(PairLoss, adversarial(("generator",), ("critic",)), PairObjective, averaged=("generator",)),
 )
 
 

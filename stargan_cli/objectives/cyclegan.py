@@ -36,7 +36,7 @@ from torch import nn
 
 from .. import losses
 from ..errors import ConfigError
-from .spec import Draw, ObjectiveContext, TrainingSpec
+from .spec import Draw, ObjectiveContext, TrainingSpec, adversarial
 from .two_domain import TwoDomainObjective, domain_streams
 
 
@@ -170,10 +170,8 @@ def _halved(discriminator: nn.Module, real: torch.Tensor, fake: torch.Tensor) ->
 
 TRAINING = TrainingSpec(
     config=CycleGANLoss,
-    groups={
-        "generator": ("generator", "generator_b"),
-        "discriminator": ("discriminator_a", "discriminator_b"),
-    },
+    optimizers=adversarial(("generator", "generator_b"), ("discriminator_a", "discriminator_b")),
+    averaged=("generator", "generator_b"),
     objective=CycleGANObjective,
     streams=domain_streams,
 )

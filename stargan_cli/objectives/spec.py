@@ -10,10 +10,11 @@ the objective for everything that depends on the method:
   fixed order: a resumed run draws the same numbers, and no method shares a stream with another's data.
 - `batches(draws, step)`: the method's batches (dataclasses whose tensors are on the device) from one
   draw of every stream: StarGAN one per dataset, CycleGAN one from the two domains' draws.
-- `phases(step)`: the optimiser groups updated at this 1-based step, in order (e.g. D, then G when due).
+- `phases(step)`: the phases run at this 1-based step, in order (e.g. D, then G when due); each phase
+  steps the optimisers TrainingSpec.phases names for it (by default a phase is one optimiser, same name).
 - `forward(networks, batch, phases)`: work shared by the phases (e.g. G's translation, with its graph
   when G is updated), run once under autocast; returns a state dict that `loss` reads.
-- `loss(phase, networks, batch, state, grad_scale)`: that group's whole loss, to be back-propagated
+- `loss(phase, networks, batch, state, grad_scale)`: that phase's whole loss, to be back-propagated
   once, and its logs (detached scalars, named `D/...`, `G/...` as in metrics.jsonl).
 - `after_update(phase, networks)`: called after each optimiser step of a phase, for constraints on the
   weights (U-GAT-IT clips its generators' rho to [0, 1]); most methods do nothing.
@@ -24,7 +25,7 @@ the objective for everything that depends on the method:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -33,7 +34,31 @@ from torch import nn
 
 from ..labels import LabelSpace
 
-GROUPS = ("generator", "discriminator")  # optimiser groups: learning rates train.g_lr and train.d_lr
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """One Adam optimiser of a method: the networks it steps and its settings. Its learning rate is the
+    `[train]` setting `lr` (`g_lr` or `d_lr`) times `lr_scale`, on the run's schedule; betas and weight decay
+    are `train.beta1`/`beta2` and `train.weight_decay` unless given."""
+
+    networks: tuple[str, ...]
+    lr: str = "g_lr"
+    lr_scale: float = 1.0
+    betas: tuple[float, float] | None = None
+    weight_decay: float | None = None
+    key: str = ""  # its entry in a checkpoint's optimizer.pt ("" = the optimiser's name)
+
+    def __post_init__(self) -> None:
+        assert self.lr in ("g_lr", "d_lr") and self.lr_scale > 0, self
+
+
+def adversarial(generators: tuple[str, ...], discriminators: tuple[str, ...]) -> dict[str, OptimizerSpec]:
+    """The two optimisers of a GAN: "generator" at train.g_lr and "discriminator" at train.d_lr (saved as
+    g_opt and d_opt, the keys of every checkpoint written before methods named their optimisers)."""
+    return {
+        "generator": OptimizerSpec(generators, "g_lr", key="g_opt"),
+        "discriminator": OptimizerSpec(discriminators, "d_lr", key="d_opt"),
+    }
 
 
 @dataclass(frozen=True)
@@ -102,11 +127,34 @@ def every_dataset(
 @dataclass(frozen=True)
 class TrainingSpec:
     config: type  # the `[loss]` section: a frozen dataclass of the method's weights and options
-    groups: dict[str, tuple[str, ...]]  # optimiser group (GROUPS) -> the networks it updates
+    optimizers: dict[str, OptimizerSpec]  # by name; each trained network in exactly one
     objective: Callable[[Any, ObjectiveContext], Objective]  # (loss config, context) -> objective
+    # the networks whose weights train.ema averages (the average is what samples, exports and translate
+    # use) and train.compile_generator compiles: those that translate
+    averaged: tuple[str, ...]
     # (model config, label space, training labels per dataset) -> the data streams, in draw order
     streams: Callable[[Any, LabelSpace, Mapping[int, np.ndarray]], list[Stream]] = every_dataset
     min_batch: int = 1  # the smallest data.batch_size it trains with (StarGAN: 2, targets permute a batch)
+    # phase -> the optimisers it steps, for phases that are not simply one optimiser of the same name
+    phases: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    frozen: tuple[str, ...] = ()  # networks used in training (e.g. a landmark network) and never trained
+    # the EMA's decay ramps up from 0.1 (train/ema.py): what the four first methods do; off, it is
+    # train.ema from the first update (StarGAN v2)
+    ema_ramp: bool = True
 
     def __post_init__(self) -> None:
-        assert set(self.groups) <= set(GROUPS)
+        trained = [n for spec in self.optimizers.values() for n in spec.networks]
+        assert len(trained) == len(set(trained)), "each network in one optimiser"
+        assert not set(trained) & set(self.frozen), "a frozen network in an optimiser"
+        assert set(self.averaged) <= set(trained)
+        for phase, names in self.phases.items():
+            assert names and set(names) <= set(self.optimizers), f"phase {phase} steps unknown optimisers"
+
+    def stepped(self, phase: str) -> tuple[str, ...]:
+        """The optimisers `phase` steps."""
+        return self.phases.get(phase, (phase,))
+
+    @property
+    def networks(self) -> tuple[str, ...]:
+        """Every network training builds: the trained ones, then the frozen ones."""
+        return (*(n for spec in self.optimizers.values() for n in spec.networks), *self.frozen)

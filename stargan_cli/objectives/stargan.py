@@ -35,7 +35,7 @@ from torch import nn
 from .. import losses
 from ..errors import ConfigError
 from ..labels import LabelSpace
-from .spec import Draw, ObjectiveContext, TrainingSpec
+from .spec import Draw, ObjectiveContext, TrainingSpec, adversarial
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,9 @@ class StarGANLoss:
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
     n_critic: int = 5  # G updated every n_critic discriminator steps
+    # not in the paper: the gradient penalty at every gp_every-th step only, weighted by gp_every to keep its
+    # average pull (StyleGAN2's lazy regularisation); it is a fifth of a demo step on a CPU
+    gp_every: int = 1
     # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
     cross_targets: float = 0.0
     # not in the paper: std of Gaussian noise on every image D's classifier reads (real in D's loss, fake in
@@ -53,8 +56,9 @@ class StarGANLoss:
     cls_noise: float = 0.0
 
     def __post_init__(self) -> None:
-        if self.n_critic < 1:
-            raise ConfigError(f"loss.n_critic must be at least 1, got {self.n_critic}")
+        for name in ("n_critic", "gp_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"loss.{name} must be at least 1, got {getattr(self, name)}")
         for name in ("lambda_cls", "lambda_rec", "lambda_gp"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be 0 or more, got {getattr(self, name)}")
@@ -88,7 +92,8 @@ class Batch:
     labels_org: torch.Tensor  # (B, A) 0/1 labels of this dataset
     labels_trg: torch.Tensor  # (B, A) target labels of this dataset (rows in `cross` ignore theirs)
     cross: CrossTargets | None = None
-    alpha: torch.Tensor | None = None  # (B, 1, 1, 1) U(0, 1): the gradient penalty's interpolation
+    # (B, 1, 1, 1) U(0, 1): the gradient penalty's interpolation; None at a step without the penalty
+    alpha: torch.Tensor | None = None
 
 
 def draw_cross(
@@ -162,9 +167,9 @@ class StarGANObjective:
             device,
         )
         labels_trg = draw.labels[torch.from_numpy(permutation).to(device)]
-        return Batch(
-            draw.x_real, draw.dataset, draw.labels, labels_trg, cross, torch.from_numpy(alpha).to(device)
-        )
+        penalised = (step - 1) % self.config.gp_every == 0  # alphas are drawn at every step all the same
+        alpha = torch.from_numpy(alpha).to(device) if penalised else None
+        return Batch(draw.x_real, draw.dataset, draw.labels, labels_trg, cross, alpha)
 
     def phases(self, step: int) -> tuple[str, ...]:
         return ("discriminator", "generator") if step % self.config.n_critic == 0 else ("discriminator",)
@@ -226,28 +231,31 @@ class StarGANObjective:
         grad_scale: float | torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The whole D loss, to be back-propagated once. `x_fake` is detached here. D has no cross-sample
-        layers, so any grouping of its forwards gives the same numbers (`separate_penalty`)."""
+        layers, so any grouping of its forwards gives the same numbers (`separate_penalty`). At a step without
+        the penalty (`gp_every`) there are no interpolates and `D/gp` is not logged (the last one stays)."""
         x_real, alpha = batch.x_real, batch.alpha
         b = x_real.shape[0]
         x_fake = x_fake.detach()
-        x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
-        if self.separate_penalty:
-            src, cls = discriminator(torch.cat([x_real, x_fake]))
-            src_real, src_fake = src.split(b)
-            src_hat, _ = discriminator(x_hat)
-        else:
-            src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
-            src_real, src_fake, src_hat = src.split(b)
+        rows = [x_real, x_fake]
+        x_hat = None if alpha is None else (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
+        if x_hat is not None and not self.separate_penalty:
+            rows.append(x_hat)
+        src, cls = discriminator(torch.cat(rows))
+        src_real, src_fake = src[:b], src[b : 2 * b]
+        if x_hat is not None:
+            src_hat = discriminator(x_hat)[0] if self.separate_penalty else src[2 * b :]
         if self.config.cls_noise:
             _, cls = discriminator(self._noisy(x_real))
         logs = {
             "D/real": losses.wgan_real(src_real),
             "D/fake": losses.wgan_fake(src_fake),
             "D/cls": self._classification(cls[:b], batch.dataset, batch.labels_org),
-            "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
         cfg = self.config
-        loss = logs["D/real"] + logs["D/fake"] + cfg.lambda_cls * logs["D/cls"] + cfg.lambda_gp * logs["D/gp"]
+        loss = logs["D/real"] + logs["D/fake"] + cfg.lambda_cls * logs["D/cls"]
+        if x_hat is not None:
+            logs["D/gp"] = losses.gradient_penalty(src_hat, x_hat, grad_scale)
+            loss = loss + cfg.lambda_gp * cfg.gp_every * logs["D/gp"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def generator_loss(
@@ -275,7 +283,8 @@ class StarGANObjective:
 
 TRAINING = TrainingSpec(
     config=StarGANLoss,
-    groups={"generator": ("generator",), "discriminator": ("discriminator",)},
+    optimizers=adversarial(("generator",), ("discriminator",)),
+    averaged=("generator",),
     objective=StarGANObjective,
     min_batch=2,
 )

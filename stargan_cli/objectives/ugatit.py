@@ -35,7 +35,7 @@ from torch import nn
 from .. import losses
 from ..errors import ConfigError
 from ..models.ugatit import clip_rho
-from .spec import Draw, ObjectiveContext, TrainingSpec
+from .spec import Draw, ObjectiveContext, TrainingSpec, adversarial
 from .two_domain import TwoDomainObjective, domain_streams
 
 
@@ -139,10 +139,11 @@ class UGATITObjective(TwoDomainObjective):
 
 TRAINING = TrainingSpec(
     config=UGATITLoss,
-    groups={
-        "generator": ("generator", "generator_b"),
-        "discriminator": ("discriminator_ga", "discriminator_la", "discriminator_gb", "discriminator_lb"),
-    },
+    optimizers=adversarial(
+        ("generator", "generator_b"),
+        ("discriminator_ga", "discriminator_la", "discriminator_gb", "discriminator_lb"),
+    ),
+    averaged=("generator", "generator_b"),
     objective=UGATITObjective,
     streams=domain_streams,
 )

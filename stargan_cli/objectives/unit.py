@@ -49,7 +49,7 @@ from torch import nn
 
 from .. import losses
 from ..errors import ConfigError
-from .spec import Draw, ObjectiveContext, TrainingSpec
+from .spec import Draw, ObjectiveContext, TrainingSpec, adversarial
 from .two_domain import TwoDomainObjective, domain_streams
 
 DISTANCES = ("l1", "cosine")
@@ -190,10 +190,10 @@ class UNITObjective(TwoDomainObjective):
 
 TRAINING = TrainingSpec(
     config=UNITLoss,
-    groups={
-        "generator": ("generator", "generator_b"),
-        "discriminator": ("discriminator_a", "discriminator_b", "latent_discriminator"),
-    },
+    optimizers=adversarial(
+        ("generator", "generator_b"), ("discriminator_a", "discriminator_b", "latent_discriminator")
+    ),
+    averaged=("generator", "generator_b"),
     objective=UNITObjective,
     streams=domain_streams,
 )

@@ -127,12 +127,12 @@ def portable_state(optimizer: torch.optim.Optimizer) -> dict:
     return state
 
 
-def compiled(networks: dict, groups: dict[str, tuple[str, ...]], cfg) -> dict:
-    """The networks a step runs: with `train.compile_generator`, the generator group's networks through
-    torch.compile (never a discriminator: torch.compile cannot double-backward)."""
+def compiled(networks: dict, translating: tuple[str, ...], cfg) -> dict:
+    """The networks a step runs: with `train.compile_generator`, those that translate (TrainingSpec.averaged)
+    through torch.compile (never a discriminator: torch.compile cannot double-backward)."""
     forward = dict(networks)
     if cfg.compile_generator:
-        forward.update({n: torch.compile(networks[n]) for n in groups.get("generator", ())})
+        forward.update({n: torch.compile(networks[n]) for n in translating})
     return forward
 
 

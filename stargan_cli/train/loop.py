@@ -2,8 +2,8 @@
 
 One step = for each dataset of the label space, one batch and the updates the method's objective asks
 for at that step (StarGAN: D every step, G every n_critic-th, the reference's alternation); step.py
-holds that per-batch work. The loop owns what every method shares: devices and precision, one Adam per
-optimiser group with its schedule, checkpoints of every network, logs, sample grids and resume.
+holds that per-batch work. The loop owns what every method shares: devices and precision, the Adam
+optimisers the method declares, each on its schedule, checkpoints of every network, logs, sample grids and resume.
 """
 
 from __future__ import annotations
@@ -54,9 +54,6 @@ from .step import StepRunner, adam, match_layout
 from .stream import BatchStream
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
-# per optimiser group: its learning rate's setting, and its key in a checkpoint's optimizer.pt
-LEARNING_RATES = {"generator": "g_lr", "discriminator": "d_lr"}
-OPTIMIZER_KEYS = {"generator": "g_opt", "discriminator": "d_opt"}
 
 
 class TrainingInterrupted(StarganError):
@@ -271,32 +268,38 @@ class Trainer:
                 write_config(self.run_dir, recipe)
 
     def _build(self) -> None:
-        """Networks, optimisers (one Adam per group), the checkpoint's state, Accelerate's wrapping, EMA,
-        the step runner and what samples use."""
+        """Networks (the frozen ones never trained), the method's optimisers, the checkpoint's state,
+        Accelerate's wrapping, EMA, the step runner and what samples use."""
         recipe, cfg, method, accelerator = self.recipe, self.cfg, self.method, self.accelerator
-        model_cfg = recipe.model.params
+        model_cfg, training = recipe.model.params, method.training
         layout = memory_format(cfg.memory_format, accelerator.device)
         built = method.model.build(model_cfg, self.label_space)
         networks = {name: net.to(memory_format=layout) for name, net in built.items()}
+        for name in training.frozen:
+            networks[name].requires_grad_(False).eval()
         resize = self.datasets[0].manifest.get("preprocessing", {}).get("resize", "")
         self.info0 = ModelInfo(
             method.name, model_cfg, self.label_space, 0, "", resize=resize if resize in RESIZE_FILTERS else ""
         )
-        groups = method.training.groups
         optimizers = {
-            group: adam(  # each parameter once: a method's networks may share some (UNIT's shared layers)
-                list(dict.fromkeys(itertools.chain.from_iterable(networks[n].parameters() for n in names))),
-                getattr(cfg, LEARNING_RATES[group]),
-                (cfg.beta1, cfg.beta2),
-                cfg.weight_decay,
+            name: adam(  # each parameter once: a method's networks may share some (UNIT's shared layers)
+                list(
+                    dict.fromkeys(
+                        itertools.chain.from_iterable(networks[n].parameters() for n in spec.networks)
+                    )
+                ),
+                self.base_rate(spec),
+                spec.betas or (cfg.beta1, cfg.beta2),
+                cfg.weight_decay if spec.weight_decay is None else spec.weight_decay,
             )
-            for group, names in groups.items()
+            for name, spec in training.optimizers.items()
         }
         self.start, self.logs, opt_state, state = 0, {}, {}, {}
         if self.checkpoint is not None:
             opt_state = load_optimizer_state(self.checkpoint)
+            keys = {name: spec.key or name for name, spec in training.optimizers.items()}
             state = _restore(self.checkpoint, opt_state, recipe, self.config_id, self.label_space, networks,
-                             optimizers)  # fmt: skip
+                             {keys[name]: opt for name, opt in optimizers.items()})  # fmt: skip
             self.objective.load_state_dict(opt_state.get("objective", {}))
             self.start = int(state["step"])
             self.logs = {k: torch.tensor(v) for k, v in state.get("last_losses", {}).items()}
@@ -307,15 +310,20 @@ class Trainer:
             accelerator.scaler.load_state_dict(opt_state["scaler"])
         self.plain = {name: accelerator.unwrap_model(net) for name, net in self.networks.items()}  # no DDP
         self.ema = None
-        if cfg.ema:  # a moving average of every network the generator group updates, on the same device
-            self.ema = EMA({n: self.plain[n] for n in groups.get("generator", ())}, cfg.ema,
-                           state.get("ema_updates", 0))  # fmt: skip
+        if cfg.ema:  # a moving average of the networks that translate, on the same device
+            self.ema = EMA({n: self.plain[n] for n in training.averaged}, cfg.ema, state.get("ema_updates", 0),
+                           training.ema_ramp)  # fmt: skip
+            # a phase that steps one of them updates the average after its batch
+            self.ema_phases = {
+                phase
+                for phase in self._phase_names()
+                if set(self._networks_stepped(phase)) & set(training.averaged)
+            }
             if self.checkpoint is not None:
                 for name, average in self.ema.networks.items():
                     load_weights(average, self.checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
-        runner = StepRunner(
-            compiled(self.networks, groups, cfg), self.optimizers, self.objective, accelerator
-        )
+        runner = StepRunner(compiled(self.networks, training.averaged, cfg), self.optimizers, self.objective,
+                            accelerator, training.stepped)  # fmt: skip
         self.run_step = graphed(runner, cfg, accelerator, self.main)
         # what samples use: the averages in place of the generators when EMA is on
         inference_networks = self.plain | (self.ema.networks if self.ema is not None else {})
@@ -354,18 +362,30 @@ class Trainer:
         cfg = self.cfg
         return learning_rate(base, done, cfg.steps, cfg.decay_start, cfg.lr_step, cfg.lr_gamma)
 
+    def base_rate(self, spec) -> float:
+        """An optimiser's learning rate before the schedule: its `[train]` setting times its multiplier."""
+        return getattr(self.cfg, spec.lr) * spec.lr_scale
+
+    def _phase_names(self) -> set[str]:
+        training = self.method.training
+        return set(training.optimizers) | set(training.phases)
+
+    def _networks_stepped(self, phase: str) -> tuple[str, ...]:
+        training = self.method.training
+        return tuple(n for name in training.stepped(phase) for n in training.optimizers[name].networks)
+
     def step(self, step: int) -> None:
         """The objective's updates at this 1-based step, on one draw of every stream; the EMA after each
-        generator update."""
+        batch whose phases stepped a network it averages."""
         phases = self.objective.phases(step)
-        for group, opt in self.optimizers.items():
-            set_learning_rate(opt, self.rate(getattr(self.cfg, LEARNING_RATES[group]), step - 1))
+        for name, opt in self.optimizers.items():
+            set_learning_rate(opt, self.rate(self.base_rate(self.method.training.optimizers[name]), step - 1))
         draws = [
             stream.draw(step - 1, self.accelerator.device, self.objective.draw) for stream in self.streams
         ]
         for batch in self.objective.batches(draws, step):
             self.logs.update(self.run_step(batch, phases))
-            if self.ema is not None and "generator" in phases:
+            if self.ema is not None and not self.ema_phases.isdisjoint(phases):
                 self.ema.update(self.plain)
 
     def log(self, step: int, bar: TrainProgress, images_per_step: int, last: int, reduce: bool) -> None:
@@ -397,7 +417,8 @@ class Trainer:
         averages = self.ema.networks.items() if self.ema is not None else ()
         nets |= {f"{n}{EMA_SUFFIX}": (net, self.info0.at(step, n, "ema")) for n, net in averages}
         scaler = self.accelerator.scaler
-        opt_state = {OPTIMIZER_KEYS[group]: portable_state(opt) for group, opt in self.optimizers.items()}
+        keys = {name: spec.key or name for name, spec in self.method.training.optimizers.items()}
+        opt_state = {keys[name]: portable_state(opt) for name, opt in self.optimizers.items()}
         opt_state["scaler"] = scaler.state_dict() if scaler is not None else {}
         opt_state["rng"] = {"torch": torch.get_rng_state()}
         opt_state["objective"] = self.objective.state_dict()
@@ -444,8 +465,11 @@ def _restore(
                 f"{checkpoint} holds a different architecture or size than the run's config.json"
             )
         load_weights(module, checkpoint / f"{role}.safetensors")
-    for group, opt in optimizers.items():
-        opt.load_state_dict(opt_state[OPTIMIZER_KEYS[group]])
+    for key, opt in optimizers.items():  # by their keys in optimizer.pt
+        if key not in opt_state:
+            raise CheckpointError(f"{checkpoint}/optimizer.pt holds no state of the optimiser {key!r}; "
+                                  "it was not written by this run's method")  # fmt: skip
+        opt.load_state_dict(opt_state[key])
         match_layout(opt)  # a checkpoint written in another memory layout (a GPU run resumed on a CPU)
     torch.set_rng_state(opt_state["rng"]["torch"])
     info(f"resuming {checkpoint.parents[1]} from step {state['step']}")

@@ -1,16 +1,16 @@
-"""One training step on one batch: each optimiser group the objective updates at this step, in its order.
+"""One training step on one batch: each phase the objective runs at this step, in its order.
 
 The loop calls this for every dataset of every step; benchmarks/train_step.py times it against the
 reference's step (benchmarks/reference_step.py). The objective's `forward` runs first (work its phases
 share, e.g. StarGAN's translation G(x, c_trg), kept with its graph only when G is updated); then each
-phase's whole loss goes through one backward and one optimiser step, with the networks the phase does not
-step frozen (no weight gradients for the discriminator during the generator's update: the same numbers,
+phase's whole loss goes through one backward and a step of each optimiser the phase names, with the
+networks the phase does not step frozen (no weight gradients for the discriminator during the generator's update: the same numbers,
 less work).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,20 +54,28 @@ class PhaseView:
 @dataclass
 class StepRunner:
     networks: Mapping[str, nn.Module]  # as prepared by Accelerate (a generator may be torch.compile'd)
-    optimizers: Mapping[str, torch.optim.Optimizer]  # by optimiser group
+    optimizers: Mapping[str, torch.optim.Optimizer]  # by name (TrainingSpec.optimizers)
     objective: Objective
     accelerator: Accelerator
+    # phase -> the optimisers it steps (TrainingSpec.stepped; by default the optimiser of the phase's name)
+    stepped: Callable[[str], tuple[str, ...]] = lambda phase: (phase,)
 
     def __post_init__(self) -> None:
         self._views: dict[str, PhaseView] = {}
 
     def view(self, phase: str) -> PhaseView:
         if phase not in self._views:
-            stepped = {id(p) for group in self.optimizers[phase].param_groups for p in group["params"]}
+            mine = self.stepped(phase)
+            stepped = {
+                id(p)
+                for name in mine
+                for group in self.optimizers[name].param_groups
+                for p in group["params"]
+            }
             others = [
                 p
                 for name, optimizer in self.optimizers.items()
-                if name != phase
+                if name not in mine
                 for group in optimizer.param_groups
                 for p in group["params"]
             ]
@@ -89,19 +97,21 @@ class StepRunner:
         logs: dict[str, torch.Tensor] = {}
         for phase in phases:
             view = self.view(phase)
-            optimizer = self.optimizers[phase]
+            optimizers = [self.optimizers[name] for name in self.stepped(phase)]
             for param in view.frozen:
                 param.requires_grad_(False)
             try:
                 with acc.autocast():
                     scale = acc.scaler.get_scale() if acc.scaler is not None else None
                     loss, phase_logs = objective.loss(phase, view.networks, batch, state, scale)
-                optimizer.zero_grad(set_to_none=True)
+                for optimizer in optimizers:
+                    optimizer.zero_grad(set_to_none=True)
                 acc.backward(loss)
             finally:
                 for param in view.frozen:
                     param.requires_grad_(True)
-            optimizer.step()
+            for optimizer in optimizers:
+                optimizer.step()
             objective.after_update(phase, self.networks)
             logs.update(phase_logs)
         return logs

@@ -1,0 +1,360 @@
+"""A made-up method with the shape of StarGAN v2, registered for the test only: three optimisers at
+different learning rates (one a multiplier of train.g_lr, one with its own betas and weight decay), four
+phases per step (two of them stepping the same optimiser, one stepping two optimisers, one stepping only
+part of what the generator's optimiser holds), a frozen network used by the loss, and an EMA over two
+networks without the ramp. No generic module knows it: what it declares is all the loop reads."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pytest
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from stargan_cli import methods
+from stargan_cli.config import load_recipe
+from stargan_cli.labels import LabelSpace
+from stargan_cli.models.spec import ModelSpec, Signature
+from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
+from stargan_cli.train import loop
+from stargan_cli.train.loop import Trainer, train
+
+STYLE = 4
+PHASES = ("D latent", "D ref", "G latent", "G ref")
+
+
+@dataclass(frozen=True)
+class QuadConfig:
+    image_size: int = 16
+    channels: int = 4
+
+
+class QuadGenerator(nn.Module):
+    """An image and a style code (B, STYLE) -> an image."""
+
+    def __init__(self, config: QuadConfig) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3 + STYLE, config.channels, 3, 1, 1), nn.ReLU(),
+                                  nn.Conv2d(config.channels, 3, 3, 1, 1), nn.Tanh())  # fmt: skip
+
+    def forward(self, x, style):
+        return self.body(torch.cat([x, style[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1))
+
+
+class QuadMapping(nn.Module):
+    """Noise (B, STYLE) and a one-hot domain (B, K) -> a style code."""
+
+    def __init__(self, domains: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(STYLE + domains, STYLE)
+
+    def forward(self, z, domain):
+        return self.linear(torch.cat([z, domain], 1))
+
+
+class QuadEncoder(nn.Module):
+    """A reference image -> a style code."""
+
+    def __init__(self, config: QuadConfig) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, STYLE, 4, 4)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+
+
+def build(config: QuadConfig, space: LabelSpace) -> dict[str, nn.Module]:
+    domains = space.generator_dim
+    critic = nn.Sequential(nn.Conv2d(3, config.channels, 4, 2, 1), nn.LeakyReLU(0.2),
+                           nn.Conv2d(config.channels, domains, 3, 1, 1))  # fmt: skip
+    return {
+        "generator": QuadGenerator(config),
+        "mapping": QuadMapping(domains),
+        "encoder": QuadEncoder(config),
+        "critic": critic,
+        "blur": nn.Conv2d(3, 3, 3, 1, 1, groups=3, bias=False),  # frozen: never trained
+    }
+
+
+class QuadTranslator:
+    """Latent-guided with a fixed noise (the request types come with the reference and seed inputs)."""
+
+    def __init__(self, networks, space: LabelSpace, config: QuadConfig) -> None:
+        self.networks, self.label_space = networks, space
+
+    def targets(self, dataset):
+        return self.label_space.datasets[dataset].attributes
+
+    def covers(self, dataset, source, target):
+        return torch.ones(len(target), dtype=torch.bool)
+
+    def translate(self, x, dataset, target):
+        domain = self.label_space.generator_label(dataset, target.to(x.dtype))
+        style = self.networks["mapping"](torch.zeros(len(x), STYLE, dtype=x.dtype), domain)
+        return self.networks["generator"](x, style)
+
+    def read_source(self, x, dataset):
+        return None
+
+    def attention(self, x, dataset, target):
+        return None
+
+
+def example_generator(config, space, batch, gen):
+    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,
+            torch.randn(batch, STYLE, generator=gen))  # fmt: skip
+
+
+def example_mapping(config, space, batch, gen):
+    return torch.randn(batch, STYLE, generator=gen), torch.rand(
+        batch, space.generator_dim, generator=gen
+    ).round()
+
+
+@dataclass(frozen=True)
+class QuadLoss:
+    lambda_sty: float = 1.0
+
+    def cuda_graph_clashes(self) -> list[str]:
+        return []
+
+
+@dataclass
+class QuadBatch:
+    x: torch.Tensor
+    dataset: int
+    target: torch.Tensor
+    z: torch.Tensor
+    ref: torch.Tensor
+
+
+class QuadObjective:
+    """Non-saturating adversarial terms on the critic's output for the target domain, style reconstruction;
+    each phase records which networks could compute weight gradients while its loss ran."""
+
+    def __init__(self, config: QuadLoss, context) -> None:
+        self.config, self.space = config, context.label_space
+        self.seen: list[tuple[str, dict[str, bool]]] = []
+
+    def draw(self, rng, rows):
+        return (
+            rng.permutation(rows),
+            rng.standard_normal((rows, STYLE)).astype("float32"),
+            rng.permutation(rows),
+        )
+
+    def batches(self, draws, step):
+        out = []
+        for d in draws:
+            perm, z, ref = d.extra
+            target = d.labels[torch.from_numpy(perm)]
+            out.append(
+                QuadBatch(d.x_real, d.dataset, target, torch.from_numpy(z), d.x_real[torch.from_numpy(ref)])
+            )
+        return out
+
+    def after_update(self, phase, networks):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def phases(self, step):
+        return PHASES
+
+    def forward(self, networks, batch, phases):
+        return {}
+
+    def loss(self, phase, networks, batch, state, grad_scale=None):
+        self.seen.append(
+            (phase, {n: any(p.requires_grad for p in net.parameters()) for n, net in networks.items()})
+        )
+        domain = self.space.generator_label(batch.dataset, batch.target)
+        if phase.endswith("latent"):
+            style = networks["mapping"](batch.z, domain)
+        else:
+            style = networks["encoder"](batch.ref)
+        fake = networks["blur"](networks["generator"](batch.x, style))
+
+        def critic(x):
+            return (networks["critic"](x).mean((2, 3)) * domain).sum(1)
+
+        if phase.startswith("D"):
+            d = (
+                nn.functional.softplus(-critic(batch.x)).mean()
+                + nn.functional.softplus(critic(fake.detach())).mean()
+            )
+            return d, {f"D/{phase.split()[1]}": d.detach()}
+        g = nn.functional.softplus(-critic(fake)).mean()
+        g = g + self.config.lambda_sty * (networks["encoder"](fake) - style).abs().mean()
+        return g, {f"G/{phase.split()[1]}": g.detach()}
+
+
+QUAD = methods.Method(
+    "quad",
+    ModelSpec(
+        QuadConfig,
+        ("generator", "mapping", "encoder", "critic", "blur"),
+        build,
+        ("generator", "mapping", "encoder"),
+        ("generator", "mapping"),
+        QuadTranslator,
+        {
+            "generator": Signature(("image", "style"), ("translated",), example_generator),
+            "mapping": Signature(("noise", "domain"), ("style",), example_mapping),
+            "encoder": Signature(
+                ("reference",), ("style",), lambda c, s, b, g: (torch.rand(b, 3, 16, 16, generator=g),)
+            ),
+        },
+    ),
+    TrainingSpec(
+        QuadLoss,
+        {
+            "generator": OptimizerSpec(("generator", "encoder"), "g_lr"),
+            "mapping": OptimizerSpec(("mapping",), "g_lr", lr_scale=0.01),
+            "critic": OptimizerSpec(("critic",), "d_lr", betas=(0.0, 0.99), weight_decay=1e-4),
+        },
+        QuadObjective,
+        averaged=("generator", "mapping"),
+        phases={
+            "D latent": ("critic",),
+            "D ref": ("critic",),
+            "G latent": ("generator", "mapping"),
+            "G ref": ("generator",),
+        },  # fmt: skip
+        frozen=("blur",),
+        ema_ramp=False,
+    ),
+)
+
+
+@pytest.fixture
+def quad_method(monkeypatch):
+    monkeypatch.setitem(methods.METHODS, "quad", QUAD)
+
+
+def quad_recipe(tmp_path, dataset, steps: int = 4):
+    path = tmp_path / "quad.toml"
+    path.write_text(f"""[data]
+datasets = ["{dataset}"]
+batch_size = 4
+sample_count = 2
+[model]
+architecture = "quad"
+image_size = 16
+[train]
+steps = {steps}
+decay_start = 2
+g_lr = 1e-3
+d_lr = 4e-3
+weight_decay = 0.0
+ema = 0.9
+log_every = 1
+sample_every = 2
+checkpoint_every = 2
+seed = 5
+[output]
+runs_dir = "{tmp_path / "runs"}"
+""")
+    return load_recipe(path)[0]
+
+
+def test_optimisers_phases_frozen_network_and_ema_as_declared(quad_method, toy_dataset, tmp_path):
+    trainer = Trainer(quad_recipe(tmp_path, toy_dataset))
+    blur = {k: v.clone() for k, v in trainer.plain["blur"].state_dict().items()}
+    mapping_before = [p.detach().clone() for p in trainer.plain["mapping"].parameters()]
+    ema_before = {n: [p.clone() for p in net.parameters()] for n, net in trainer.ema.networks.items()}
+    trainer.step(1)
+
+    # three optimisers: their own networks, learning rates (a multiplier of g_lr), betas, weight decay
+    opts = trainer.optimizers
+    assert sorted(opts) == ["critic", "generator", "mapping"]
+    assert [g["lr"] for o in ("generator", "mapping", "critic") for g in opts[o].param_groups] == [
+        1e-3, pytest.approx(1e-5), 4e-3
+    ]  # fmt: skip
+    assert opts["critic"].param_groups[0]["betas"] == (0.0, 0.99)
+    assert opts["critic"].param_groups[0]["weight_decay"] == 1e-4
+    assert opts["generator"].param_groups[0]["weight_decay"] == 0.0
+    held = {id(p) for o in opts.values() for g in o.param_groups for p in g["params"]}
+    assert len(held) == sum(
+        sum(1 for _ in trainer.plain[n].parameters()) for n in ("generator", "encoder", "mapping", "critic")
+    )
+
+    # four phases in order; while each runs only what it steps computes weight gradients; the frozen
+    # network never does
+    seen = trainer.objective.seen
+    assert [phase for phase, _ in seen] == list(PHASES)
+    stepping = {phase: sorted(n for n, grad in trainable.items() if grad) for phase, trainable in seen}
+    assert stepping == {
+        "D latent": ["critic"],
+        "D ref": ["critic"],
+        "G latent": ["encoder", "generator", "mapping"],
+        "G ref": ["encoder", "generator"],
+    }
+    assert all(not p.requires_grad for p in trainer.plain["blur"].parameters())
+    assert all(torch.equal(v, blur[k]) for k, v in trainer.plain["blur"].state_dict().items())
+    # the mapping network moved once (G latent), by its learning rate (Adam's first step is lr * sign(grad))
+    moved = [
+        (p.detach() - b).abs().max().item()
+        for p, b in zip(trainer.plain["mapping"].parameters(), mapping_before, strict=True)
+    ]
+    assert max(moved) == pytest.approx(1e-5, rel=0.01)
+
+    # the EMA over the generator and the mapping network, no ramp: one update per batch, at train.ema
+    assert sorted(trainer.ema.networks) == ["generator", "mapping"] and trainer.ema.updates == 1
+    for name, average in trainer.ema.networks.items():
+        for a, before, now in zip(
+            average.parameters(), ema_before[name], trainer.plain[name].parameters(), strict=True
+        ):
+            assert torch.allclose(a, 0.9 * before + 0.1 * now.detach(), atol=1e-7)
+
+
+def test_a_method_of_four_phases_resumes_bit_for_bit(quad_method, toy_dataset, tmp_path):
+    recipe = quad_recipe(tmp_path, toy_dataset)
+    straight = train(recipe).run_dir
+    records = [json.loads(line) for line in (straight / "metrics.jsonl").read_text().splitlines()]
+    assert [sorted(k for k in r if "/" in k and k != "images/s") for r in records] == [
+        ["D/latent", "D/ref", "G/latent", "G/ref"]
+    ] * 4
+    checkpoint = straight / "checkpoints" / "step-0000004"
+    assert sorted(p.name for p in checkpoint.iterdir()) == sorted(
+        ["blur.safetensors", "critic.safetensors", "encoder.safetensors", "generator.safetensors",
+         "generator.ema.safetensors", "mapping.safetensors", "mapping.ema.safetensors", "optimizer.pt",
+         "state.json"]
+    )  # fmt: skip
+    assert sorted(torch.load(checkpoint / "optimizer.pt", weights_only=True)) >= [
+        "critic",
+        "generator",
+        "mapping",
+    ]
+    assert sorted(p.name for p in straight.glob("*.safetensors")) == [
+        "encoder.safetensors", "generator.safetensors", "mapping.safetensors"
+    ]  # fmt: skip
+
+    stopped = train(recipe, stop_at=2).run_dir
+    train(resume=stopped)
+    for path in sorted(checkpoint.glob("*.safetensors")):
+        a, b = load_file(path), load_file(stopped / "checkpoints" / "step-0000004" / path.name)
+        assert all(torch.equal(a[k], b[k]) for k in a), path.name
+    resumed = [json.loads(line) for line in (stopped / "metrics.jsonl").read_text().splitlines()]
+    assert [{k: v for k, v in r.items() if "/" in k and k != "images/s"} for r in resumed] == [
+        {k: v for k, v in r.items() if "/" in k and k != "images/s"} for r in records
+    ]
+
+
+def test_a_checkpoint_without_an_optimiser_the_method_declares_is_one_error(
+    quad_method, toy_dataset, tmp_path
+):
+    run = train(quad_recipe(tmp_path, toy_dataset), stop_at=2).run_dir
+    path = run / "checkpoints" / "step-0000002" / "optimizer.pt"
+    state = torch.load(path, weights_only=True)
+    del state["mapping"]
+    torch.save(state, path)
+    with pytest.raises(loop.CheckpointError, match="holds no state of the optimiser 'mapping'"):
+        train(resume=run)
