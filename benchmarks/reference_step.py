@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from stargan_cli import losses
-from stargan_cli.objectives.stargan import Batch, StarGANObjective
+from stargan_cli.objectives.stargan import StarGANBatch, StarGANObjective
 
 
 def reference_step(
@@ -24,7 +24,7 @@ def reference_step(
     g_opt: torch.optim.Optimizer,
     d_opt: torch.optim.Optimizer,
     objective: StarGANObjective,
-    batch: Batch,
+    batch: StarGANBatch,
     g_due: bool,
 ) -> dict[str, torch.Tensor]:
     c_org, c_trg = objective.generator_labels(batch)

@@ -40,7 +40,7 @@ from stargan_cli.accelerators import fresh_accelerator
 from stargan_cli.imports.stargan import CELEBA_RELEASED, _label_space
 from stargan_cli.models.stargan import FirstConv, InstanceNorm, StarGANConfig, build
 from stargan_cli.objectives.spec import ObjectiveContext
-from stargan_cli.objectives.stargan import Batch, StarGANLoss, StarGANObjective
+from stargan_cli.objectives.stargan import StarGANBatch, StarGANLoss, StarGANObjective
 from stargan_cli.train.graphs import GraphedStep
 from stargan_cli.train.step import StepRunner, adam
 
@@ -82,7 +82,7 @@ def unfused_instance_norm(self: InstanceNorm, x: torch.Tensor) -> torch.Tensor:
     return F.instance_norm(x, None, None, self.weight, self.bias, True, 0.0, self.eps)
 
 
-def batches(args, count: int, seed: int = 0) -> list[Batch]:
+def batches(args, count: int, seed: int = 0) -> list[StarGANBatch]:
     gen = torch.Generator().manual_seed(seed)
     out = []
     for _ in range(count):
@@ -91,7 +91,7 @@ def batches(args, count: int, seed: int = 0) -> list[Batch]:
         trg = org[torch.randperm(args.batch, generator=gen)]
         alpha = torch.rand(args.batch, 1, 1, 1, generator=gen)
         to = lambda t: t.to(args.device)  # noqa: E731
-        out.append(Batch(to(x), 0, to(org), to(trg), alpha=to(alpha)))
+        out.append(StarGANBatch(to(x), 0, to(org), to(trg), alpha=to(alpha)))
     return out
 
 

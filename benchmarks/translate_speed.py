@@ -28,7 +28,7 @@ from stargan_cli.faces import FaceDetector, cut, paste
 from stargan_cli.imports.stargan import CELEBA_RELEASED, _label_space
 from stargan_cli.models.stargan import StarGANConfig, build
 from stargan_cli.photos import read_photo, write_photo
-from stargan_cli.translate import Translator, run
+from stargan_cli.translate import LoadedModel, run
 
 TARGETS = "blond,young=0"
 
@@ -81,7 +81,7 @@ def main() -> None:
         print(f"  ratio batched / one at a time: {batched / one:.2f}x")
 
         photo = photo_with_face(root / "photo.jpg")
-        translator = Translator.load(model)
+        translator = LoadedModel.load(model)
         targets = translator.label_space.parse_targets(TARGETS)
         detector = FaceDetector()
         stages: dict[str, list[float]] = {

@@ -42,9 +42,9 @@ def code_gap(run: Path, data: Path) -> float:
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.evaluate.metrics import _counterfactuals
     from stargan_cli.images import to_tensor
-    from stargan_cli.translate import Translator
+    from stargan_cli.translate import LoadedModel
 
-    translator = Translator.load(run)
+    translator = LoadedModel.load(run)
     domains = translator.model.domains
     encoders = {"a": translator.model.into["b"].enc, "b": translator.model.into["a"].enc}  # E_a, E_b
     dataset = PreparedDataset(data)

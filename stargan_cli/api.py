@@ -10,12 +10,14 @@ translate photo.png --to ...` writes; `framing` is the command line's choice ("f
 "crop": the image is a face crop, --no-detect; "native": the whole image at its size, --native). The
 answer has the input's kind: a PIL image for a PIL image, an array for an array, a list for a list. A
 tensor (B, 3, H, W) in [-1, 1] at the model's size is a batch of model-size crops and is translated as it
-is, on the model's device. The methods here take no reference image and no seed; asking for them is one
-line saying so.
+is, on the model's device. A method that takes guides (StarGAN v2) also takes `reference` (a photo, framed
+as the inputs are, whose style the outputs take) or `seed` and `samples` (sampled styles: with samples=K
+each image gives a list of K outputs); the others refuse them in one line.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +30,9 @@ from PIL import Image
 from .accelerators import check_device
 from .errors import ImageError, LabelError
 from .faces import FaceDetector
-from .translate import Options, Translator, parse_source, suffix_of, translate_photo
+from .images import to_tensor
+from .models.spec import Guide
+from .translate import LoadedModel, Options, frame, parse_source, suffix_of, translate_photo
 
 FRAMINGS = ("faces", "crop", "native")
 
@@ -37,7 +41,7 @@ FRAMINGS = ("faces", "crop", "native")
 class Model:
     """A loaded model: call it with images and `to` (the command line's --to syntax)."""
 
-    translator: Translator
+    translator: LoadedModel
     _detector: FaceDetector | None = field(default=None, repr=False)
 
     @property
@@ -63,14 +67,11 @@ class Model:
         source: str | None = None,
         reference: Any = None,
         seed: int | None = None,
+        samples: int = 1,
     ) -> Any:
         """`images` translated to `to`; `source` names the input's attributes (the command line's --from)
         where the model cannot read them. Photos default to framing "faces", as the command line does."""
-        if reference is not None or seed is not None:
-            what = "reference image" if reference is not None else "seed"
-            raise LabelError(
-                f"a {self.method} model translates to named targets only; it takes no {what} (StarGAN v2 does)"
-            )
+        self.translator.guides_for(None if reference is None else torch.zeros(1), seed, samples)  # refusals
         if not to:
             raise LabelError("say what to change with to=... (e.g. to='blond,male=0')")
         targets = self.translator.label_space.parse_targets(to)
@@ -78,32 +79,60 @@ class Model:
         if isinstance(images, torch.Tensor):
             if framing is not None:
                 raise LabelError("a tensor is a batch of model-size crops; framing applies to photos")
-            return self._tensor(images, targets, given)
+            guides = self._guides(reference, seed, samples, "crop")
+            outputs = [self._tensor(images, targets, given, guide) for guide in guides]
+            return outputs if samples > 1 else outputs[0]
         framing = framing or "faces"
         if framing not in FRAMINGS:
             raise LabelError(f"framing {framing!r}: choose one of {', '.join(FRAMINGS)}")
+        guides = self._guides(reference, seed, samples, framing)
         options = Options(
             targets, given, suffix_of(to), detect=framing == "faces", native=framing == "native"
         )
         if isinstance(images, Sequence) and not isinstance(images, np.ndarray):
-            return [self._photo(image, options, f"image {i}") for i, image in enumerate(images)]
-        return self._photo(images, options, "the image")
+            return [
+                self._samples(image, options, guides, samples, f"image {i}") for i, image in enumerate(images)
+            ]
+        return self._samples(images, options, guides, samples, "the image")
 
-    def _tensor(self, x: torch.Tensor, targets, given) -> torch.Tensor:
+    def _guides(self, reference: Any, seed: int | None, samples: int, framing: str) -> list[Guide | None]:
+        """The guide of each output; a reference photo is framed as the inputs (a tensor: a model-size crop)."""
+        crop = None
+        if isinstance(reference, torch.Tensor):
+            crop = self._checked(reference[None] if reference.dim() == 3 else reference)
+        elif reference is not None:
+            photo = _as_array(reference, "the reference")
+            detector = self._face_detector() if framing == "faces" else None
+            job = frame(photo, "the reference", detector, self.image_size, None, self.translator.resample)
+            crop = to_tensor(job.crops[:1], self.translator.device)
+        return self.translator.guides_for(crop, seed, samples)
+
+    def _checked(self, x: torch.Tensor) -> torch.Tensor:
         size = self.translator.image_size
         if x.dim() != 4 or x.shape[1] != 3 or tuple(x.shape[2:]) != (size, size):
             raise ImageError(
                 f"a tensor must be a batch (B, 3, {size}, {size}) in [-1, 1] at the model's size, "
                 f"got {tuple(x.shape)}; give photos as PIL images or arrays"
             )
-        return self.translator.apply(x.to(self.translator.device, torch.float32), targets, given)
+        return x.to(self.translator.device, torch.float32)
+
+    def _tensor(self, x: torch.Tensor, targets, given, guide: Guide | None) -> torch.Tensor:
+        return self.translator.apply(self._checked(x), targets, given, guide=guide)
+
+    def _face_detector(self) -> FaceDetector:
+        if self._detector is None:
+            self._detector = FaceDetector()
+        return self._detector
+
+    def _samples(self, image: Any, options: Options, guides: list, samples: int, name: str) -> Any:
+        outputs = [self._photo(image, dataclasses.replace(options, outputs=[("", g)]), name) for g in guides]
+        return outputs if samples > 1 else outputs[0]
 
     def _photo(self, image: Any, options: Options, name: str) -> Any:
         array = _as_array(image, name).copy()  # the faces are pasted into it; the caller's stays as it was
-        if options.detect and self._detector is None:
-            self._detector = FaceDetector()
+        detector = self._face_detector() if options.detect else None
         no_face = "pass framing='crop' if it already is a face crop, or framing='native'"
-        _, result = translate_photo(self.translator, array, name, options, self._detector, no_face)
+        _, result = translate_photo(self.translator, array, name, options, detector, no_face)
         return Image.fromarray(result) if isinstance(image, Image.Image) else result
 
 
@@ -121,4 +150,4 @@ def _as_array(image: Any, name: str) -> np.ndarray:
 
 def load(path: str | Path, device: str = "cpu") -> Model:
     """A run folder, a model file (.safetensors or .onnx) or a folder of model files, on `device`."""
-    return Model(Translator.load(path, check_device(device)))
+    return Model(LoadedModel.load(path, check_device(device)))

@@ -367,6 +367,16 @@ def translate(
     format_: Annotated[
         str | None, typer.Option("--format", help="png, jpg or webp (default: the input's format).")
     ] = None,
+    ref: Annotated[
+        str | None,
+        typer.Option(help="A photo whose style the outputs take, framed as the inputs (StarGAN v2 models)."),
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="The sampled style's seed (StarGAN v2 models; default 0).")
+    ] = None,
+    samples: Annotated[
+        int, typer.Option(help="Outputs of different sampled styles per input (StarGAN v2 models).")
+    ] = 1,
     batch_size: Annotated[int, typer.Option(help="Faces translated at once.")] = 16,
     device: Annotated[str, typer.Option(help="cpu or cuda.")] = "cpu",
 ) -> None:
@@ -399,6 +409,9 @@ def translate(
         native=native,
         max_side=max_side,
         attention=attention,
+        reference=ref,
+        seed=seed,
+        samples=samples,
     )
     for path in result.written:
         stdout.print(str(path))

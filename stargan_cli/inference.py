@@ -12,16 +12,23 @@ import numpy as np
 import torch
 
 from .images import heatmap_overlay
-from .models.spec import Translator
+from .models.spec import Guide, Translator
 
 
 @torch.no_grad()
 def translate(
-    translator: Translator, x: torch.Tensor, passes: list[tuple[int, torch.Tensor]]
+    translator: Translator,
+    x: torch.Tensor,
+    passes: list[tuple[int, torch.Tensor]],
+    guide: Guide | None = None,
 ) -> torch.Tensor:
-    """Apply each (dataset, target labels (B, A)) pass in order."""
+    """Apply each (dataset, target labels (B, A)) pass in order; `guide` only for a method that takes one."""
     for dataset, labels in passes:
-        x = translator.translate(x, dataset, labels)
+        x = (
+            translator.translate(x, dataset, labels)
+            if guide is None
+            else translator.translate(x, dataset, labels, guide)
+        )
     return x
 
 

@@ -13,6 +13,7 @@ time, the way CycleGAN's users translate scenes; source attributes are read from
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -33,6 +34,7 @@ from .images import grid, heatmap_overlay, to_tensor, to_uint8
 from .inference import single_target_columns, translate
 from .labels import LabelSpace, Target
 from .models import spec
+from .models.spec import Guide
 from .photos import WRITABLE, InputFile, collect_inputs, declared_pixels, output_path, read_photo, write_photo
 
 ATTENTION_SIDE = 512  # faces in --attention pictures are drawn at their size in the photo, at most this
@@ -82,7 +84,7 @@ class NativeLimits:
 
 
 @dataclass
-class Translator:
+class LoadedModel:
     """A loaded model on a device, ready for photos: the method's translator and its image size."""
 
     model: spec.Translator
@@ -94,9 +96,10 @@ class Translator:
     resample: str = "lanczos"  # how faces are resized to the model: as its training images were
     networks: tuple = ()  # the loaded networks (for the memory estimate of --native)
     info: checkpoint.ModelInfo | None = None  # the entry file's metadata: method, step, config
+    guides: tuple[str, ...] = ()  # what the method takes beside targets (models/spec.py GUIDES)
 
     @classmethod
-    def load(cls, model: str | Path, device: str = "cpu") -> Translator:
+    def load(cls, model: str | Path, device: str = "cpu") -> LoadedModel:
         """The entry file (generator.safetensors) and the method's other networks beside it (StarGAN:
         the discriminator, whose classifier reads source attributes). `.onnx` files run through
         onnxruntime."""
@@ -124,7 +127,36 @@ class Translator:
             resample,
             tuple(networks.values()),
             info,
+            info.method.model.guides,
         )
+
+    def guides_for(
+        self, reference: torch.Tensor | None = None, seed: int | None = None, samples: int = 1
+    ) -> list[Guide | None]:
+        """One guide per output asked for: the reference's style, or samples 0..samples-1 of `seed` (0 when
+        not given), or [None] for a method that takes neither. Asking a method for what it does not take is
+        one line saying so."""
+        method = self.info.architecture if self.info else "this"
+        asked = [what for what, given in (("reference", reference is not None), ("seed", seed is not None))
+                 if given]  # fmt: skip
+        if samples != 1:
+            asked.append("seed")
+        for what in asked:
+            if what not in self.guides:
+                takes = " and ".join(self.guides) or "named targets only"
+                raise LabelError(
+                    f"a {method} model takes no {'reference image' if what == 'reference' else what} "
+                    f"(it takes {takes}); StarGAN v2 models take a reference image or a seed"
+                )
+        if samples < 1:
+            raise LabelError(f"samples must be at least 1, got {samples}")
+        if reference is not None:
+            if samples != 1 or seed is not None:
+                raise LabelError("a reference image gives one style; ask for samples or a seed without it")
+            return [Guide(reference=reference.to(self.device))]
+        if not self.guides:
+            return [None]
+        return [Guide(seed=seed or 0, sample=k) for k in range(samples)]
 
     def sources(
         self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
@@ -152,12 +184,13 @@ class Translator:
         targets: list[Target],
         given: dict[int, torch.Tensor],
         probe: torch.Tensor | None = None,
+        guide: Guide | None = None,
     ) -> torch.Tensor:
         """Translate x; source attributes are read from `probe` (the same images at the model's size) when
-        x is a whole frame at another size."""
+        x is a whole frame at another size; `guide` for a method that takes one (guides_for)."""
         order = list(dict.fromkeys(t.dataset for t in targets))  # datasets in the order of --to
         sources = self.sources(x if probe is None else probe, order, given)
-        return translate(self.model, x, self._passes(targets, sources))
+        return translate(self.model, x, self._passes(targets, sources), guide)
 
     def _passes(
         self, targets: list[Target], sources: dict[int, torch.Tensor]
@@ -201,7 +234,12 @@ class Translator:
 
     @torch.no_grad()
     def whole_frame(
-        self, photo: np.ndarray, probe: np.ndarray, targets: list[Target], given: dict[int, torch.Tensor]
+        self,
+        photo: np.ndarray,
+        probe: np.ndarray,
+        targets: list[Target],
+        given: dict[int, torch.Tensor],
+        guide: Guide | None = None,
     ) -> np.ndarray:
         """`--native`: the whole (H, W, 3) photo at its own resolution, padded by reflection to the model's
         multiple and cut back; sources read from `probe` (its centre at the model's size)."""
@@ -211,7 +249,7 @@ class Translator:
         if pad_h or pad_w:
             mode = "reflect" if pad_h < height and pad_w < width else "replicate"
             x = torch.nn.functional.pad(x, (0, pad_w, 0, pad_h), mode=mode)
-        y = self.apply(x, targets, given, probe=to_tensor(probe, self.device))
+        y = self.apply(x, targets, given, probe=to_tensor(probe, self.device), guide=guide)
         return to_uint8(y[..., :height, :width])[0]
 
     @torch.no_grad()
@@ -263,7 +301,7 @@ class Job:
 
 
 @dataclass
-class Result:
+class TranslateResult:
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
     faces: int = 0
@@ -283,6 +321,13 @@ class Options:
     out: str | None = None
     fmt: str | None = None
     inputs: set[Path] = field(default_factory=set)  # resolved input paths, never overwritten
+    # one output per (name suffix, guide): [("", None)] for a method without guides; `--samples 3 --seed 7`
+    # gives ("_seed7-0", sample 0 of seed 7), ... and `--ref r.jpg` ("_ref-r", its style)
+    outputs: list[tuple[str, Guide | None]] = field(default_factory=lambda: [("", None)])
+
+    def tags(self) -> list[tuple[str, Guide | None]]:
+        """(the tag of each output's name, its guide)."""
+        return [(self.tag + suffix, guide) for suffix, guide in self.outputs]
 
 
 def _load(
@@ -327,7 +372,7 @@ def frame(
     return Job(item, photo, regions, np.stack([cut(photo, r, size, resample) for r in regions]))
 
 
-def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[Job | None]:
+def _jobs(items: list[InputFile], load, result: TranslateResult, ahead: int) -> Iterator[Job | None]:
     """Read and detect in a background thread, up to `ahead` photos in advance and no more than
     HELD_PIXELS of them (as their headers declare; always at least one). With several inputs a failure is
     warned about, recorded in `result.skipped` and yielded as None; a single input's failure raises."""
@@ -352,8 +397,15 @@ def _jobs(items: list[InputFile], load, result: Result, ahead: int) -> Iterator[
                 yield None
 
 
-def _finish(job: Job, translated: np.ndarray, translator: Translator, options: Options, result: Result):
-    """Paste a photo's translated faces back and write it (and its grid)."""
+def _finish(
+    job: Job,
+    translations: list[np.ndarray],
+    translator: LoadedModel,
+    options: Options,
+    result: TranslateResult,
+) -> None:
+    """Paste a photo's translated faces back and write it, once per output of options.tags() (each from
+    its own translations of the faces), and its grid."""
     outputs: list[tuple[Path, np.ndarray]] = []
     if options.attention and options.targets:  # the faces (or the whole frame) with the map laid over them
         if options.native:
@@ -367,8 +419,11 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
             overlay = translator.attention(x, options.targets, options.given, over)
         outputs.append((_attention_path(job.item, options), np.concatenate(list(to_uint8(overlay)), axis=1)))
     if options.targets:
-        photo = result_photo(job, translated, translator, options)
-        outputs.append((output_path(job.item, options.out, options.tag, options.fmt), photo))
+        tags = options.tags()
+        for (tag, guide), translated in zip(tags, translations, strict=True):
+            into = job if len(tags) == 1 else dataclasses.replace(job, photo=job.photo.copy())
+            photo = result_photo(into, translated, translator, options, guide)
+            outputs.append((output_path(job.item, options.out, tag, options.fmt), photo))
     if options.grid:
         x = to_tensor(job.crops, translator.device)
         picture = translator.grid(x, options.given, options.attention)
@@ -379,21 +434,25 @@ def _finish(job: Job, translated: np.ndarray, translator: Translator, options: O
         result.written.append(write_photo(image, path))
 
 
-def translate_crops(translator: Translator, crops: np.ndarray, options: Options) -> np.ndarray:
+def translate_crops(
+    translator: LoadedModel, crops: np.ndarray, options: Options, guide: Guide | None = None
+) -> np.ndarray:
     """(N, size, size, 3) uint8 faces -> their translations, uint8; `--native` translates whole frames
     later (result_photo), so the crops pass through."""
     if not options.targets or options.native:
         return crops
     x = to_tensor(crops, translator.device)
-    return to_uint8(translator.apply(x, options.targets, options.given))
+    return to_uint8(translator.apply(x, options.targets, options.given, guide=guide))
 
 
-def result_photo(job: Job, translated: np.ndarray, translator: Translator, options: Options) -> np.ndarray:
+def result_photo(
+    job: Job, translated: np.ndarray, translator: LoadedModel, options: Options, guide: Guide | None = None
+) -> np.ndarray:
     """The photo the user gets: the whole frame translated (`--native`), the translated faces pasted back
     into the photo itself (the crops are cut; nothing reads it after this), or the centre square at the
     input's resolution with the generator's change added (`--no-detect`)."""
     if options.native:
-        return translator.whole_frame(job.photo, job.crops, options.targets, options.given)
+        return translator.whole_frame(job.photo, job.crops, options.targets, options.given, guide)
     if options.detect:
         for region, before, after in zip(job.regions, job.crops, translated, strict=True):
             paste(job.photo, region, before, after)
@@ -405,7 +464,7 @@ def result_photo(job: Job, translated: np.ndarray, translator: Translator, optio
 
 
 def translate_photo(
-    translator: Translator,
+    translator: LoadedModel,
     photo: np.ndarray,
     name: str,
     options: Options,
@@ -420,8 +479,21 @@ def translate_photo(
     job = frame(
         photo, name, detector, translator.image_size, None, translator.resample, limits, no_face=no_face
     )
-    translated = translate_crops(translator, job.crops, options)
-    return job, result_photo(job, translated, translator, options)
+    (_, guide), *more = options.tags()
+    if more:
+        raise LabelError("one photo gives one output here; ask for several samples from the command line")
+    translated = translate_crops(translator, job.crops, options, guide)
+    return job, result_photo(job, translated, translator, options, guide)
+
+
+def _guide_suffix(guide: Guide | None, reference: str | None, seed: int | None, samples: int) -> str:
+    """What an output's name adds for its guide: "_ref-<the reference's name>", "_seed<N>-<sample>" (when a
+    seed or several samples were asked for), else nothing."""
+    if guide is None:
+        return ""
+    if guide.reference is not None:
+        return f"_ref-{suffix_of(Path(reference or 'reference').stem)}"
+    return f"_seed{guide.seed}-{guide.sample}" if seed is not None or samples > 1 else ""
 
 
 def _attention_path(item: InputFile, options: Options) -> Path:
@@ -429,12 +501,13 @@ def _attention_path(item: InputFile, options: Options) -> Path:
 
 
 def _outputs_of(item: InputFile, options: Options) -> list[Path]:
-    outputs = [output_path(item, options.out, options.tag, options.fmt)] if options.targets else []
+    tags = [tag for tag, _ in options.tags()] if options.targets else []
+    outputs = [output_path(item, options.out, tag, options.fmt) for tag in tags]
     outputs += [_attention_path(item, options)] if options.attention and options.targets else []
     return outputs + ([output_path(item, options.out, "grid", "png")] if options.grid else [])
 
 
-def _plan_outputs(items: list[InputFile], options: Options, result: Result) -> list[InputFile]:
+def _plan_outputs(items: list[InputFile], options: Options, result: TranslateResult) -> list[InputFile]:
     """Before anything is written: two inputs that would write one file are refused (neither would be
     safe); an input whose output would overwrite another input is skipped with a warning, the rest go on."""
     owner: dict[Path, InputFile] = {}
@@ -474,10 +547,15 @@ def run(
     native: bool = False,
     max_side: int | None = None,
     attention: bool = False,
-) -> Result:
+    reference: str | None = None,
+    seed: int | None = None,
+    samples: int = 1,
+) -> TranslateResult:
     """Translate every face of every input; returns what was written and what was skipped (and why).
     `native`: each whole image at its own resolution instead (no face detection). `max_side`: inputs
-    larger than this (longest side) are scaled down first."""
+    larger than this (longest side) are scaled down first. For a method that takes them (StarGAN v2):
+    `reference`, a photo whose (first) face's style every output takes, framed as the inputs are; or
+    `samples` outputs of sampled styles from `seed`."""
     if not to and not grid_:
         raise LabelError("say what to change with --to (e.g. --to blond,male=0) or ask for --grid")
     if native and (grid_ or not to):
@@ -493,7 +571,15 @@ def run(
         raise LabelError(f"--batch-size must be at least 1, got {batch_size}")
     if max_side is not None and max_side < 16:
         raise ImageError(f"--max-side must be at least 16 pixels, got {max_side}")
-    translator = Translator.load(model, check_device(device))
+    translator = LoadedModel.load(model, check_device(device))
+    crop = None
+    if reference is not None:
+        translator.guides_for(reference=torch.zeros(1), seed=seed, samples=samples)  # refused before reading
+        ref_photo = read_photo(Path(reference), max_side=max_side)
+        ref_job = frame(ref_photo, reference, FaceDetector() if detect else None, translator.image_size,
+                        None, translator.resample)  # fmt: skip
+        crop = to_tensor(ref_job.crops[:1], translator.device)
+    guides = translator.guides_for(crop, seed, samples)
     options = Options(
         targets=translator.label_space.parse_targets(to) if to else [],
         given=parse_source(translator.label_space, source) if source else {},
@@ -505,6 +591,7 @@ def run(
         attention=attention,
         out=out,
         fmt=fmt,
+        outputs=[(_guide_suffix(g, reference, seed, samples), g) for g in guides],
     )
     if attention:
         space = translator.label_space
@@ -517,18 +604,19 @@ def run(
             )
     items = collect_inputs(inputs, pattern)
     options.inputs = {i.path.resolve() for i in items}
-    result = Result(inputs=len(items))
+    result = TranslateResult(inputs=len(items))
     items = _plan_outputs(items, options, result)
     detector = FaceDetector() if detect else None
     size = translator.image_size
     limits = translator.native_limits(options.targets) if native else None
 
     def flush(batch: list[Job]) -> None:
-        translated = translate_crops(translator, np.concatenate([job.crops for job in batch]), options)
+        crops = np.concatenate([job.crops for job in batch])
+        translations = [translate_crops(translator, crops, options, guide) for _, guide in options.tags()]
         start = 0
         for job in batch:
             count = len(job.crops)
-            _finish(job, translated[start : start + count], translator, options, result)
+            _finish(job, [t[start : start + count] for t in translations], translator, options, result)
             result.faces += count
             start += count
             bar.advance(task)

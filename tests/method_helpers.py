@@ -66,13 +66,13 @@ def assert_onnx_exports_translate_as_pytorch(
     """`stargan export --format onnx` of a two-domain model: both generators written, parity-checked, and
     translations through onnxruntime equal to PyTorch's (1e-4) for each target."""
     from stargan_cli.export import export
-    from stargan_cli.translate import Translator
+    from stargan_cli.translate import LoadedModel
 
     exported = export(model_dir, out, fmt="onnx")
     assert [p.name for p in exported.files] == ["generator.onnx", "generator_b.onnx"]
     assert exported.max_abs_diff < 1e-4
     x = torch.rand(3, 3, size, size) * 2 - 1
-    through_onnx, through_torch = Translator.load(out / "generator.onnx"), Translator.load(model_dir)
+    through_onnx, through_torch = LoadedModel.load(out / "generator.onnx"), LoadedModel.load(model_dir)
     for target in targets:
         parsed = through_torch.label_space.parse_targets(target)
         assert (through_onnx.apply(x, parsed, {}) - through_torch.apply(x, parsed, {})).abs().max() < 1e-4, (

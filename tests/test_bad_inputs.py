@@ -364,10 +364,10 @@ def test_translate_resizes_faces_with_the_filter_of_the_training_images(trained_
     LANCZOS for every model), and the filter travels in the model file's metadata."""
     from stargan_cli.checkpoint import read_info
     from stargan_cli.faces import Region, cut
-    from stargan_cli.translate import Translator
+    from stargan_cli.translate import LoadedModel
 
     assert read_info(trained_run / "generator.safetensors").resize == "box"
-    translator = Translator.load(trained_run)
+    translator = LoadedModel.load(trained_run)
     assert translator.resample == "box"
     photo = np.random.default_rng(1).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     expected = np.asarray(Image.fromarray(photo).resize((16, 16), Image.Resampling.BOX))
@@ -424,7 +424,7 @@ def test_native_refuses_a_frame_larger_than_free_memory(trained_run, tmp_path, m
     import stargan_cli.translate as translate_module
 
     Image.fromarray(np.full((600, 800, 3), 90, np.uint8)).save(tmp_path / "scene.png")
-    translator = translate_module.Translator.load(trained_run)
+    translator = translate_module.LoadedModel.load(trained_run)
     per_pixel = translate_module.free_memory("cpu") / translator.native_pixels(
         translator.label_space.parse_targets("blond")
     )
@@ -466,7 +466,9 @@ def test_photos_read_ahead_hold_a_bounded_number_of_pixels(monkeypatch, tmp_path
         monkeypatch.setattr(translate_module, "HELD_PIXELS", budget)
         submitted[0] = yielded[0] = 0
         ahead.clear()
-        for job in translate_module._jobs(items, lambda item: item, translate_module.Result(), ahead=8):
+        for job in translate_module._jobs(
+            items, lambda item: item, translate_module.TranslateResult(), ahead=8
+        ):
             assert job is items[yielded[0]]
             yielded[0] += 1
             ahead.append(submitted[0] - yielded[0] + 1)  # this one and those loading behind it

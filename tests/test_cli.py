@@ -66,9 +66,9 @@ def test_translate_a_folder_with_given_source_attributes(trained_run, face_files
 def test_translate_label_vectors(trained_run):
     import torch
 
-    from stargan_cli.translate import Translator, parse_source
+    from stargan_cli.translate import LoadedModel, parse_source
 
-    translator = Translator.load(trained_run)
+    translator = LoadedModel.load(trained_run)
     seen = []
     original = translator.model.generator.forward
 
@@ -183,7 +183,7 @@ def test_evaluate_scores_against_hand_counts(toy_dataset):
 
     space, evaluators = LabelSpace((ds.labels,)), {ds.name: Evaluator(evaluator, accuracy)}
 
-    class Identity:  # a Translator that returns its input
+    class Identity:  # a translator that returns its input
         label_space = space
 
         def translate(self, x, dataset, target):

@@ -18,7 +18,7 @@ from stargan_cli.evaluate.run import evaluate
 from stargan_cli.export import export
 from stargan_cli.train.loop import train
 from stargan_cli.train.rundir import read_config
-from stargan_cli.translate import Translator
+from stargan_cli.translate import LoadedModel
 
 from .conftest import tiny_recipe_text
 
@@ -79,7 +79,7 @@ def test_an_old_run_resumes_bit_identically_to_an_uninterrupted_new_one(old_run,
 
 
 def test_old_model_files_translate_evaluate_and_export(old_run, tmp_path):
-    translator = Translator.load(old_run)
+    translator = LoadedModel.load(old_run)
     assert translator.label_space.datasets[0].name == "toy-celeba" and translator.image_size == 16
     report = evaluate(old_run, limit=8, fid=False, evaluator="small")  # its datasets from its config.json
     assert report is not None and {s.attribute for s in report.scores} == set(

@@ -9,7 +9,7 @@ from stargan_cli.config import load_recipe
 from stargan_cli.errors import ConfigError
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.stargan import StarGANConfig
-from stargan_cli.objectives.stargan import Batch
+from stargan_cli.objectives.stargan import StarGANBatch
 from stargan_cli.train.graphs import GraphedStep, portable_state, set_learning_rate
 from stargan_cli.train.loop import train
 from stargan_cli.train.step import StepRunner, adam
@@ -80,7 +80,7 @@ def test_graphed_steps_train_like_eager_ones():
     for step in range(1, 11):  # n_critic 2: D-only and D+G steps, each recorded after 2 eager ones
         x = (torch.rand(4, 3, 16, 16, generator=gen) * 2 - 1).cuda()
         org = (torch.rand(4, 5, generator=gen) > 0.5).float().cuda()
-        batch = Batch(x, 0, org, org.flip(0), alpha=torch.rand(4, 1, 1, 1, generator=gen).cuda())
+        batch = StarGANBatch(x, 0, org, org.flip(0), alpha=torch.rand(4, 1, 1, 1, generator=gen).cuda())
         for opt in (*eager.optimizers.values(), *graphed.runner.optimizers.values()):
             set_learning_rate(opt, 1e-3 * (1 - step / 20))  # a changing rate must reach the graphs
         a = {k: v.item() for k, v in eager(batch, phases(step % 2 == 0)).items()}

@@ -16,9 +16,9 @@ from stargan_cli.export import export
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.cyclegan import CycleGANConfig, build
 from stargan_cli.models.domains import Domains, TwoDomainTranslator
-from stargan_cli.objectives.cyclegan import Batch, CycleGANLoss, CycleGANObjective, ImagePool
+from stargan_cli.objectives.cyclegan import CycleGANBatch, CycleGANLoss, CycleGANObjective, ImagePool
 from stargan_cli.train.loop import train
-from stargan_cli.translate import Translator
+from stargan_cli.translate import LoadedModel
 
 from .method_helpers import (
     assert_onnx_exports_translate_as_pytorch,
@@ -94,7 +94,7 @@ def test_losses_match_numbers_computed_by_hand():
     }
     objective = CycleGANObjective(CycleGANLoss(), context(PETS))
     no_draws = (np.zeros(2), np.zeros(2, int))
-    batch = Batch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4), no_draws, no_draws)
+    batch = CycleGANBatch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4), no_draws, no_draws)
     state = objective.forward(networks, batch, objective.phases(1))
     # fake_B = 0.1, rec_A = -0.1, fake_A = 0.4, rec_B = 0.2
     _, g = objective.loss("generator", networks, batch, state)
@@ -201,7 +201,7 @@ def test_a_tiny_cyclegan_trains_resumes_bit_for_bit_exports_and_translates(toy_d
 
     files = export(straight, tmp_path / "out").files
     assert [p.name for p in files] == ["generator.safetensors", "generator_b.safetensors"]
-    translator = Translator.load(tmp_path / "out")
+    translator = LoadedModel.load(tmp_path / "out")
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     to_blond = translator.apply(x, translator.label_space.parse_targets("blond"), {})
     with torch.no_grad():
@@ -284,7 +284,7 @@ def test_a_cyclegan_folder_trains_without_naming_its_domains(tmp_path):
     path = cyclegan_recipe(tmp_path, data.root, steps=2)
     recipe = load_recipe(path, ["model.domains=[]"])[0]
     run = train(recipe).run_dir
-    translator = Translator.load(run)
+    translator = LoadedModel.load(run)
     assert translator.model.domains.describe() == "horse <-> zebra"
     y = translator.apply(torch.zeros(1, 3, 16, 16), translator.label_space.parse_targets("horse"), {})
     assert y.shape == (1, 3, 16, 16)
@@ -316,7 +316,7 @@ def test_released_generators_import_by_name_and_translate_both_ways(tmp_path):
     info = read_info(written[0])
     assert info.architecture == "cyclegan" and (info.config.ngf, info.config.n_blocks) == (8, 2)
     assert info.label_space.datasets[0].attributes == ("horse", "zebra")
-    translator = Translator.load(tmp_path / "model")
+    translator = LoadedModel.load(tmp_path / "model")
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         assert torch.equal(translator.apply(x, translator.label_space.parse_targets("zebra"), {}), forward(x))
@@ -327,7 +327,7 @@ def test_released_generators_import_by_name_and_translate_both_ways(tmp_path):
     one_way = import_cyclegan(tmp_path / "horse2zebra.pth", tmp_path / "one", "horse", "zebra", None, 32)
     assert [p.name for p in one_way] == ["generator.safetensors"]
     with pytest.raises(LabelError, match="only the horse -> zebra generator"):
-        Translator.load(tmp_path / "one").apply(x, translator.label_space.parse_targets("horse"), {})
+        LoadedModel.load(tmp_path / "one").apply(x, translator.label_space.parse_targets("horse"), {})
 
     class Payload:
         def __reduce__(self):
@@ -394,7 +394,7 @@ def cycle_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> d
     """G then D gradients of one step on this process's share of a fixed global batch."""
     real_a, real_b = process_share(GLOBAL, 16, rank, world)
     draws = (np.zeros(GLOBAL // world), np.zeros(GLOBAL // world, int))
-    batch = Batch(real_a, real_b, draws, draws)
+    batch = CycleGANBatch(real_a, real_b, draws, draws)
     objective = CycleGANObjective(CycleGANLoss(), context(PETS))
     backward = backward or (lambda loss: loss.backward())
     state = objective.forward(networks, batch, objective.phases(1))

@@ -5,7 +5,7 @@ import torch
 
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.stargan import StarGANConfig
-from stargan_cli.objectives.stargan import Batch
+from stargan_cli.objectives.stargan import StarGANBatch
 
 from . import method_helpers
 from .conftest import TINY_MODEL
@@ -20,7 +20,7 @@ SPACE = LabelSpace(
 GLOBAL = 8  # global batch; 4 per process
 
 
-def global_batches() -> list[Batch]:
+def global_batches() -> list[StarGANBatch]:
     gen = torch.Generator().manual_seed(3)
     out = []
     for dataset, size in ((0, 3), (1, 4)):
@@ -31,14 +31,14 @@ def global_batches() -> list[Batch]:
             labels = torch.eye(size)[torch.randint(0, size, (GLOBAL,), generator=gen)]
         target = labels[torch.randperm(GLOBAL, generator=gen)]
         alpha = torch.rand(GLOBAL, 1, 1, 1, generator=gen)
-        out.append(Batch(x, dataset, labels, target, alpha=alpha))
+        out.append(StarGANBatch(x, dataset, labels, target, alpha=alpha))
     return out
 
 
-def shard(batch: Batch, rank: int, world: int) -> Batch:
+def shard(batch: StarGANBatch, rank: int, world: int) -> StarGANBatch:
     part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
     rows = (batch.x_real, batch.labels_org, batch.labels_trg)
-    return Batch(rows[0][part], batch.dataset, rows[1][part], rows[2][part], alpha=batch.alpha[part])
+    return StarGANBatch(rows[0][part], batch.dataset, rows[1][part], rows[2][part], alpha=batch.alpha[part])
 
 
 def gradients(

@@ -9,8 +9,8 @@ from typer.testing import CliRunner
 
 from stargan_cli.cli import app
 from stargan_cli.labels import LabelSpace
-from stargan_cli.objectives.stargan import Batch, CrossTargets, draw_cross
-from stargan_cli.translate import Translator
+from stargan_cli.objectives.stargan import CrossTargets, StarGANBatch, draw_cross
+from stargan_cli.translate import LoadedModel
 
 from .method_helpers import objective as stargan_objective
 
@@ -26,7 +26,7 @@ def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
     assert [d.name for d in ls.datasets] == ["toy-celeba", "toy-rafd"]
     assert (ls.num_classes, ls.generator_dim) == (13, 15)
     objective = stargan_objective(ls)
-    celeba = Batch(
+    celeba = StarGANBatch(
         torch.zeros(2, 3, 16, 16),
         0,
         torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1]]),
@@ -36,7 +36,7 @@ def test_batches_of_each_dataset_get_their_own_slice_and_mask(joint_run):
     assert c_org.tolist() == [[1, 0, 0, 1, 0] + [0] * 8 + [1, 0], [0, 0, 1, 0, 1] + [0] * 8 + [1, 0]]
     assert c_trg.tolist() == [[0, 1, 0, 1, 0] + [0] * 8 + [1, 0], [1, 0, 0, 0, 1] + [0] * 8 + [1, 0]]
     happy, sad = torch.eye(8)[4], torch.eye(8)[6]
-    rafd = Batch(torch.zeros(2, 3, 16, 16), 1, torch.stack([happy, sad]), torch.stack([sad, happy]))
+    rafd = StarGANBatch(torch.zeros(2, 3, 16, 16), 1, torch.stack([happy, sad]), torch.stack([sad, happy]))
     c_org, c_trg = objective.generator_labels(rafd)
     assert c_org.tolist() == [[0] * 5 + happy.tolist() + [0, 1], [0] * 5 + sad.tolist() + [0, 1]]
     assert c_trg.tolist() == [[0] * 5 + sad.tolist() + [0, 1], [0] * 5 + happy.tolist() + [0, 1]]
@@ -54,7 +54,7 @@ def test_cross_rows_get_the_other_datasets_label_mask_and_loss(joint_run):
     org = torch.tensor([[1.0, 0, 0, 1, 0], [0, 0, 1, 0, 1], [0, 1, 0, 0, 0]])
     trg = torch.tensor([[0.0, 1, 0, 1, 0], [1, 0, 0, 0, 1], [1, 0, 0, 1, 1]])
     cross = CrossTargets(torch.tensor([0, 2]), 1, torch.stack([happy, sad]))
-    batch = Batch(torch.zeros(3, 3, 16, 16), 0, org, trg, cross)
+    batch = StarGANBatch(torch.zeros(3, 3, 16, 16), 0, org, trg, cross)
     c_org, c_trg = objective.generator_labels(batch)
     assert c_org[:, -2:].tolist() == [[1, 0]] * 3  # reconstruction: every row back to its own mask
     assert c_trg.tolist() == [
@@ -98,7 +98,7 @@ def test_joint_run_logs_and_samples(joint_run):
 
 
 def test_blond_and_happy_are_two_passes_with_their_own_masks(joint_run):
-    translator = Translator.load(joint_run)
+    translator = LoadedModel.load(joint_run)
     seen = []
     original = translator.model.generator.forward
     translator.model.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]

@@ -8,7 +8,7 @@ from torch import nn
 
 from stargan_cli import losses
 from stargan_cli.labels import DatasetLabels, LabelSpace
-from stargan_cli.objectives.stargan import Batch
+from stargan_cli.objectives.stargan import StarGANBatch
 
 from .method_helpers import objective as stargan_objective
 
@@ -67,7 +67,7 @@ def test_discriminator_loss_matches_hand_computation(separate_penalty):
     critic = LinearCritic(w, torch.tensor([[0.0, 1.0]]))
     x_real, x_fake = torch.ones(2, 3, 2, 2), -torch.ones(2, 3, 2, 2)
     labels = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
-    batch = Batch(x_real, 0, labels, labels.flip(0), alpha=torch.full((2, 1, 1, 1), 0.3))
+    batch = StarGANBatch(x_real, 0, labels, labels.flip(0), alpha=torch.full((2, 1, 1, 1), 0.3))
     objective = stargan_objective(space, separate_penalty, lambda_cls=1.0, lambda_rec=10.0, lambda_gp=10.0)
     loss, logs = objective.discriminator_loss(critic, batch, x_fake)
     cls = losses.multi_label_loss(torch.tensor([[0.0, 1.0], [0.0, 1.0]]), labels).item()
@@ -91,7 +91,7 @@ def test_generator_loss_matches_hand_computation():
 
     x_real = torch.zeros(2, 3, 2, 2)
     labels = torch.eye(3)[[0, 1]]
-    batch = Batch(x_real, 0, labels, torch.eye(3)[[2, 0]])
+    batch = StarGANBatch(x_real, 0, labels, torch.eye(3)[[2, 0]])
     fake = Shift()(x_real, None)
     loss, logs = stargan_objective(space).generator_loss(Shift(), critic, batch, fake)
     lse = math.log(math.exp(2) + 2)
@@ -118,7 +118,7 @@ def test_classifier_noise_is_added_to_what_the_classifier_reads_only():
     torch.manual_seed(0)
     critic, x_real, fake = Reader(), torch.rand(2, 3, 2, 2), torch.rand(2, 3, 2, 2)
     labels = torch.eye(3)[[0, 1]]
-    batch = Batch(x_real, 0, labels, torch.eye(3)[[2, 0]], alpha=torch.full((2, 1, 1, 1), 0.5))
+    batch = StarGANBatch(x_real, 0, labels, torch.eye(3)[[2, 0]], alpha=torch.full((2, 1, 1, 1), 0.5))
     plain = stargan_objective(space)
     noisy = stargan_objective(space, cls_noise=0.5)
     torch.manual_seed(5)
@@ -127,7 +127,7 @@ def test_classifier_noise_is_added_to_what_the_classifier_reads_only():
     torch.manual_seed(5)  # the same draws, added by hand
     noisy_real, noisy_fake = x_real + 0.5 * torch.randn(x_real.shape), fake + 0.5 * torch.randn(fake.shape)
     _, d_hand = plain.discriminator_loss(
-        critic, Batch(noisy_real, 0, labels, labels, alpha=batch.alpha), fake
+        critic, StarGANBatch(noisy_real, 0, labels, labels, alpha=batch.alpha), fake
     )
     _, g_hand = plain.generator_loss(lambda x, c: x, critic, batch, noisy_fake)
     _, d_clean = plain.discriminator_loss(critic, batch, fake)
@@ -149,7 +149,7 @@ def test_classification_uses_only_the_batch_datasets_slice():
     )
     objective = stargan_objective(space)
     logits = torch.tensor([[5.0, -5.0, 0.0, 3.0, 0.0]])
-    batch = Batch(
+    batch = StarGANBatch(
         torch.zeros(1, 3, 2, 2), 1, torch.tensor([[0.0, 1.0, 0.0]]), torch.tensor([[0.0, 1.0, 0.0]])
     )
     expected = losses.single_label_loss(torch.tensor([[0.0, 3.0, 0.0]]), torch.tensor([1]))

@@ -9,18 +9,23 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 from torch import nn
 
 from stargan_cli import methods
 from stargan_cli.config import load_recipe
+from stargan_cli.errors import LabelError
 from stargan_cli.labels import LabelSpace
-from stargan_cli.models.spec import ModelSpec, Signature
+from stargan_cli.models.spec import Guide, ModelSpec, Signature
 from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
 from stargan_cli.train import loop
 from stargan_cli.train.loop import Trainer, train
+
+from .cli_helpers import assert_one_line_error, invoke
 
 STYLE = 4
 PHASES = ("D latent", "D ref", "G latent", "G ref")
@@ -80,7 +85,8 @@ def build(config: QuadConfig, space: LabelSpace) -> dict[str, nn.Module]:
 
 
 class QuadTranslator:
-    """Latent-guided with a fixed noise (the request types come with the reference and seed inputs)."""
+    """Latent-guided (the style of the seed's noise and the target domain) or reference-guided (the style
+    the encoder reads from the reference)."""
 
     def __init__(self, networks, space: LabelSpace, config: QuadConfig) -> None:
         self.networks, self.label_space = networks, space
@@ -91,9 +97,13 @@ class QuadTranslator:
     def covers(self, dataset, source, target):
         return torch.ones(len(target), dtype=torch.bool)
 
-    def translate(self, x, dataset, target):
-        domain = self.label_space.generator_label(dataset, target.to(x.dtype))
-        style = self.networks["mapping"](torch.zeros(len(x), STYLE, dtype=x.dtype), domain)
+    def translate(self, x, dataset, target, guide=None):
+        guide = guide or Guide()
+        if guide.reference is not None:
+            style = self.networks["encoder"](guide.reference.to(x.dtype)).expand(len(x), -1)
+        else:
+            domain = self.label_space.generator_label(dataset, target.to(x.dtype))
+            style = self.networks["mapping"](guide.noise(STYLE, x.device, x.dtype).expand(len(x), -1), domain)
         return self.networks["generator"](x, style)
 
     def read_source(self, x, dataset):
@@ -212,6 +222,7 @@ QUAD = methods.Method(
                 ("reference",), ("style",), lambda c, s, b, g: (torch.rand(b, 3, 16, 16, generator=g),)
             ),
         },
+        guides=("reference", "seed"),
     ),
     TrainingSpec(
         QuadLoss,
@@ -358,3 +369,77 @@ def test_a_checkpoint_without_an_optimiser_the_method_declares_is_one_error(
     torch.save(state, path)
     with pytest.raises(loop.CheckpointError, match="holds no state of the optimiser 'mapping'"):
         train(resume=run)
+
+
+@pytest.fixture
+def quad_run(quad_method, toy_dataset, tmp_path):
+    return train(quad_recipe(tmp_path, toy_dataset, steps=2)).run_dir
+
+
+def test_references_seeds_and_samples_from_python(quad_run):
+    import stargan_cli as sg
+
+    model = sg.load(quad_run)
+    nets = model.translator.model.networks
+    x = torch.rand(3, 3, 16, 16) * 2 - 1
+    ref = torch.rand(1, 3, 16, 16) * 2 - 1
+    space = model.translator.label_space
+    domain = space.generator_label(0, space.apply_targets(0, torch.zeros(3, 5), space.parse_targets("blond")))
+    with torch.no_grad():
+        by_seed = [nets["generator"](x, nets["mapping"](torch.randn(2, STYLE, generator=torch.Generator().manual_seed(7))[k:k + 1].expand(3, -1), domain)) for k in (0, 1)]  # fmt: skip
+        by_ref = nets["generator"](x, nets["encoder"](ref).expand(3, -1))
+    # the sampled styles: sample k of seed 7 is the k-th draw of a generator seeded with 7, for every row
+    out = model(x, to="blond", source="black", samples=2, seed=7)
+    assert len(out) == 2 and all(torch.equal(o, e) for o, e in zip(out, by_seed, strict=True))
+    assert torch.equal(model(x, to="blond", source="black", seed=7), by_seed[0])
+    assert not torch.equal(out[0], out[1])
+    assert torch.equal(model(x, to="blond", source="black", reference=ref), by_ref)
+    # a photo and a reference photo, cut and pasted as the command line does
+    photo = (np.random.default_rng(0).random((16, 16, 3)) * 255).astype(np.uint8)
+    two = model(Image.fromarray(photo), to="blond", source="black", framing="crop", samples=2, seed=7)
+    assert len(two) == 2 and all(isinstance(o, Image.Image) and o.size == (16, 16) for o in two)
+    refd = model(photo, to="blond", source="black", framing="crop", reference=Image.fromarray(photo))
+    assert refd.shape == (16, 16, 3) and not np.array_equal(refd, np.asarray(two[0]))
+    with pytest.raises(LabelError, match="a reference image gives one style"):
+        model(x, to="blond", source="black", reference=ref, samples=2)
+
+
+def test_references_and_samples_from_the_command_line(quad_run, tmp_path):
+    photo = (np.random.default_rng(1).random((16, 16, 3)) * 255).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "face.png")
+    Image.fromarray(photo[::-1].copy()).save(tmp_path / "style.png")
+    common = ["translate", str(tmp_path / "face.png"), "--model", str(quad_run), "--to", "blond", "--from",
+              "black", "--no-detect", "--out", str(tmp_path / "out")]  # fmt: skip
+    code, output = invoke(*common, "--seed", "7", "--samples", "2")
+    assert code == 0, output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "face_blond_seed7-0.png",
+        "face_blond_seed7-1.png",
+    ]
+    code, output = invoke(*common, "--ref", str(tmp_path / "style.png"))
+    assert code == 0, output
+    assert (tmp_path / "out" / "face_blond_ref-style.png").is_file()
+    import stargan_cli as sg
+
+    model = sg.load(quad_run)
+    for name, kwargs in [("face_blond_seed7-1.png", {"seed": 7, "samples": 2}),
+                         ("face_blond_ref-style.png", {"reference": Image.open(tmp_path / "style.png")})]:  # fmt: skip
+        want = model(Image.open(tmp_path / "face.png"), to="blond", source="black", framing="crop", **kwargs)
+        want = want[-1] if isinstance(want, list) else want
+        assert np.array_equal(np.asarray(Image.open(tmp_path / "out" / name)), np.asarray(want)), name
+
+
+def test_a_method_without_guides_refuses_a_reference_or_a_seed_in_one_line(trained_run, tmp_path):
+    photo = tmp_path / "face.png"
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(photo)
+    for extra, what in [
+        (["--seed", "3"], "seed"),
+        (["--samples", "2"], "seed"),
+        (["--ref", str(photo)], "reference image"),
+    ]:
+        code, output = invoke(
+            "translate", photo, "--model", trained_run, "--to", "blond", "--no-detect", *extra
+        )
+        assert_one_line_error(
+            code, output, f"a stargan model takes no {what} \\(it takes named targets only\\)"
+        )

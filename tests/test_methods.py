@@ -22,7 +22,7 @@ from stargan_cli.labels import LabelSpace
 from stargan_cli.models.spec import ModelSpec, Signature
 from stargan_cli.objectives.spec import TrainingSpec, adversarial
 from stargan_cli.train.loop import train
-from stargan_cli.translate import Translator
+from stargan_cli.translate import LoadedModel
 
 
 @dataclass(frozen=True)
@@ -197,7 +197,7 @@ def test_a_registered_method_trains_resumes_exports_and_translates(pair_method, 
 
     files = export(straight, tmp_path / "out").files
     assert [p.name for p in files] == ["generator.safetensors"]
-    translator = Translator.load(tmp_path / "out")
+    translator = LoadedModel.load(tmp_path / "out")
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     targets = translator.label_space.parse_targets("blond")
     y = translator.apply(x, targets, {0: torch.tensor([1.0, 0, 0, 1, 0])})

@@ -153,7 +153,7 @@ def test_no_face_is_an_error_unless_no_detect(trained_run, tmp_path):
 
 def test_no_detect_on_a_model_size_crop_is_exactly_the_generator(trained_run, toy_dataset, tmp_path):
     from stargan_cli.data.prepared import PreparedDataset
-    from stargan_cli.translate import Translator
+    from stargan_cli.translate import LoadedModel
 
     face = PreparedDataset(toy_dataset).split("test").images[0]
     Image.fromarray(face).save(tmp_path / "face.png")
@@ -161,7 +161,7 @@ def test_no_detect_on_a_model_size_crop_is_exactly_the_generator(trained_run, to
         "translate", tmp_path / "face.png", "--no-detect", "--model", trained_run, "--to", "blond,male=0"
     )
     assert code == 0, output
-    translator = Translator.load(trained_run)
+    translator = LoadedModel.load(trained_run)
     targets = translator.label_space.parse_targets("blond,male=0")
     expected = to_uint8(translator.apply(to_tensor(face[None]), targets, {}))[0]
     assert np.array_equal(np.asarray(Image.open(tmp_path / "face_blond_male-0.png")), expected)
@@ -274,9 +274,9 @@ def test_translate_batches_equal_one_at_a_time(trained_run, toy_dataset, tmp_pat
 
 
 def test_fractional_targets_interpolate_the_label(trained_run):
-    from stargan_cli.translate import Translator, parse_source
+    from stargan_cli.translate import LoadedModel, parse_source
 
-    translator = Translator.load(trained_run)
+    translator = LoadedModel.load(trained_run)
     seen = []
     original = translator.model.generator.forward
     translator.model.generator.forward = lambda x, c: (seen.append(c.clone()), original(x, c))[1]

@@ -10,7 +10,7 @@ import torch
 from stargan_cli.accelerators import fresh_accelerator
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.stargan import StarGANConfig
-from stargan_cli.objectives.stargan import Batch
+from stargan_cli.objectives.stargan import StarGANBatch
 from stargan_cli.train.step import StepRunner
 
 from . import method_helpers
@@ -60,7 +60,7 @@ def test_our_step_equals_the_reference_step(kind, optimiser, separate):
         else:
             org = torch.eye(5)[torch.randint(5, (4,), generator=gen)]
             trg = torch.eye(5)[torch.randint(5, (4,), generator=gen)]
-        batch = Batch(x, 0, org, trg, alpha=torch.rand(4, 1, 1, 1, generator=gen))
+        batch = StarGANBatch(x, 0, org, trg, alpha=torch.rand(4, 1, 1, 1, generator=gen))
         expected = reference_step(g, d, g_opt, d_opt, objective, batch, step % 2 == 0)
         got = ours(batch, objective.phases(step))
         assert sorted(got) == sorted(expected)

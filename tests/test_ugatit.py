@@ -17,9 +17,9 @@ from stargan_cli.errors import CheckpointError, ImageError
 from stargan_cli.export import export
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.ugatit import ILN, AdaLIN, Discriminator, Generator, UGATITConfig, build, mixed_norm
-from stargan_cli.objectives.ugatit import Batch, UGATITLoss, UGATITObjective
+from stargan_cli.objectives.ugatit import UGATITBatch, UGATITLoss, UGATITObjective
 from stargan_cli.train.loop import train
-from stargan_cli.translate import Translator
+from stargan_cli.translate import LoadedModel
 
 from .method_helpers import (
     assert_onnx_exports_translate_as_pytorch,
@@ -186,7 +186,7 @@ def test_losses_match_numbers_computed_by_hand():
         "discriminator_lb": Stub(-1.0, 1.0, False),
     }
     objective = UGATITObjective(UGATITLoss(), context(PETS))
-    batch = Batch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4))
+    batch = UGATITBatch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4))
     assert objective.phases(1) == ("discriminator", "generator")  # D first, as the reference
     state = objective.forward(networks, batch, objective.phases(1))
     # fake_B = 0.1 (CAM 2.0), fake_A = 0.4 (CAM 2.0), rec_A = -0.1, rec_B = 0.2, idt_A = -0.2 (CAM -1.0),
@@ -269,7 +269,7 @@ def test_a_tiny_ugatit_trains_resumes_bit_for_bit_exports_and_translates(toy_dat
 
     files = export(straight, tmp_path / "out").files
     assert [p.name for p in files] == ["generator.safetensors", "generator_b.safetensors"]
-    translator = Translator.load(tmp_path / "out")
+    translator = LoadedModel.load(tmp_path / "out")
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     to_blond = translator.apply(x, translator.label_space.parse_targets("blond"), {})
     to_black = translator.apply(x, translator.label_space.parse_targets("black"), {})
@@ -334,7 +334,7 @@ def test_a_reference_params_file_imports_light_or_full_and_translates_both_ways(
         assert (info.architecture, info.config.variant, info.config.ngf, info.config.n_blocks) == (
             "ugatit", variant, 4, 1)  # fmt: skip
         assert info.config.image_size == 32 and info.label_space.datasets[0].attributes == ("selfie", "anime")
-        translator = Translator.load(tmp_path / variant)
+        translator = LoadedModel.load(tmp_path / variant)
         x = torch.rand(2, 3, 32, 32) * 2 - 1
         with torch.no_grad():
             for target, role in (("anime", "generator"), ("selfie", "generator_b")):
@@ -400,7 +400,7 @@ GLOBAL = 4  # global batch of each domain; 2 per process
 def step_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> dict[str, torch.Tensor]:
     """D then G gradients of one step on this process's share of a fixed global batch."""
     real_a, real_b = process_share(GLOBAL, 32, rank, world)
-    batch = Batch(real_a, real_b)
+    batch = UGATITBatch(real_a, real_b)
     objective = UGATITObjective(UGATITLoss(), context(PETS))
     return phase_gradients(objective, networks, batch, backward or (lambda loss: loss.backward()))
 

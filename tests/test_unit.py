@@ -17,10 +17,10 @@ from stargan_cli.errors import CheckpointError, ConfigError
 from stargan_cli.export import export
 from stargan_cli.labels import DatasetLabels, LabelSpace
 from stargan_cli.models.unit import LayerNorm, MultiScaleDiscriminator, UNITConfig, build
-from stargan_cli.objectives.unit import Batch, UNITLoss, UNITObjective
+from stargan_cli.objectives.unit import UNITBatch, UNITLoss, UNITObjective
 from stargan_cli.train.loop import train
 from stargan_cli.train.schedule import learning_rate
-from stargan_cli.translate import Translator
+from stargan_cli.translate import LoadedModel
 
 from .method_helpers import (
     assert_onnx_exports_translate_as_pytorch,
@@ -140,7 +140,7 @@ def test_losses_match_numbers_computed_by_hand():
         "discriminator_b": StubDiscriminator(2.0),
         "latent_discriminator": StubDiscriminator(1.0, scales=False),
     }
-    batch = Batch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4), None)
+    batch = UNITBatch(torch.full((2, 3, 4, 4), 0.2), torch.full((2, 3, 4, 4), -0.4), None)
     options = {"latent_adversarial": 1.0, "semantic": 1.0}
     objective = UNITObjective(UNITLoss(**options), context(PETS))
     assert objective.phases(1) == ("discriminator", "generator")  # D first, as the reference
@@ -185,7 +185,9 @@ def test_the_codes_get_fresh_noise_from_the_batch_seed_in_training_and_none_in_t
     x_a, x_b = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1
     objective = UNITObjective(UNITLoss(), context(PETS))
     with torch.no_grad():
-        state = objective.forward(nets, Batch(x_a, x_b, torch.Generator().manual_seed(9)), ("discriminator",))
+        state = objective.forward(
+            nets, UNITBatch(x_a, x_b, torch.Generator().manual_seed(9)), ("discriminator",)
+        )
         replay = torch.Generator().manual_seed(9)
         h_a = nets["generator"](x_a, part="encode")
         n_a = torch.randn(h_a.shape, generator=replay)
@@ -249,7 +251,7 @@ def test_a_tiny_unit_trains_resumes_bit_for_bit_exports_and_translates(toy_datas
 
     files = export(straight, tmp_path / "out").files
     assert [p.name for p in files] == ["generator.safetensors", "generator_b.safetensors"]
-    translator = Translator.load(tmp_path / "out")
+    translator = LoadedModel.load(tmp_path / "out")
     x = torch.rand(2, 3, 16, 16) * 2 - 1
     to_blond = translator.apply(x, translator.label_space.parse_targets("blond"), {})
     to_black = translator.apply(x, translator.label_space.parse_targets("black"), {})
@@ -323,7 +325,7 @@ def test_a_reference_gen_file_of_the_older_format_translates_as_the_reference(tm
     sizes = (info.architecture, config.dim, config.n_downsample, config.n_res, config.shared_layers)
     assert sizes == ("unit", 4, 2, 2, 0)
     assert info.label_space.datasets[0].attributes == ("summer", "winter")
-    translator = Translator.load(tmp_path / "model")
+    translator = LoadedModel.load(tmp_path / "model")
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         for target, role in (("winter", "generator"), ("summer", "generator_b")):
@@ -351,7 +353,7 @@ def test_a_reference_gen_file_of_the_older_format_translates_as_the_reference(tm
         tensors = load_file(file) | {k.replace(".conv.weight", ".norm.running_mean"): torch.ones(4)
                                      for k in load_file(file) if k == "enc.model.0.conv.weight"}  # fmt: skip
         save_file(tensors, earlier / file.name, meta | {"stargan.model_config": json.dumps(config)})
-    old = Translator.load(earlier)
+    old = LoadedModel.load(earlier)
     with torch.no_grad():
         assert torch.equal(old.apply(x, old.label_space.parse_targets("winter"), {}), nets["generator"](x))
 
@@ -396,7 +398,7 @@ def step_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> di
     """D then G gradients of one step on this process's share of a fixed global batch, without the latent
     noise (a half batch would draw other numbers than its half of the whole)."""
     real_a, real_b = process_share(GLOBAL, 32, rank, world)
-    batch = Batch(real_a, real_b, None)
+    batch = UNITBatch(real_a, real_b, None)
     objective = UNITObjective(UNITLoss(latent_adversarial=0.5, semantic=1.0), context(PETS))
     with mock.patch("stargan_cli.objectives.unit._noise", lambda h, g: torch.zeros_like(h)):
         return phase_gradients(objective, networks, batch, backward or (lambda loss: loss.backward()))

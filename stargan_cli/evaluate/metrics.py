@@ -56,7 +56,7 @@ class AttributeScore:
 
 
 @dataclass
-class Batch:
+class ScoreBatch:
     """What one test batch adds: sums per target attribute, and translation features per target."""
 
     index: int
@@ -110,7 +110,7 @@ def pair_sums(
     world: int = 1,
     features: nn.Module | None = None,
     common: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
-) -> list[Batch]:
+) -> list[ScoreBatch]:
     """Sums per target attribute for each test batch this process handles: batch k belongs to process
     k % world, so every batch is computed exactly as one process computes it. With `features`, also the
     features of the translations whose target sets each attribute to 1 (for FID/KID). With `common`
@@ -179,13 +179,13 @@ def pair_sums(
                     truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
                     _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
                     _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
-            out.append(Batch(start // batch_size, sums, feats))
+            out.append(ScoreBatch(start // batch_size, sums, feats))
             bar.advance(task)
     return out
 
 
 def pair_scores(
-    batches: list[Batch],
+    batches: list[ScoreBatch],
     label_space: LabelSpace,
     source: PreparedDataset,
     target: PreparedDataset,

@@ -15,11 +15,33 @@ from torch import nn
 
 from ..labels import LabelSpace
 
+GUIDES = ("reference", "seed")  # what a method may take beside target labels (ModelSpec.guides)
+
+
+@dataclass(frozen=True)
+class Guide:
+    """What steers a translation beyond its target labels, for methods that declare it (ModelSpec.guides):
+    `reference`, model-size crops (1 or B, 3, S, S) in [-1, 1] whose style the output takes (they are of
+    the target's domain), or else a sampled style: the noise of sample `sample` (0-based) of `seed`. The
+    noise is the same for every image of a batch, so a seed means one style however the images are
+    batched."""
+
+    reference: torch.Tensor | None = None
+    seed: int = 0
+    sample: int = 0
+
+    def noise(self, dim: int, device: torch.device | str = "cpu", dtype: torch.dtype = torch.float32):
+        """(1, dim) standard normal: draw `sample` of a CPU generator seeded with `seed`."""
+        gen = torch.Generator().manual_seed(self.seed)
+        return torch.randn(self.sample + 1, dim, generator=gen)[self.sample :].to(device, dtype)
+
 
 class Translator(Protocol):
     """What translates, built from a method's networks (PyTorch modules or ONNX sessions alike).
 
-    `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space.
+    `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space; a
+    method that declares guides (ModelSpec.guides) also takes `guide` (a Guide, None for its default: the
+    sample 0 of seed 0), the others are never given one.
     `read_source` gives the source attributes (B, A) 0/1 of that dataset as the model reads them from the
     images, or None when the method cannot (the caller then asks the user for them). `targets` names the
     single targets (LabelSpace.single_targets) the model translates to, and `covers` says which rows of
@@ -32,7 +54,9 @@ class Translator(Protocol):
 
     label_space: LabelSpace
 
-    def translate(self, x: torch.Tensor, dataset: int, target: torch.Tensor) -> torch.Tensor: ...
+    def translate(
+        self, x: torch.Tensor, dataset: int, target: torch.Tensor, guide: Guide | None = None
+    ) -> torch.Tensor: ...
 
     def read_source(self, x: torch.Tensor, dataset: int) -> torch.Tensor | None: ...
 
@@ -73,7 +97,10 @@ class ModelSpec:
     # (model config) -> the first thing to change when a run does not fit in memory ("" = only the generic
     # advice: batch size, image size, precision), e.g. U-GAT-IT's 'set model.variant = "light", '
     memory_hint: Callable[[Any], str] = lambda config: ""
+    # what it takes beside target labels (GUIDES): StarGAN v2 a reference image and a seed, others nothing
+    guides: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        assert set(self.guides) <= set(GUIDES), self.guides
         assert set(self.exported) <= set(self.networks) and set(self.needed) <= set(self.exported)
         assert set(self.signatures) == set(self.exported) and self.exported[0] == "generator"

@@ -196,7 +196,7 @@ def build(config: StarGANConfig, label_space: LabelSpace) -> dict[str, nn.Module
 
 
 class StarGANTranslator:
-    """What translates (methods.Translator): one generator pass per dataset, with that dataset's mask;
+    """What translates (models/spec.py Translator): one generator pass per dataset, with that dataset's mask;
     source attributes read by D's classifier when the discriminator is there."""
 
     def __init__(

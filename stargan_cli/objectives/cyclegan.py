@@ -95,7 +95,7 @@ class ImagePool:
 
 
 @dataclass
-class Batch:
+class CycleGANBatch:
     real_a: torch.Tensor  # (B, 3, H, W) in [-1, 1]
     real_b: torch.Tensor
     pool_a: tuple[np.ndarray, np.ndarray]  # the pool draws for fakes made from real_a (D_A's pool)
@@ -112,14 +112,16 @@ class CycleGANObjective(TwoDomainObjective):
         """The pool's coin flips, then its picks, for the fakes made from this stream's images."""
         return rng.random(rows), rng.integers(0, max(self.config.pool_size, 1), rows)
 
-    def batches(self, draws: list[Draw], step: int) -> list[Batch]:
+    def batches(self, draws: list[Draw], step: int) -> list[CycleGANBatch]:
         a, b = draws
-        return [Batch(a.x_real, b.x_real, a.extra, b.extra)]
+        return [CycleGANBatch(a.x_real, b.x_real, a.extra, b.extra)]
 
     def phases(self, step: int) -> tuple[str, ...]:
         return ("generator", "discriminator")
 
-    def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
+    def forward(
+        self, networks: Mapping[str, nn.Module], batch: CycleGANBatch, phases: tuple[str, ...]
+    ) -> dict:
         """Both translations and both cycles (the reference's `forward`), with their graphs."""
         g_a, g_b = networks["generator"], networks["generator_b"]
         with torch.set_grad_enabled("generator" in phases):
@@ -135,7 +137,7 @@ class CycleGANObjective(TwoDomainObjective):
             pool.load(state.get(f"pool_{key}", torch.zeros(0)), self.context.device)
 
     # ----- the paper's terms ------------------------------------------------------------------------------
-    def generator_loss(self, networks, batch: Batch, state: dict):
+    def generator_loss(self, networks, batch: CycleGANBatch, state: dict):
         cfg = self.config
         logs = {
             "G/adv_A": losses.lsgan(networks["discriminator_a"](state["fake_b"]), True),
@@ -153,7 +155,7 @@ class CycleGANObjective(TwoDomainObjective):
         loss = sum(logs.values())
         return loss, {k: v.detach() for k, v in logs.items()}
 
-    def discriminator_loss(self, networks, batch: Batch, state: dict):
+    def discriminator_loss(self, networks, batch: CycleGANBatch, state: dict):
         fake_b = self.pools["a"].query(state["fake_b"], *batch.pool_a)
         fake_a = self.pools["b"].query(state["fake_a"], *batch.pool_b)
         logs = {

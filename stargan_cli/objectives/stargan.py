@@ -46,9 +46,6 @@ class StarGANLoss:
     lambda_rec: float = 10.0
     lambda_gp: float = 10.0
     n_critic: int = 5  # G updated every n_critic discriminator steps
-    # not in the paper: the gradient penalty at every gp_every-th step only, weighted by gp_every to keep its
-    # average pull (StyleGAN2's lazy regularisation); it is a fifth of a demo step on a CPU
-    gp_every: int = 1
     # not in the paper: this fraction of each batch is translated to another dataset's targets (joint runs)
     cross_targets: float = 0.0
     # not in the paper: std of Gaussian noise on every image D's classifier reads (real in D's loss, fake in
@@ -56,9 +53,8 @@ class StarGANLoss:
     cls_noise: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("n_critic", "gp_every"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"loss.{name} must be at least 1, got {getattr(self, name)}")
+        if self.n_critic < 1:
+            raise ConfigError(f"loss.n_critic must be at least 1, got {self.n_critic}")
         for name in ("lambda_cls", "lambda_rec", "lambda_gp"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"loss.{name} must be 0 or more, got {getattr(self, name)}")
@@ -86,14 +82,13 @@ class CrossTargets:
 
 
 @dataclass
-class Batch:
+class StarGANBatch:
     x_real: torch.Tensor  # (B, 3, H, W) in [-1, 1]
     dataset: int  # index into the label space
     labels_org: torch.Tensor  # (B, A) 0/1 labels of this dataset
     labels_trg: torch.Tensor  # (B, A) target labels of this dataset (rows in `cross` ignore theirs)
     cross: CrossTargets | None = None
-    # (B, 1, 1, 1) U(0, 1): the gradient penalty's interpolation; None at a step without the penalty
-    alpha: torch.Tensor | None = None
+    alpha: torch.Tensor | None = None  # (B, 1, 1, 1) U(0, 1): the gradient penalty's interpolation
 
 
 def draw_cross(
@@ -139,7 +134,7 @@ class StarGANObjective:
         """The target permutation, then the penalty's alphas."""
         return rng.permutation(rows), rng.random((rows, 1, 1, 1), dtype=np.float32)
 
-    def batches(self, draws: list[Draw], step: int) -> list[Batch]:
+    def batches(self, draws: list[Draw], step: int) -> list[StarGANBatch]:
         """One batch per dataset."""
         return [self.batch(draw, step) for draw in draws]
 
@@ -152,7 +147,7 @@ class StarGANObjective:
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
         pass
 
-    def batch(self, draw: Draw, step: int) -> Batch:
+    def batch(self, draw: Draw, step: int) -> StarGANBatch:
         permutation, alpha = draw.extra
         device, ctx = draw.x_real.device, self.context
         others = {d: labels for d, labels in ctx.train_labels.items() if d != draw.dataset}
@@ -167,21 +162,23 @@ class StarGANObjective:
             device,
         )
         labels_trg = draw.labels[torch.from_numpy(permutation).to(device)]
-        penalised = (step - 1) % self.config.gp_every == 0  # alphas are drawn at every step all the same
-        alpha = torch.from_numpy(alpha).to(device) if penalised else None
-        return Batch(draw.x_real, draw.dataset, draw.labels, labels_trg, cross, alpha)
+        return StarGANBatch(
+            draw.x_real, draw.dataset, draw.labels, labels_trg, cross, torch.from_numpy(alpha).to(device)
+        )
 
     def phases(self, step: int) -> tuple[str, ...]:
         return ("discriminator", "generator") if step % self.config.n_critic == 0 else ("discriminator",)
 
-    def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
+    def forward(
+        self, networks: Mapping[str, nn.Module], batch: StarGANBatch, phases: tuple[str, ...]
+    ) -> dict:
         """G(x, c_trg), with its graph when G is updated at this step: the D phase reads it detached and
         the G phase reuses it (G is unchanged in between: the same maths, one generator forward less)."""
         _, c_trg = self.generator_labels(batch)
         with torch.set_grad_enabled("generator" in phases):
             return {"x_fake": networks["generator"](batch.x_real, c_trg)}
 
-    def loss(self, phase: str, networks, batch: Batch, state: dict, grad_scale=None):
+    def loss(self, phase: str, networks, batch: StarGANBatch, state: dict, grad_scale=None):
         if phase == "discriminator":
             return self.discriminator_loss(networks["discriminator"], batch, state["x_fake"], grad_scale)
         return self.generator_loss(networks["generator"], networks["discriminator"], batch, state["x_fake"])
@@ -191,7 +188,7 @@ class StarGANObjective:
         return x + (self.config.cls_noise * torch.randn(x.shape)).to(x.device, x.dtype)
 
     # ----- the paper's terms ------------------------------------------------------------------------------
-    def generator_labels(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    def generator_labels(self, batch: StarGANBatch) -> tuple[torch.Tensor, torch.Tensor]:
         """(c_org, c_trg): the batch's source and target labels in the generator's layout (with mask)."""
         ls = self.label_space
         c_trg = ls.generator_label(batch.dataset, batch.labels_trg)
@@ -204,7 +201,7 @@ class StarGANObjective:
         kind = self.label_space.datasets[dataset].kind
         return losses.CLASSIFICATION[kind](logits[:, self.label_space.slice(dataset)], target)
 
-    def _target_classification(self, logits: torch.Tensor, batch: Batch) -> torch.Tensor:
+    def _target_classification(self, logits: torch.Tensor, batch: StarGANBatch) -> torch.Tensor:
         """G's classification loss, averaged over rows. A row of its own dataset is read on its dataset's
         slice against its target (the paper's loss). A cross row is read twice: on the other dataset's
         slice against its cross target, and on its own dataset's slice against its original labels, which
@@ -226,43 +223,40 @@ class StarGANObjective:
     def discriminator_loss(
         self,
         discriminator: nn.Module,
-        batch: Batch,
+        batch: StarGANBatch,
         x_fake: torch.Tensor,
         grad_scale: float | torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The whole D loss, to be back-propagated once. `x_fake` is detached here. D has no cross-sample
-        layers, so any grouping of its forwards gives the same numbers (`separate_penalty`). At a step without
-        the penalty (`gp_every`) there are no interpolates and `D/gp` is not logged (the last one stays)."""
+        layers, so any grouping of its forwards gives the same numbers (`separate_penalty`)."""
         x_real, alpha = batch.x_real, batch.alpha
         b = x_real.shape[0]
         x_fake = x_fake.detach()
-        rows = [x_real, x_fake]
-        x_hat = None if alpha is None else (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
-        if x_hat is not None and not self.separate_penalty:
-            rows.append(x_hat)
-        src, cls = discriminator(torch.cat(rows))
-        src_real, src_fake = src[:b], src[b : 2 * b]
-        if x_hat is not None:
-            src_hat = discriminator(x_hat)[0] if self.separate_penalty else src[2 * b :]
+        x_hat = (alpha * x_real + (1 - alpha) * x_fake).requires_grad_(True)
+        if self.separate_penalty:
+            src, cls = discriminator(torch.cat([x_real, x_fake]))
+            src_real, src_fake = src.split(b)
+            src_hat, _ = discriminator(x_hat)
+        else:
+            src, cls = discriminator(torch.cat([x_real, x_fake, x_hat]))
+            src_real, src_fake, src_hat = src.split(b)
         if self.config.cls_noise:
             _, cls = discriminator(self._noisy(x_real))
         logs = {
             "D/real": losses.wgan_real(src_real),
             "D/fake": losses.wgan_fake(src_fake),
             "D/cls": self._classification(cls[:b], batch.dataset, batch.labels_org),
+            "D/gp": losses.gradient_penalty(src_hat, x_hat, grad_scale),
         }
         cfg = self.config
-        loss = logs["D/real"] + logs["D/fake"] + cfg.lambda_cls * logs["D/cls"]
-        if x_hat is not None:
-            logs["D/gp"] = losses.gradient_penalty(src_hat, x_hat, grad_scale)
-            loss = loss + cfg.lambda_gp * cfg.gp_every * logs["D/gp"]
+        loss = logs["D/real"] + logs["D/fake"] + cfg.lambda_cls * logs["D/cls"] + cfg.lambda_gp * logs["D/gp"]
         return loss, {k: v.detach() for k, v in logs.items()}
 
     def generator_loss(
         self,
         generator: nn.Module,
         discriminator: nn.Module,
-        batch: Batch,
+        batch: StarGANBatch,
         x_fake: torch.Tensor,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """The G loss; `x_fake` = G(x_real, c_trg) with its graph."""

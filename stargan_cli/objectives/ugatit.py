@@ -58,7 +58,7 @@ class UGATITLoss:
 
 
 @dataclass
-class Batch:
+class UGATITBatch:
     real_a: torch.Tensor  # (B, 3, H, W) in [-1, 1]
     real_b: torch.Tensor
 
@@ -84,11 +84,11 @@ class UGATITObjective(TwoDomainObjective):
     def draw(self, rng, rows: int) -> None:
         return None
 
-    def batches(self, draws: list[Draw], step: int) -> list[Batch]:
+    def batches(self, draws: list[Draw], step: int) -> list[UGATITBatch]:
         a, b = draws
-        return [Batch(a.x_real, b.x_real)]
+        return [UGATITBatch(a.x_real, b.x_real)]
 
-    def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
+    def forward(self, networks: Mapping[str, nn.Module], batch: UGATITBatch, phases: tuple[str, ...]) -> dict:
         """Both translations with their CAM logits, with their graphs when G is updated."""
         with torch.set_grad_enabled("generator" in phases):
             fake_b, cam_ab, _ = networks["generator"](batch.real_a, extras=True)
@@ -100,7 +100,7 @@ class UGATITObjective(TwoDomainObjective):
             clip_rho({n: networks[n] for n in ("generator", "generator_b")})
 
     # ----- the paper's terms ------------------------------------------------------------------------------
-    def discriminator_loss(self, networks, batch: Batch, state: dict):
+    def discriminator_loss(self, networks, batch: UGATITBatch, state: dict):
         adv = self.config.adv_weight
         fake_a, fake_b = state["fake_a"].detach(), state["fake_b"].detach()
         logs = {}
@@ -115,7 +115,7 @@ class UGATITObjective(TwoDomainObjective):
             logs[f"D_{domain}/adv"] = adv * sum(terms)
         return logs["D_A/adv"] + logs["D_B/adv"], {k: v.detach() for k, v in logs.items()}
 
-    def generator_loss(self, networks, batch: Batch, state: dict):
+    def generator_loss(self, networks, batch: UGATITBatch, state: dict):
         cfg = self.config
         g_ab, g_ba = networks["generator"], networks["generator_b"]
         rec_a = g_ba(state["fake_b"])

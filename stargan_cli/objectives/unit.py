@@ -85,7 +85,7 @@ class UNITLoss:
 
 
 @dataclass
-class Batch:
+class UNITBatch:
     real_a: torch.Tensor  # (B, 3, H, W) in [-1, 1]
     real_b: torch.Tensor
     noise: torch.Generator | None  # on the images' device; None on the meta device (memory estimate)
@@ -118,15 +118,15 @@ class UNITObjective(TwoDomainObjective):
     def draw(self, rng, rows: int) -> int:
         return int(rng.integers(2**62))  # the seed of this batch's latent noise
 
-    def batches(self, draws: list[Draw], step: int) -> list[Batch]:
+    def batches(self, draws: list[Draw], step: int) -> list[UNITBatch]:
         a, b = draws
         device = a.x_real.device
         noise = None
         if device.type != "meta":
             noise = torch.Generator(device=device).manual_seed(a.extra ^ b.extra)
-        return [Batch(a.x_real, b.x_real, noise)]
+        return [UNITBatch(a.x_real, b.x_real, noise)]
 
-    def forward(self, networks: Mapping[str, nn.Module], batch: Batch, phases: tuple[str, ...]) -> dict:
+    def forward(self, networks: Mapping[str, nn.Module], batch: UNITBatch, phases: tuple[str, ...]) -> dict:
         """The codes and the translations; with G's update also the reconstructions, as one batch per
         decoder, all with their graphs."""
         g_ab, g_ba = networks["generator"], networks["generator_b"]
@@ -142,7 +142,7 @@ class UNITObjective(TwoDomainObjective):
         return state
 
     # ----- the paper's terms ------------------------------------------------------------------------------
-    def discriminator_loss(self, networks, batch: Batch, state: dict):
+    def discriminator_loss(self, networks, batch: UNITBatch, state: dict):
         cfg = self.config
         logs = {}
         for domain, real, fake in (("A", batch.real_a, state["x_ba"]), ("B", batch.real_b, state["x_ab"])):
@@ -155,7 +155,7 @@ class UNITObjective(TwoDomainObjective):
             logs["D/latent"] = cfg.latent_adversarial * (losses.lsgan(a, True) + losses.lsgan(b, False))
         return sum(logs.values()), {k: v.detach() for k, v in logs.items()}
 
-    def generator_loss(self, networks, batch: Batch, state: dict):
+    def generator_loss(self, networks, batch: UNITBatch, state: dict):
         cfg = self.config
         g_ab, g_ba = networks["generator"], networks["generator_b"]
         h_a, h_b = state["h_a"], state["h_b"]

@@ -23,7 +23,7 @@ from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
 from ..labels import LabelSpace
 from ..photos import declared_size, photo_format, read_photo
-from ..translate import Options, Translator, suffix_of, translate_photo
+from ..translate import LoadedModel, Options, suffix_of, translate_photo
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger ones are for `stargan translate --max-side`
@@ -57,7 +57,7 @@ def _group_label(members: tuple[str, ...], number: int) -> str:
     return last.pop() if len(last) == 1 and all("_" in m for m in members) else f"group {number}"
 
 
-def controls(translator: Translator) -> list[dict]:
+def controls(translator: LoadedModel) -> list[dict]:
     """The page's controls, per dataset of the label space. Each control says what it adds to `--to`:
     a choice's options carry their token ("" = keep the source); a slider names its attribute, set to
     the slider's value; a choice with `strength` appends `=value` of its own slider."""
@@ -93,13 +93,13 @@ def controls(translator: Translator) -> list[dict]:
 class ServedModel:
     name: str  # the run folder's name, or the file's
     path: Path
-    translator: Translator
+    translator: LoadedModel
 
     @classmethod
     def load(cls, path: str | Path, device: str = "cpu") -> ServedModel:
         path = Path(path)
         name = path.name if path.is_dir() else f"{path.parent.name}/{path.name}"
-        return cls(name, path, Translator.load(path, device))
+        return cls(name, path, LoadedModel.load(path, device))
 
     def describe(self, index: int) -> dict:
         info = self.translator.info

@@ -95,7 +95,7 @@ def _check_finite(logs: dict[str, float], step: int, run_dir: Path) -> None:
 
 
 @dataclass
-class Result:
+class TrainResult:
     run_dir: Path
     step: int
     last_logs: dict[str, float] = field(default_factory=dict)
@@ -170,7 +170,7 @@ def train(
     recipe: Recipe | None = None,
     resume: str | Path | None = None,
     stop_at: int | None = None,
-) -> Result:
+) -> TrainResult:
     """Train `recipe` in a new run directory, or continue the run `resume` from its last checkpoint.
 
     `stop_at` ends the run after that step with a checkpoint, as an interruption would (for tests).
@@ -331,7 +331,7 @@ class Trainer:
         self.fixed = _fixed_samples(self.datasets, recipe.data.sample_count, accelerator.device, self.sampler)
 
     # ----- the loop ----------------------------------------------------------------------------------------
-    def run(self, stop_at: int | None = None) -> Result:
+    def run(self, stop_at: int | None = None) -> TrainResult:
         cfg, accelerator = self.cfg, self.accelerator
         last = min(cfg.steps, stop_at) if stop_at else cfg.steps
         if self.checkpoint is not None and self.start >= last and self.main:  # killed after the last
@@ -356,7 +356,7 @@ class Trainer:
                             f"interrupted at step {step}; checkpoint saved in {self.run_dir}/checkpoints. "
                             f"Continue with: stargan train --resume {self.run_dir}"
                         )
-        return Result(self.run_dir, last, bar.last_logs, self.main)
+        return TrainResult(self.run_dir, last, bar.last_logs, self.main)
 
     def rate(self, base: float, done: int) -> float:
         cfg = self.cfg
