@@ -97,17 +97,24 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
     return diff
 
 
+ONNX_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64, "tensor(int32)": np.int32}
+
+
 class OnnxNetwork:
     """An ONNX network called like the PyTorch one, positionally: one output is returned as a tensor,
-    several as a tuple (StarGAN: generator(x, c) -> image; discriminator(x) -> (patch, logits))."""
+    several as a tuple (StarGAN: generator(x, c) -> image; discriminator(x) -> (patch, logits)). Each input
+    is given in the type the graph declares (float32 images and labels, integer indices such as a domain)."""
 
     def __init__(self, path: Path) -> None:
         self.session = _session(path)
-        self.inputs = [i.name for i in self.session.get_inputs()]
+        self.inputs = [(i.name, ONNX_TYPES.get(i.type, np.float32)) for i in self.session.get_inputs()]
 
     def __call__(self, *args: torch.Tensor):
         device = args[0].device
-        feed = {n: a.detach().float().cpu().numpy() for n, a in zip(self.inputs, args, strict=True)}
+        feed = {
+            name: (a.detach().float() if a.is_floating_point() else a.detach()).cpu().numpy().astype(kind)
+            for (name, kind), a in zip(self.inputs, args, strict=True)
+        }
         out = [torch.from_numpy(o).to(device) for o in self.session.run(None, feed)]
         return out[0] if len(out) == 1 else tuple(out)
 

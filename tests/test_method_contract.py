@@ -50,14 +50,16 @@ class QuadGenerator(nn.Module):
 
 
 class QuadMapping(nn.Module):
-    """Noise (B, STYLE) and a one-hot domain (B, K) -> a style code."""
+    """Noise (B, STYLE) and a domain index (B,) int64 -> a style code (StarGAN v2's shape: one output head
+    per domain, the row's own picked)."""
 
     def __init__(self, domains: int) -> None:
         super().__init__()
-        self.linear = nn.Linear(STYLE + domains, STYLE)
+        self.linear = nn.Linear(STYLE, STYLE * domains)
 
     def forward(self, z, domain):
-        return self.linear(torch.cat([z, domain], 1))
+        styles = self.linear(z).unflatten(1, (-1, STYLE))  # (B, K, STYLE)
+        return styles.gather(1, domain[:, None, None].expand(-1, 1, STYLE)).squeeze(1)
 
 
 class QuadEncoder(nn.Module):
@@ -102,7 +104,7 @@ class QuadTranslator:
         if guide.reference is not None:
             style = self.networks["encoder"](guide.reference.to(x.dtype)).expand(len(x), -1)
         else:
-            domain = self.label_space.generator_label(dataset, target.to(x.dtype))
+            domain = target.argmax(1)  # the target's attribute: its domain
             style = self.networks["mapping"](guide.noise(STYLE, x.device, x.dtype).expand(len(x), -1), domain)
         return self.networks["generator"](x, style)
 
@@ -119,9 +121,9 @@ def example_generator(config, space, batch, gen):
 
 
 def example_mapping(config, space, batch, gen):
-    return torch.randn(batch, STYLE, generator=gen), torch.rand(
-        batch, space.generator_dim, generator=gen
-    ).round()
+    return torch.randn(batch, STYLE, generator=gen), torch.randint(
+        space.generator_dim, (batch,), generator=gen
+    )
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ class QuadObjective:
         )
         domain = self.space.generator_label(batch.dataset, batch.target)
         if phase.endswith("latent"):
-            style = networks["mapping"](batch.z, domain)
+            style = networks["mapping"](batch.z, domain.argmax(1))
         else:
             style = networks["encoder"](batch.ref)
         fake = networks["blur"](networks["generator"](batch.x, style))
@@ -386,7 +388,7 @@ def test_references_seeds_and_samples_from_python(quad_run):
     space = model.translator.label_space
     domain = space.generator_label(0, space.apply_targets(0, torch.zeros(3, 5), space.parse_targets("blond")))
     with torch.no_grad():
-        by_seed = [nets["generator"](x, nets["mapping"](torch.randn(2, STYLE, generator=torch.Generator().manual_seed(7))[k:k + 1].expand(3, -1), domain)) for k in (0, 1)]  # fmt: skip
+        by_seed = [nets["generator"](x, nets["mapping"](torch.randn(2, STYLE, generator=torch.Generator().manual_seed(7))[k:k + 1].expand(3, -1), domain.argmax(1))) for k in (0, 1)]  # fmt: skip
         by_ref = nets["generator"](x, nets["encoder"](ref).expand(3, -1))
     # the sampled styles: sample k of seed 7 is the k-th draw of a generator seeded with 7, for every row
     out = model(x, to="blond", source="black", samples=2, seed=7)
@@ -443,3 +445,43 @@ def test_a_method_without_guides_refuses_a_reference_or_a_seed_in_one_line(train
         assert_one_line_error(
             code, output, f"a stargan model takes no {what} \\(it takes named targets only\\)"
         )
+
+
+def test_export_onnx_with_an_integer_input_evaluate_and_compare(quad_run, trained_run, tmp_path):
+    pytest.importorskip("onnxruntime")
+    import onnxruntime
+
+    import stargan_cli as sg
+    from stargan_cli.evaluate.compare import compare
+    from stargan_cli.evaluate.run import evaluate
+    from stargan_cli.export import export
+
+    files = export(quad_run, tmp_path / "st").files
+    assert [p.name for p in files] == ["generator.safetensors", "mapping.safetensors", "encoder.safetensors"]
+    onnx = export(quad_run, tmp_path / "onnx", fmt="onnx")
+    assert [p.name for p in onnx.files] == ["generator.onnx", "mapping.onnx", "encoder.onnx"]
+    assert onnx.max_abs_diff < 1e-4
+    session = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "mapping.onnx"))
+    assert [(i.name, i.type) for i in session.get_inputs()] == [
+        ("noise", "tensor(float)"),
+        ("domain", "tensor(int64)"),
+    ]
+
+    # the ONNX files translate, with a seed or a reference, as the PyTorch model does
+    x, ref = torch.rand(2, 3, 16, 16) * 2 - 1, torch.rand(1, 3, 16, 16) * 2 - 1
+    torch_model, onnx_model = sg.load(tmp_path / "st"), sg.load(tmp_path / "onnx" / "generator.onnx")
+    for kwargs in ({"seed": 3}, {"reference": ref}):
+        a = torch_model(x, to="brown", source="black", **kwargs)
+        b = onnx_model(x, to="brown", source="black", **kwargs)
+        assert (a - b).abs().max() < 1e-4, kwargs
+
+    report = evaluate(quad_run, fid=False, batch_size=5)
+    assert {s.attribute for s in report.scores} == {"Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"}
+    assert all(s.pairs > 0 and 0 <= s.target_accuracy <= 1 and s.counterfactual_l1 > 0 for s in report.scores)
+    result = compare([trained_run, quad_run], out=tmp_path / "c.json", batch_size=7, fid=False)
+    assert [e.name for e in result.entries] == ["stargan", "quad"]
+    quad = result.entries[1]
+    trained = ("generator", "mapping", "encoder", "critic")  # not the frozen blur
+    nets = {n: m for n, m in QUAD.model.build(QuadConfig(), quad.info.label_space).items()}
+    assert quad.facts["trained_parameters"] == sum(p.numel() for n in trained for p in nets[n].parameters())
+    assert {s.attribute for s in quad.scores} == {s.attribute for s in report.scores}

@@ -85,12 +85,13 @@ class Comparison:
 
 def _facts(path: Path, networks: dict[str, torch.nn.Module], info: ModelInfo) -> dict:
     """Parameters of the exported networks (what translates; StarGAN's discriminator reads the source
-    attributes) and of every network the method trains (shared ones once; built on the meta device from the
-    model's config); images/s and minutes of training."""
+    attributes) and of every network the method trains (shared ones once, frozen ones not; built on the meta
+    device from the model's config); images/s and minutes of training."""
     facts: dict = {"parameters": sum(p.numel() for n in networks.values() for p in n.parameters())}
     with torch.device("meta"):
         built = info.method.model.build(info.config, info.label_space)
-    unique = {id(p): p for net in built.values() for p in net.parameters()}
+    trained = [net for name, net in built.items() if name not in info.method.training.frozen]
+    unique = {id(p): p for net in trained for p in net.parameters()}
     facts["trained_parameters"] = sum(p.numel() for p in unique.values())
     run = path if path.is_dir() else path.parent
     records, damaged = read_metrics(run / "metrics.jsonl")
