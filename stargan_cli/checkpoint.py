@@ -126,7 +126,8 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
     name = meta.get("stargan.architecture", "")
     if name not in METHODS:
         raise CheckpointError(
-            f"{path} holds a {name!r} model; this stargan knows {', '.join(METHODS)}. Upgrade stargan"
+            f"{path} holds a {name!r} model; this stargan knows {', '.join(METHODS)}. Upgrade stargan, or install "
+            "the package that defines the method (or name it in $STARGAN_METHODS)"
         )
     method = METHODS[name]
     try:

@@ -4,13 +4,21 @@ objective file's `TRAINING` (docs/design.md, "Methods").
 Training, checkpoints, export, ONNX, translate and evaluate reach a method only through its entry here:
 its `[model]` and `[loss]` config classes, its networks by name, its optimisers and phases, its objective
 and what translates. A recipe picks one with `model.architecture`.
+
+Methods defined outside this package join the registry without a change here: a package declares them as
+entry points in the group `stargan.methods` (name = a `Method` object), or `$STARGAN_METHODS` lists them
+as `module:attribute` separated by commas (for a method under development, and for the tests' made-up one,
+which a `stargan serve` process must know too).
 """
 
 from __future__ import annotations
 
+import importlib
+import os
 from dataclasses import dataclass
+from importlib.metadata import entry_points
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, StarganError, did_you_mean
 from .models import cyclegan as cyclegan_model
 from .models import stargan as stargan_model
 from .models import ugatit as ugatit_model
@@ -42,7 +50,42 @@ METHODS: dict[str, Method] = {
 }
 
 
+def _plugin(where: str, load) -> Method:
+    try:
+        method = load()
+    except Exception as exc:  # noqa: BLE001 - whatever the plugin raises, say where it came from
+        raise StarganError(
+            f"cannot load the method {where} ({exc.__class__.__name__}: {exc}); fix or remove it"
+        ) from None
+    if not isinstance(method, Method):
+        raise StarganError(f"{where} is a {type(method).__name__}, not a stargan_cli.methods.Method")
+    if method.name in METHODS and METHODS[method.name] is not method:
+        raise StarganError(f"{where} registers {method.name!r}, a name stargan already has; rename it")
+    return method
+
+
+def _register_plugins() -> None:
+    """The methods of installed packages (entry points `stargan.methods`) and of $STARGAN_METHODS."""
+    found = [(f"entry point {e.name} ({e.value})", e.load) for e in entry_points(group="stargan.methods")]
+    for spec in filter(None, (s.strip() for s in os.environ.get("STARGAN_METHODS", "").split(","))):
+        module, _, attribute = spec.partition(":")
+        if not attribute:
+            raise StarganError(f"STARGAN_METHODS: {spec!r} is not module:attribute")
+        found.append(
+            (
+                f"{spec} (STARGAN_METHODS)",
+                lambda m=module, a=attribute: getattr(importlib.import_module(m), a),
+            )
+        )
+    for where, load in found:
+        method = _plugin(where, load)
+        METHODS[method.name] = method
+
+
 def get_method(name: str) -> Method:
     if name not in METHODS:
         raise ConfigError(f"unknown model.architecture {name!r}.{did_you_mean(name, METHODS)}")
     return METHODS[name]
+
+
+_register_plugins()  # last: a plugin's module may import this one's names

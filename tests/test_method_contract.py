@@ -1,250 +1,28 @@
-"""A made-up method with the shape of StarGAN v2, registered for the test only: three optimisers at
-different learning rates (one a multiplier of train.g_lr, one with its own betas and weight decay), four
-phases per step (two of them stepping the same optimiser, one stepping two optimisers, one stepping only
-part of what the generator's optimiser holds), a frozen network used by the loss, and an EMA over two
-networks without the ramp. No generic module knows it: what it declares is all the loop reads."""
+"""The made-up method of tests/quad_method.py (three optimisers, four phases, a frozen network, an EMA over
+two networks, a reference image and a seed) through train, resume, translate (command line and Python),
+export (safetensors, ONNX with an integer input), evaluate, compare and serve. No generic module knows it:
+what it declares is all they read."""
 
 from __future__ import annotations
 
+import io
 import json
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from safetensors.torch import load_file
-from torch import nn
 
 from stargan_cli import methods
 from stargan_cli.config import load_recipe
 from stargan_cli.errors import LabelError
-from stargan_cli.labels import LabelSpace
-from stargan_cli.models.spec import Guide, ModelSpec, Signature
-from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
 from stargan_cli.train import loop
 from stargan_cli.train.loop import Trainer, train
 
 from .cli_helpers import assert_one_line_error, invoke
-
-STYLE = 4
-PHASES = ("D latent", "D ref", "G latent", "G ref")
-
-
-@dataclass(frozen=True)
-class QuadConfig:
-    image_size: int = 16
-    channels: int = 4
-
-
-class QuadGenerator(nn.Module):
-    """An image and a style code (B, STYLE) -> an image."""
-
-    def __init__(self, config: QuadConfig) -> None:
-        super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(3 + STYLE, config.channels, 3, 1, 1), nn.ReLU(),
-                                  nn.Conv2d(config.channels, 3, 3, 1, 1), nn.Tanh())  # fmt: skip
-
-    def forward(self, x, style):
-        return self.body(torch.cat([x, style[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1))
-
-
-class QuadMapping(nn.Module):
-    """Noise (B, STYLE) and a domain index (B,) int64 -> a style code (StarGAN v2's shape: one output head
-    per domain, the row's own picked)."""
-
-    def __init__(self, domains: int) -> None:
-        super().__init__()
-        self.linear = nn.Linear(STYLE, STYLE * domains)
-
-    def forward(self, z, domain):
-        styles = self.linear(z).unflatten(1, (-1, STYLE))  # (B, K, STYLE)
-        return styles.gather(1, domain[:, None, None].expand(-1, 1, STYLE)).squeeze(1)
-
-
-class QuadEncoder(nn.Module):
-    """A reference image -> a style code."""
-
-    def __init__(self, config: QuadConfig) -> None:
-        super().__init__()
-        self.conv = nn.Conv2d(3, STYLE, 4, 4)
-
-    def forward(self, x):
-        return self.conv(x).mean((2, 3))
-
-
-def build(config: QuadConfig, space: LabelSpace) -> dict[str, nn.Module]:
-    domains = space.generator_dim
-    critic = nn.Sequential(nn.Conv2d(3, config.channels, 4, 2, 1), nn.LeakyReLU(0.2),
-                           nn.Conv2d(config.channels, domains, 3, 1, 1))  # fmt: skip
-    return {
-        "generator": QuadGenerator(config),
-        "mapping": QuadMapping(domains),
-        "encoder": QuadEncoder(config),
-        "critic": critic,
-        "blur": nn.Conv2d(3, 3, 3, 1, 1, groups=3, bias=False),  # frozen: never trained
-    }
-
-
-class QuadTranslator:
-    """Latent-guided (the style of the seed's noise and the target domain) or reference-guided (the style
-    the encoder reads from the reference)."""
-
-    def __init__(self, networks, space: LabelSpace, config: QuadConfig) -> None:
-        self.networks, self.label_space = networks, space
-
-    def targets(self, dataset):
-        return self.label_space.datasets[dataset].attributes
-
-    def covers(self, dataset, source, target):
-        return torch.ones(len(target), dtype=torch.bool)
-
-    def translate(self, x, dataset, target, guide=None):
-        guide = guide or Guide()
-        if guide.reference is not None:
-            style = self.networks["encoder"](guide.reference.to(x.dtype)).expand(len(x), -1)
-        else:
-            domain = target.argmax(1)  # the target's attribute: its domain
-            style = self.networks["mapping"](guide.noise(STYLE, x.device, x.dtype).expand(len(x), -1), domain)
-        return self.networks["generator"](x, style)
-
-    def read_source(self, x, dataset):
-        return None
-
-    def attention(self, x, dataset, target):
-        return None
-
-
-def example_generator(config, space, batch, gen):
-    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,
-            torch.randn(batch, STYLE, generator=gen))  # fmt: skip
-
-
-def example_mapping(config, space, batch, gen):
-    return torch.randn(batch, STYLE, generator=gen), torch.randint(
-        space.generator_dim, (batch,), generator=gen
-    )
-
-
-@dataclass(frozen=True)
-class QuadLoss:
-    lambda_sty: float = 1.0
-
-    def cuda_graph_clashes(self) -> list[str]:
-        return []
-
-
-@dataclass
-class QuadBatch:
-    x: torch.Tensor
-    dataset: int
-    target: torch.Tensor
-    z: torch.Tensor
-    ref: torch.Tensor
-
-
-class QuadObjective:
-    """Non-saturating adversarial terms on the critic's output for the target domain, style reconstruction;
-    each phase records which networks could compute weight gradients while its loss ran."""
-
-    def __init__(self, config: QuadLoss, context) -> None:
-        self.config, self.space = config, context.label_space
-        self.seen: list[tuple[str, dict[str, bool]]] = []
-
-    def draw(self, rng, rows):
-        return (
-            rng.permutation(rows),
-            rng.standard_normal((rows, STYLE)).astype("float32"),
-            rng.permutation(rows),
-        )
-
-    def batches(self, draws, step):
-        out = []
-        for d in draws:
-            perm, z, ref = d.extra
-            target = d.labels[torch.from_numpy(perm)]
-            out.append(
-                QuadBatch(d.x_real, d.dataset, target, torch.from_numpy(z), d.x_real[torch.from_numpy(ref)])
-            )
-        return out
-
-    def after_update(self, phase, networks):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
-
-    def phases(self, step):
-        return PHASES
-
-    def forward(self, networks, batch, phases):
-        return {}
-
-    def loss(self, phase, networks, batch, state, grad_scale=None):
-        self.seen.append(
-            (phase, {n: any(p.requires_grad for p in net.parameters()) for n, net in networks.items()})
-        )
-        domain = self.space.generator_label(batch.dataset, batch.target)
-        if phase.endswith("latent"):
-            style = networks["mapping"](batch.z, domain.argmax(1))
-        else:
-            style = networks["encoder"](batch.ref)
-        fake = networks["blur"](networks["generator"](batch.x, style))
-
-        def critic(x):
-            return (networks["critic"](x).mean((2, 3)) * domain).sum(1)
-
-        if phase.startswith("D"):
-            d = (
-                nn.functional.softplus(-critic(batch.x)).mean()
-                + nn.functional.softplus(critic(fake.detach())).mean()
-            )
-            return d, {f"D/{phase.split()[1]}": d.detach()}
-        g = nn.functional.softplus(-critic(fake)).mean()
-        g = g + self.config.lambda_sty * (networks["encoder"](fake) - style).abs().mean()
-        return g, {f"G/{phase.split()[1]}": g.detach()}
-
-
-QUAD = methods.Method(
-    "quad",
-    ModelSpec(
-        QuadConfig,
-        ("generator", "mapping", "encoder", "critic", "blur"),
-        build,
-        ("generator", "mapping", "encoder"),
-        ("generator", "mapping"),
-        QuadTranslator,
-        {
-            "generator": Signature(("image", "style"), ("translated",), example_generator),
-            "mapping": Signature(("noise", "domain"), ("style",), example_mapping),
-            "encoder": Signature(
-                ("reference",), ("style",), lambda c, s, b, g: (torch.rand(b, 3, 16, 16, generator=g),)
-            ),
-        },
-        guides=("reference", "seed"),
-    ),
-    TrainingSpec(
-        QuadLoss,
-        {
-            "generator": OptimizerSpec(("generator", "encoder"), "g_lr"),
-            "mapping": OptimizerSpec(("mapping",), "g_lr", lr_scale=0.01),
-            "critic": OptimizerSpec(("critic",), "d_lr", betas=(0.0, 0.99), weight_decay=1e-4),
-        },
-        QuadObjective,
-        averaged=("generator", "mapping"),
-        phases={
-            "D latent": ("critic",),
-            "D ref": ("critic",),
-            "G latent": ("generator", "mapping"),
-            "G ref": ("generator",),
-        },  # fmt: skip
-        frozen=("blur",),
-        ema_ramp=False,
-    ),
-)
+from .quad_method import PHASES, QUAD, STYLE, QuadConfig
+from .test_serve import CHROMIUM, Server, browser_or_skip, downloaded, png_bytes
 
 
 @pytest.fixture
@@ -485,3 +263,80 @@ def test_export_onnx_with_an_integer_input_evaluate_and_compare(quad_run, traine
     nets = {n: m for n, m in QUAD.model.build(QuadConfig(), quad.info.label_space).items()}
     assert quad.facts["trained_parameters"] == sum(p.numel() for n in trained for p in nets[n].parameters())
     assert {s.attribute for s in quad.scores} == {s.attribute for s in report.scores}
+
+
+# ----- serve: the page's style controls ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def served_quad(toy_dataset, tmp_path_factory):
+    """A trained made-up model, and a `stargan serve` process that knows the method from $STARGAN_METHODS."""
+    root = tmp_path_factory.mktemp("quad-serve")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(methods.METHODS, "quad", QUAD)
+        run = train(quad_recipe(root, toy_dataset, steps=2)).run_dir
+    server = Server(run, env={"STARGAN_METHODS": "tests.quad_method:QUAD"})
+    yield run, server, root
+    server.stop()
+
+
+def test_the_service_translates_with_a_seed_or_a_reference_as_the_command_line(
+    quad_method, quad_run, tmp_path
+):
+    from stargan_cli.serve.service import ServedModel, Service
+
+    photo, style = (np.random.default_rng(s).integers(0, 256, (40, 30, 3), dtype=np.uint8) for s in (2, 3))
+    Image.fromarray(photo).save(tmp_path / "face.png")
+    Image.fromarray(style).save(tmp_path / "style.png")
+    service = Service([ServedModel.load(quad_run)])
+    assert service.catalogue()["models"][0]["guides"] == ["reference", "seed"]
+    seeded = service.translate(png_bytes(photo), "face.png", 0, "Brown_Hair", "crop", seed=4)
+    token, region = service.add_reference(png_bytes(style), "style.png", 0, "crop")
+    assert (region.left, region.top, region.side) == (0, 5, 30)  # the centre square of 30x40
+    referenced = service.translate(png_bytes(photo), "face.png", 0, "Brown_Hair", "crop", reference=token)
+    for result, flags in ((seeded, ["--seed", "4"]), (referenced, ["--ref", tmp_path / "style.png"])):
+        out = tmp_path / f"cli{len(flags[1:][0].__str__())}"
+        code, output = invoke("translate", tmp_path / "face.png", "--model", quad_run, "--to", "brown", "--from",
+                              "black", "--no-detect", "--out", out, *flags)  # fmt: skip
+        assert code == 0, output
+        (written,) = out.iterdir()
+        served = np.asarray(Image.open(io.BytesIO(result.data)))
+        assert np.array_equal(served, np.asarray(Image.open(written))), flags
+    with pytest.raises(LabelError, match="no longer on the server"):
+        service.translate(png_bytes(photo), "face.png", 0, "Brown_Hair", "crop", reference="gone")
+
+
+def test_the_page_offers_a_seed_and_a_reference_to_a_model_that_takes_them(served_quad, quad_method, tmp_path):
+    run, server, root = served_quad
+    sync_playwright = browser_or_skip()
+    photo, style = (np.random.default_rng(s).integers(0, 256, (40, 30, 3), dtype=np.uint8) for s in (2, 3))
+    Image.fromarray(photo).save(tmp_path / "face.png")
+    Image.fromarray(style).save(tmp_path / "style.png")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(accept_downloads=True)
+        page.goto(server.url)
+        page.wait_for_selector("body[data-ready='1']")
+        assert page.inner_text("#model-info").startswith("quad · step 2 (EMA) · 16 px")
+        page.check("input[name=framing][value=crop]")
+        page.set_input_files("#file", str(tmp_path / "face.png"))
+        page.fill("#seed", "4")
+        page.select_option("#c0-0", "Brown_Hair")
+        page.wait_for_selector("#result[data-to='Brown_Hair']", timeout=60_000)
+        assert page.inner_text("#command").endswith("--to Brown_Hair --no-detect --seed 4")
+        name, seeded = downloaded(page, tmp_path / "a")
+        page.evaluate("() => { document.getElementById('result').dataset.to = ''; }")
+        page.set_input_files("#reference", str(tmp_path / "style.png"))
+        page.wait_for_function("() => document.getElementById('command').textContent.includes('--ref')")
+        page.wait_for_selector("#result[data-to='Brown_Hair']", timeout=60_000)
+        ref_name, referenced = downloaded(page, tmp_path / "b")
+        page.screenshot(path=str(tmp_path / "page.png"), full_page=True)
+        print(f"screenshot: {tmp_path / 'page.png'}")
+        browser.close()
+    assert (name, ref_name) == ("face_Brown_Hair_seed4-0.png", "face_Brown_Hair_ref-style.png")
+    for picture, flags in ((seeded, ["--seed", "4"]), (referenced, ["--ref", tmp_path / "style.png"])):
+        out = tmp_path / ("cli-" + str(flags[0]).strip("-"))
+        code, output = invoke("translate", tmp_path / "face.png", "--model", run, "--to", "Brown_Hair", "--from",
+                              "black", "--no-detect", "--out", out, *flags)  # fmt: skip
+        assert code == 0, output
+        (written,) = out.iterdir()
+        assert written.name in (name, ref_name)
+        assert np.array_equal(picture, np.asarray(Image.open(written).convert("RGB"))), flags

@@ -161,11 +161,11 @@ def test_bad_requests_are_one_line_each(trained_run, photo_file):
 class Server:
     """`stargan serve` in its own process on 127.0.0.1, any free port."""
 
-    def __init__(self, *models: Path) -> None:
+    def __init__(self, *models: Path, env: dict[str, str] | None = None) -> None:
         args = [sys.executable, "-m", "stargan_cli", "serve", "--port", "0"]
         for model in models:
             args += ["--model", str(model)]
-        env = {**os.environ, "COLUMNS": "200"}
+        env = {**os.environ, "COLUMNS": "200", **(env or {})}
         self.process = subprocess.Popen(
             args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env
         )

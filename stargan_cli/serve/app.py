@@ -2,10 +2,16 @@
 
 - `GET /`: the page (page.html, no external scripts or fonts: it works without internet).
 - `GET /api/models`: the models with their names, methods, steps and controls (service.py).
-- `POST /api/translate?model=I&to=SPEC&framing=faces|crop|native&name=FILE`: the photo's bytes as the body
-  (no multipart form: the size cap is applied while the body streams in); answers the translated photo as
-  `stargan translate` writes it (JPEG for a JPEG, PNG for a PNG), with the faces found, the size and the time in the `X-Stargan` header (JSON). Every error is a JSON
-  `{"error": "..."}` with a 4xx code (413 for a photo too large), and the server goes on serving.
+- `POST /api/translate?model=I&to=SPEC&framing=faces|crop|native&name=FILE[&seed=N][&reference=TOKEN]`: the
+  photo's bytes as the body (no multipart form: the size cap is applied while the body streams in); answers
+  the translated photo as `stargan translate` writes it (JPEG for a JPEG, PNG for a PNG), with the faces
+  found, the size and the time in the `X-Stargan` header (JSON). `seed` and `reference` for models that
+  take them (the catalogue's `guides`).
+- `POST /api/reference?model=I&framing=...&name=FILE`: a reference photo's bytes; answers `{"reference":
+  TOKEN, "face": [left, top, side]}`, the token to pass to /api/translate.
+
+Every error is a JSON `{"error": "..."}` with a 4xx code (413 for a photo too large), and the server goes
+on serving.
 """
 
 import json
@@ -38,10 +44,8 @@ def create_app(service: Service):
     def models() -> dict:
         return service.catalogue()
 
-    @app.post("/api/translate")
-    async def translate(
-        request: Request, model: int = 0, to: str = "", framing: str = "faces", name: str = ""
-    ) -> Response:
+    async def upload(request: Request, name: str) -> bytearray | Response:
+        """The body, or the answer refusing it (too large, or the client gone)."""
         limit_mb = MAX_UPLOAD_BYTES / 2**20
         declared = request.headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > MAX_UPLOAD_BYTES:
@@ -61,8 +65,12 @@ def create_app(service: Service):
         except ClientDisconnect:  # the browser went away mid-upload (a closed tab): nobody to answer
             log.info("a client closed the connection during an upload of %s", name or "a photo")
             return Response(status_code=400)
+        return body
+
+    async def answer(work, *args):
+        """`work(*args)` in a worker thread; a StarganError is a 400 with its line, anything else a 500."""
         try:
-            result = await run_in_threadpool(service.translate, bytes(body), name, model, to, framing)
+            return await run_in_threadpool(work, *args)
         except StarganError as exc:
             return error(400, str(exc))
         except Exception as exc:  # noqa: BLE001 - the page says so and the server goes on
@@ -70,6 +78,36 @@ def create_app(service: Service):
             return error(
                 500, f"the translation failed ({exc.__class__.__name__}: {exc}); see the server's log"
             )
+
+    @app.post("/api/reference")
+    async def reference(request: Request, model: int = 0, framing: str = "faces", name: str = "") -> Response:
+        body = await upload(request, name)
+        if isinstance(body, Response):
+            return body
+        result = await answer(service.add_reference, bytes(body), name, model, framing)
+        if isinstance(result, Response):
+            return result
+        token, region = result
+        return JSONResponse({"reference": token, "face": [region.left, region.top, region.side]})
+
+    @app.post("/api/translate")
+    async def translate(
+        request: Request,
+        model: int = 0,
+        to: str = "",
+        framing: str = "faces",
+        name: str = "",
+        seed: int | None = None,
+        reference: str = "",
+    ) -> Response:
+        body = await upload(request, name)
+        if isinstance(body, Response):
+            return body
+        result = await answer(
+            service.translate, bytes(body), name, model, to, framing, seed, reference or None
+        )
+        if isinstance(result, Response):
+            return result
         meta = {
             "faces": [[r.left, r.top, r.side] for r in result.regions],
             "width": result.width,

@@ -13,20 +13,25 @@ from __future__ import annotations
 import io
 import threading
 import time
+import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image
 
 from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
+from ..images import to_tensor
 from ..labels import LabelSpace
 from ..photos import declared_size, photo_format, read_photo
-from ..translate import LoadedModel, Options, suffix_of, translate_photo
+from ..translate import LoadedModel, Options, frame, suffix_of, translate_photo
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger ones are for `stargan translate --max-side`
+MAX_REFERENCES = 32  # reference photos kept for the page (a model-size crop each)
 FRAMINGS = {
     "faces": "find the faces",
     "crop": "the image is a face crop",
@@ -112,6 +117,7 @@ class ServedModel:
             "weights": info.weights,
             "image_size": self.translator.image_size,
             "datasets": controls(self.translator),
+            "guides": list(self.translator.guides),  # "reference", "seed": the page's style controls
         }
 
 
@@ -123,6 +129,8 @@ class Service:
         self.models = models
         self.detector = detector
         self.lock = threading.Lock()
+        # uploaded references, framed: token -> (model, model-size crop); the newest MAX_REFERENCES
+        self.references: OrderedDict[str, tuple[int, torch.Tensor]] = OrderedDict()
 
     def catalogue(self) -> dict:
         return {
@@ -132,25 +140,70 @@ class Service:
             "max_pixels": MAX_PIXELS,
         }
 
-    def translate(self, data: bytes, filename: str, model: int, to: str, framing: str) -> Translation:
-        """An uploaded photo -> the translated photo, encoded as `stargan translate` writes it (JPEG and WebP
-        at quality 95, the rest PNG)."""
-        start = time.perf_counter()
+    def _checked(self, model: int, framing: str) -> LoadedModel:
         if not 0 <= model < len(self.models):
             raise LabelError(f"no model {model}: this server has {len(self.models)}")
         if framing not in FRAMINGS:
             raise LabelError(f"framing {framing!r}: choose one of {', '.join(FRAMINGS)}")
+        return self.models[model].translator
+
+    def add_reference(self, data: bytes, filename: str, model: int, framing: str) -> tuple[str, Region]:
+        """An uploaded reference photo, framed as `stargan translate --ref` frames it (its first face, or the
+        centre square): a token for later translations, and the region it took."""
+        translator = self._checked(model, framing)
+        translator.guides_for(reference=torch.zeros(1))  # a model without references says so here
+        name = filename or "the reference"
+        _check_size(data, name)
+        photo = read_photo(io.BytesIO(data), max_pixels=MAX_PIXELS, name=name)
+        with self.lock:
+            if framing == "faces":
+                self.detector = self.detector or FaceDetector()
+            detector = self.detector if framing == "faces" else None
+            job = frame(
+                photo, name, detector, translator.image_size, None, translator.resample, no_face=NO_FACE
+            )
+            token = uuid.uuid4().hex
+            self.references[token] = (model, to_tensor(job.crops[:1], translator.device))
+            while len(self.references) > MAX_REFERENCES:
+                self.references.popitem(last=False)
+        return token, job.regions[0]
+
+    def translate(
+        self,
+        data: bytes,
+        filename: str,
+        model: int,
+        to: str,
+        framing: str,
+        seed: int | None = None,
+        reference: str | None = None,
+    ) -> Translation:
+        """An uploaded photo -> the translated photo, encoded as `stargan translate` writes it (JPEG and WebP
+        at quality 95, the rest PNG); `seed` or `reference` (a token of add_reference) for a model that takes
+        them."""
+        start = time.perf_counter()
+        translator = self._checked(model, framing)
         if not to.strip():
             raise LabelError("nothing to change: set an attribute first")
-        served = self.models[model]
-        translator = served.translator
+        crop = None
+        if reference:
+            known = self.references.get(reference)
+            if known is None or known[0] != model:
+                raise LabelError("that reference photo is no longer on the server; choose it again")
+            crop = known[1]
+        (guide,) = translator.guides_for(crop, seed)
         name = filename or "the upload"
         _check_size(data, name)
         photo = read_photo(io.BytesIO(data), max_pixels=MAX_PIXELS, name=name)
         targets = translator.label_space.parse_targets(to)
         native = framing == "native"
         options = Options(
-            targets=targets, given={}, tag=suffix_of(to), detect=framing == "faces", native=native
+            targets=targets,
+            given={},
+            tag=suffix_of(to),
+            detect=framing == "faces",
+            native=native,
+            outputs=[("", guide)],
         )
         with self.lock:
             if options.detect:

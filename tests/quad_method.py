@@ -1,0 +1,237 @@
+"""A made-up method with the shape of StarGAN v2, for the tests only (tests/test_method_contract.py): three
+optimisers at different learning rates (one a multiplier of train.g_lr, one with its own betas and weight
+decay), four phases per step (two of them stepping the same optimiser, one stepping two optimisers, one
+stepping only part of what the generator's optimiser holds), a frozen network used by the loss, an EMA
+over two networks without the ramp, a reference image and a seed. Registered with
+STARGAN_METHODS=tests.quad_method:QUAD (a `stargan serve` process) or by the tests' fixture."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from stargan_cli import methods
+from stargan_cli.labels import LabelSpace
+from stargan_cli.models.spec import Guide, ModelSpec, Signature
+from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
+
+STYLE = 4
+PHASES = ("D latent", "D ref", "G latent", "G ref")
+
+
+@dataclass(frozen=True)
+class QuadConfig:
+    image_size: int = 16
+    channels: int = 4
+
+
+class QuadGenerator(nn.Module):
+    """An image and a style code (B, STYLE) -> an image."""
+
+    def __init__(self, config: QuadConfig) -> None:
+        super().__init__()
+        self.body = nn.Sequential(nn.Conv2d(3 + STYLE, config.channels, 3, 1, 1), nn.ReLU(),
+                                  nn.Conv2d(config.channels, 3, 3, 1, 1), nn.Tanh())  # fmt: skip
+
+    def forward(self, x, style):
+        return self.body(torch.cat([x, style[:, :, None, None].expand(-1, -1, *x.shape[2:])], 1))
+
+
+class QuadMapping(nn.Module):
+    """Noise (B, STYLE) and a domain index (B,) int64 -> a style code (StarGAN v2's shape: one output head
+    per domain, the row's own picked)."""
+
+    def __init__(self, domains: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(STYLE, STYLE * domains)
+
+    def forward(self, z, domain):
+        styles = self.linear(z).unflatten(1, (-1, STYLE))  # (B, K, STYLE)
+        return styles.gather(1, domain[:, None, None].expand(-1, 1, STYLE)).squeeze(1)
+
+
+class QuadEncoder(nn.Module):
+    """A reference image -> a style code."""
+
+    def __init__(self, config: QuadConfig) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, STYLE, 4, 4)
+
+    def forward(self, x):
+        return self.conv(x).mean((2, 3))
+
+
+def build(config: QuadConfig, space: LabelSpace) -> dict[str, nn.Module]:
+    domains = space.generator_dim
+    critic = nn.Sequential(nn.Conv2d(3, config.channels, 4, 2, 1), nn.LeakyReLU(0.2),
+                           nn.Conv2d(config.channels, domains, 3, 1, 1))  # fmt: skip
+    return {
+        "generator": QuadGenerator(config),
+        "mapping": QuadMapping(domains),
+        "encoder": QuadEncoder(config),
+        "critic": critic,
+        "blur": nn.Conv2d(3, 3, 3, 1, 1, groups=3, bias=False),  # frozen: never trained
+    }
+
+
+class QuadTranslator:
+    """Latent-guided (the style of the seed's noise and the target domain) or reference-guided (the style
+    the encoder reads from the reference)."""
+
+    def __init__(self, networks, space: LabelSpace, config: QuadConfig) -> None:
+        self.networks, self.label_space = networks, space
+
+    def targets(self, dataset):
+        return self.label_space.datasets[dataset].attributes
+
+    def covers(self, dataset, source, target):
+        return torch.ones(len(target), dtype=torch.bool)
+
+    def translate(self, x, dataset, target, guide=None):
+        guide = guide or Guide()
+        if guide.reference is not None:
+            style = self.networks["encoder"](guide.reference.to(x.dtype)).expand(len(x), -1)
+        else:
+            domain = target.argmax(1)  # the target's attribute: its domain
+            style = self.networks["mapping"](guide.noise(STYLE, x.device, x.dtype).expand(len(x), -1), domain)
+        return self.networks["generator"](x, style)
+
+    def read_source(self, x, dataset):  # the source does not matter: the target's domain and a style decide
+        return x.new_zeros(len(x), len(self.label_space.datasets[dataset].attributes))
+
+    def attention(self, x, dataset, target):
+        return None
+
+
+def example_generator(config, space, batch, gen):
+    return (torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1,
+            torch.randn(batch, STYLE, generator=gen))  # fmt: skip
+
+
+def example_mapping(config, space, batch, gen):
+    return torch.randn(batch, STYLE, generator=gen), torch.randint(
+        space.generator_dim, (batch,), generator=gen
+    )
+
+
+@dataclass(frozen=True)
+class QuadLoss:
+    lambda_sty: float = 1.0
+
+    def cuda_graph_clashes(self) -> list[str]:
+        return []
+
+
+@dataclass
+class QuadBatch:
+    x: torch.Tensor
+    dataset: int
+    target: torch.Tensor
+    z: torch.Tensor
+    ref: torch.Tensor
+
+
+class QuadObjective:
+    """Non-saturating adversarial terms on the critic's output for the target domain, style reconstruction;
+    each phase records which networks could compute weight gradients while its loss ran."""
+
+    def __init__(self, config: QuadLoss, context) -> None:
+        self.config, self.space = config, context.label_space
+        self.seen: list[tuple[str, dict[str, bool]]] = []
+
+    def draw(self, rng, rows):
+        return (
+            rng.permutation(rows),
+            rng.standard_normal((rows, STYLE)).astype("float32"),
+            rng.permutation(rows),
+        )
+
+    def batches(self, draws, step):
+        out = []
+        for d in draws:
+            perm, z, ref = d.extra
+            target = d.labels[torch.from_numpy(perm)]
+            out.append(
+                QuadBatch(d.x_real, d.dataset, target, torch.from_numpy(z), d.x_real[torch.from_numpy(ref)])
+            )
+        return out
+
+    def after_update(self, phase, networks):
+        pass
+
+    def state_dict(self):
+        return {}
+
+    def load_state_dict(self, state):
+        pass
+
+    def phases(self, step):
+        return PHASES
+
+    def forward(self, networks, batch, phases):
+        return {}
+
+    def loss(self, phase, networks, batch, state, grad_scale=None):
+        self.seen.append(
+            (phase, {n: any(p.requires_grad for p in net.parameters()) for n, net in networks.items()})
+        )
+        domain = self.space.generator_label(batch.dataset, batch.target)
+        if phase.endswith("latent"):
+            style = networks["mapping"](batch.z, domain.argmax(1))
+        else:
+            style = networks["encoder"](batch.ref)
+        fake = networks["blur"](networks["generator"](batch.x, style))
+
+        def critic(x):
+            return (networks["critic"](x).mean((2, 3)) * domain).sum(1)
+
+        if phase.startswith("D"):
+            d = (
+                nn.functional.softplus(-critic(batch.x)).mean()
+                + nn.functional.softplus(critic(fake.detach())).mean()
+            )
+            return d, {f"D/{phase.split()[1]}": d.detach()}
+        g = nn.functional.softplus(-critic(fake)).mean()
+        g = g + self.config.lambda_sty * (networks["encoder"](fake) - style).abs().mean()
+        return g, {f"G/{phase.split()[1]}": g.detach()}
+
+
+QUAD = methods.Method(
+    "quad",
+    ModelSpec(
+        QuadConfig,
+        ("generator", "mapping", "encoder", "critic", "blur"),
+        build,
+        ("generator", "mapping", "encoder"),
+        ("generator", "mapping"),
+        QuadTranslator,
+        {
+            "generator": Signature(("image", "style"), ("translated",), example_generator),
+            "mapping": Signature(("noise", "domain"), ("style",), example_mapping),
+            "encoder": Signature(
+                ("reference",), ("style",), lambda c, s, b, g: (torch.rand(b, 3, 16, 16, generator=g),)
+            ),
+        },
+        guides=("reference", "seed"),
+    ),
+    TrainingSpec(
+        QuadLoss,
+        {
+            "generator": OptimizerSpec(("generator", "encoder"), "g_lr"),
+            "mapping": OptimizerSpec(("mapping",), "g_lr", lr_scale=0.01),
+            "critic": OptimizerSpec(("critic",), "d_lr", betas=(0.0, 0.99), weight_decay=1e-4),
+        },
+        QuadObjective,
+        averaged=("generator", "mapping"),
+        phases={
+            "D latent": ("critic",),
+            "D ref": ("critic",),
+            "G latent": ("generator", "mapping"),
+            "G ref": ("generator",),
+        },  # fmt: skip
+        frozen=("blur",),
+        ema_ramp=False,
+    ),
+)
