@@ -29,7 +29,7 @@ from .config import build_dataclass
 from .errors import CheckpointError, ConfigError, LabelError
 from .files import FILE_MODE, cannot_write, failpoint, replaced
 from .labels import LabelSpace
-from .methods import METHODS, Method
+from .methods import Method, registry
 from .version import __version__
 
 FORMAT_VERSION = "1"
@@ -73,7 +73,7 @@ class ModelInfo:
 
     @property
     def method(self) -> Method:
-        return METHODS[self.architecture]
+        return registry()[self.architecture]
 
     def build(self) -> nn.Module:
         """This file's network, freshly initialised."""
@@ -124,12 +124,12 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
     if version != FORMAT_VERSION:
         raise CheckpointError(f"{path} has checkpoint format {version}; this stargan reads {FORMAT_VERSION}")
     name = meta.get("stargan.architecture", "")
-    if name not in METHODS:
+    if name not in registry():
         raise CheckpointError(
-            f"{path} holds a {name!r} model; this stargan knows {', '.join(METHODS)}. Upgrade stargan, or install "
+            f"{path} holds a {name!r} model; this stargan knows {', '.join(registry())}. Upgrade stargan, or install "
             "the package that defines the method (or name it in $STARGAN_METHODS)"
         )
-    method = METHODS[name]
+    method = registry()[name]
     try:
         config = build_dataclass(method.model.config, json.loads(meta["stargan.model_config"]), "")
         label_space = LabelSpace.from_json(meta["stargan.label_space"])

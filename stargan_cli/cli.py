@@ -15,6 +15,8 @@ import typer
 from .console import error, stdout
 from .errors import StarganError
 
+DEFAULT_ATTRIBUTES = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young"  # the released CelebA StarGANs' labels
+
 app = typer.Typer(
     name="stargan",
     help="Multi-domain image-to-image translation: prepare datasets, train StarGAN and the two-domain methods, "
@@ -443,7 +445,8 @@ def import_reference(
     method: Annotated[
         str,
         typer.Option(
-            help="stargan (-G.ckpt), cyclegan (a released .pth), ugatit (*_params_*.pt) or unit (gen_*.pt)."
+            help="Whose weights: stargan (-G.ckpt), cyclegan (a released .pth), ugatit (*_params_*.pt), unit "
+            "(gen_*.pt), or a plugin's method."
         ),
     ] = "stargan",
     discriminator: Annotated[
@@ -458,7 +461,7 @@ def import_reference(
     ] = None,
     attributes: Annotated[
         str, typer.Option(help="stargan: the labels in training order.")
-    ] = "Black_Hair,Blond_Hair,Brown_Hair,Male,Young",
+    ] = DEFAULT_ATTRIBUTES,
     source: Annotated[
         str | None, typer.Option("--from", help="cyclegan, ugatit, unit: the domain it translates from (A).")
     ] = None,
@@ -471,38 +474,26 @@ def import_reference(
 ) -> None:
     """Convert a reference implementation's released weights (weights-only load) for translate."""
     from .errors import ConfigError
+    from .imports.spec import ImportRequest
+    from .methods import importer_of
 
-    if method == "cyclegan":
-        from .imports.cyclegan import import_cyclegan
-
-        written = import_cyclegan(generator, out, source or "", target or "", reverse, image_size or 256)
-        example = f"--to {target} --no-detect"
-    elif method in ("ugatit", "unit"):
-        from .imports.ugatit import import_ugatit
-        from .imports.unit import import_unit
-
-        if reverse or discriminator:
-            holds = "all six networks" if method == "ugatit" else "both generators"
-            raise ConfigError(
-                f"--reverse and --discriminator are for cyclegan and stargan: a {method} file holds {holds}"
-            )
-        run = import_ugatit if method == "ugatit" else import_unit
-        written = run(generator, out, source or "", target or "", image_size)
-        example = f"--to {target} --no-detect"
-    elif method == "stargan":
-        from .imports.stargan import import_reference as run
-
-        if source or target or reverse:
-            raise ConfigError(
-                "--from, --to and --reverse are for the two-domain methods (cyclegan, ugatit, unit)"
-            )
-        names = tuple(a.strip() for a in attributes.split(",") if a.strip())
-        written = run(generator, out, discriminator, image_size, names)
-        example = "--to blond"
-    else:
+    importer = importer_of(method)
+    given = {"discriminator": discriminator, "image_size": image_size, "from": source, "to": target,
+             "reverse": reverse, "attributes": attributes if attributes != DEFAULT_ATTRIBUTES else None}  # fmt: skip
+    refused = [
+        f"--{name.replace('_', '-')}" for name, value in given.items() if value and name not in importer.takes
+    ]
+    if refused:
         raise ConfigError(
-            f"--method {method!r}: the reference weights this stargan imports are stargan, cyclegan, ugatit, unit"
+            f"{' and '.join(refused)} {'is' if len(refused) == 1 else 'are'} not for --method {method}: "
+            f"{importer.holds}"
         )
+    names = tuple(a.strip() for a in attributes.split(",") if a.strip())
+    request = ImportRequest(
+        generator, out, discriminator, image_size, names, source or "", target or "", reverse
+    )
+    written = importer.convert(request)
+    example = importer.next_flags(request)
     for path in written:
         stdout.print(str(path))
     stdout.print(f"next: stargan translate photo.jpg --model {out} {example}")

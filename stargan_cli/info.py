@@ -16,7 +16,7 @@ from safetensors import safe_open
 from .checkpoint import ENTRY, ModelInfo, checkpoint_networks, complete_checkpoints, read_info
 from .data.prepared import PreparedDataset, is_prepared
 from .errors import CheckpointError, StarganError
-from .methods import METHODS
+from .methods import registry
 
 
 def _model(info: ModelInfo) -> dict[str, Any]:
@@ -127,7 +127,7 @@ def model_folder(path: Path) -> dict[str, Any]:
     out = {"kind": "model folder", "path": str(path)}
     out |= {k: v for k, v in described.items() if k not in ("kind", "path", "parameters")}
     if entry.suffix == ".safetensors":
-        exported = METHODS[described["method"]].model.exported
+        exported = registry()[described["method"]].model.exported
         roles = [r for r in exported if (path / f"{r}.safetensors").is_file()]
         out["networks"] = {r: f"{_parameters(path / f'{r}.safetensors'):,} parameters" for r in roles}
     else:

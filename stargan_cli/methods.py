@@ -36,6 +36,9 @@ class Method:
     name: str
     model: ModelSpec
     training: TrainingSpec
+    # its released weights' importer, "module:ATTRIBUTE" of an imports/spec.py Importer, loaded when
+    # `stargan import-reference` runs ("" = none)
+    importer: str = ""
 
     def __post_init__(self) -> None:
         trained = self.training.networks
@@ -43,10 +46,16 @@ class Method:
 
 
 METHODS: dict[str, Method] = {
-    "stargan": Method("stargan", stargan_model.MODEL, stargan_objective.TRAINING),
-    "cyclegan": Method("cyclegan", cyclegan_model.MODEL, cyclegan_objective.TRAINING),
-    "ugatit": Method("ugatit", ugatit_model.MODEL, ugatit_objective.TRAINING),
-    "unit": Method("unit", unit_model.MODEL, unit_objective.TRAINING),
+    "stargan": Method(
+        "stargan", stargan_model.MODEL, stargan_objective.TRAINING, "stargan_cli.imports.stargan:IMPORTER"
+    ),
+    "cyclegan": Method(
+        "cyclegan", cyclegan_model.MODEL, cyclegan_objective.TRAINING, "stargan_cli.imports.cyclegan:IMPORTER"
+    ),
+    "ugatit": Method(
+        "ugatit", ugatit_model.MODEL, ugatit_objective.TRAINING, "stargan_cli.imports.ugatit:IMPORTER"
+    ),
+    "unit": Method("unit", unit_model.MODEL, unit_objective.TRAINING, "stargan_cli.imports.unit:IMPORTER"),
 }
 
 
@@ -82,10 +91,31 @@ def _register_plugins() -> None:
         METHODS[method.name] = method
 
 
+_plugins = {"loaded": False}
+
+
+def registry() -> dict[str, Method]:
+    """Every method by name, the plugins' included (loaded on first use: a plugin's module may import any
+    of ours, e.g. checkpoint.py, which reads this registry)."""
+    if not _plugins["loaded"]:
+        _plugins["loaded"] = True
+        _register_plugins()
+    return METHODS
+
+
+def importer_of(name: str):
+    """The importer (imports/spec.py) of method `name`'s released weights."""
+    importable = [n for n, m in registry().items() if m.importer]
+    if name not in METHODS or not METHODS[name].importer:
+        raise ConfigError(
+            f"--method {name!r} has no importer of released weights.{did_you_mean(name, importable)}"
+        )
+    module, _, attribute = METHODS[name].importer.partition(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
 def get_method(name: str) -> Method:
-    if name not in METHODS:
+    if name not in registry():
         raise ConfigError(f"unknown model.architecture {name!r}.{did_you_mean(name, METHODS)}")
     return METHODS[name]
 
-
-_register_plugins()  # last: a plugin's module may import this one's names

@@ -8,11 +8,16 @@ STARGAN_METHODS=tests.quad_method:QUAD (a `stargan serve` process) or by the tes
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 
 from stargan_cli import methods
+from stargan_cli.checkpoint import ModelInfo, save_model
+from stargan_cli.data.readers.toyfaces import STYLES
+from stargan_cli.imports.spec import Importer, ImportRequest
+from stargan_cli.imports.weights import load_pickled_tensors
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.spec import Guide, ModelSpec, Signature
 from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
@@ -235,3 +240,22 @@ QUAD = methods.Method(
         ema_ramp=False,
     ),
 )
+
+
+def convert(request: ImportRequest) -> list[Path]:
+    """A "released" file: torch.save({"generator": state, "mapping": state, "encoder": state}), its domains
+    the toy CelebA's labels, its image size --image-size."""
+    bundle = load_pickled_tensors(request.file)
+    config = QuadConfig(image_size=request.image_size or 16)
+    space = LabelSpace((STYLES["celeba"],))
+    nets = build(config, space)
+    written = []
+    for role in ("generator", "mapping", "encoder"):
+        nets[role].load_state_dict(bundle[role])
+        path = request.out / f"{role}.safetensors"
+        written.append(save_model(path, nets[role], ModelInfo("quad", config, space, 0, role)))
+    return written
+
+
+IMPORTER = Importer(convert, takes=("image_size",), holds="a quad file holds its three networks",
+                    next_flags=lambda r: "--to blond --seed 0")  # fmt: skip

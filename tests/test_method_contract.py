@@ -16,7 +16,9 @@ from safetensors.torch import load_file
 
 from stargan_cli import methods
 from stargan_cli.config import load_recipe
+from stargan_cli.data.readers.toyfaces import STYLES
 from stargan_cli.errors import LabelError
+from stargan_cli.labels import LabelSpace
 from stargan_cli.train import loop
 from stargan_cli.train.loop import Trainer, train
 
@@ -28,6 +30,37 @@ from .test_serve import CHROMIUM, Server, browser_or_skip, downloaded, png_bytes
 @pytest.fixture
 def quad_method(monkeypatch):
     monkeypatch.setitem(methods.METHODS, "quad", QUAD)
+
+
+def test_its_released_weights_import_through_the_importer_it_declares(monkeypatch, tmp_path):
+    import dataclasses
+
+    import stargan_cli as sg
+
+    monkeypatch.setitem(
+        methods.METHODS, "quad", dataclasses.replace(QUAD, importer="tests.quad_method:IMPORTER")
+    )
+    nets = QUAD.model.build(QuadConfig(), LabelSpace((STYLES["celeba"],)))
+    torch.save(
+        {role: nets[role].state_dict() for role in ("generator", "mapping", "encoder")}, tmp_path / "q.pt"
+    )
+    code, output = invoke("import-reference", tmp_path / "q.pt", "--method", "quad", "--out", tmp_path / "m")
+    assert code == 0, output
+    flat = "".join(output.split())  # the console wraps long lines
+    assert flat.endswith(f"next:stargantranslatephoto.jpg--model{tmp_path / 'm'}--toblond--seed0")
+    x = torch.rand(2, 3, 16, 16) * 2 - 1
+    with torch.no_grad():
+        want = nets["generator"](x, nets["encoder"](x[:1]).expand(2, -1))
+    assert torch.equal(sg.load(tmp_path / "m")(x, to="blond", reference=x[:1]), want)
+    code, output = invoke("import-reference", tmp_path / "q.pt", "--method", "quad", "--out", tmp_path / "n",
+                          "--reverse", tmp_path / "q.pt")  # fmt: skip
+    assert_one_line_error(
+        code, output, "--reverse is not for --method quad: a quad file holds its three networks"
+    )
+    code, output = invoke("import-reference", tmp_path / "q.pt", "--method", "qaud", "--out", tmp_path / "n")
+    assert_one_line_error(
+        code, output, "--method 'qaud' has no importer of released weights. Did you mean 'quad'"
+    )
 
 
 def quad_recipe(tmp_path, dataset, steps: int = 4):
@@ -304,7 +337,9 @@ def test_the_service_translates_with_a_seed_or_a_reference_as_the_command_line(
         service.translate(png_bytes(photo), "face.png", 0, "Brown_Hair", "crop", reference="gone")
 
 
-def test_the_page_offers_a_seed_and_a_reference_to_a_model_that_takes_them(served_quad, quad_method, tmp_path):
+def test_the_page_offers_a_seed_and_a_reference_to_a_model_that_takes_them(
+    served_quad, quad_method, tmp_path
+):
     run, server, root = served_quad
     sync_playwright = browser_or_skip()
     photo, style = (np.random.default_rng(s).integers(0, 256, (40, 30, 3), dtype=np.uint8) for s in (2, 3))

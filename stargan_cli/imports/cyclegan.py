@@ -18,6 +18,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..models.cyclegan import CycleGANConfig, build
+from .spec import Importer
 from .two_domain import check_domains, write_generators
 from .weights import load_reference_state
 
@@ -64,3 +65,11 @@ def import_cyclegan(
     config = CycleGANConfig(image_size=image_size, ngf=ngf, n_blocks=blocks, domains=(source, target))
     loaded = {role: (files[role], state) for role, (state, _, _) in states.items()}
     return write_generators("cyclegan", build, config, loaded, out, resize="bicubic")  # its transforms.Resize
+
+
+IMPORTER = Importer(
+    convert=lambda r: import_cyclegan(r.file, r.out, r.source, r.target, r.reverse, r.image_size or 256),
+    takes=("image_size", "from", "to", "reverse"),
+    holds="a CycleGAN .pth holds one generator (--reverse gives the other direction's)",
+    next_flags=lambda r: f"--to {r.target} --no-detect",
+)

@@ -20,6 +20,7 @@ from ..data.readers.celeba import HAIR_COLOURS
 from ..errors import CheckpointError
 from ..labels import DatasetLabels, LabelSpace
 from ..models.stargan import StarGANConfig, build
+from .spec import Importer
 from .weights import load_reference_state
 
 CELEBA_RELEASED = ("Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young")
@@ -132,3 +133,11 @@ def import_reference(
             )
         )
     return written
+
+
+IMPORTER = Importer(
+    convert=lambda r: import_reference(r.file, r.out, r.discriminator, r.image_size, r.attributes),
+    takes=("discriminator", "image_size", "attributes"),
+    holds="a StarGAN -G.ckpt is one multi-domain generator; --attributes names its domains",
+    next_flags=lambda r: "--to blond",
+)

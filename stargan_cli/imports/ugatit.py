@@ -20,6 +20,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..models.ugatit import UGATITConfig, build
+from .spec import Importer
 from .two_domain import check_domains, write_generators
 from .weights import as_state_dict, load_pickled_tensors
 
@@ -98,3 +99,11 @@ def import_ugatit(
     )
     loaded = {role: (path, state) for role, state in states.items()}
     return write_generators("ugatit", build, config, loaded, out, resize="bilinear")  # its transforms.Resize
+
+
+IMPORTER = Importer(
+    convert=lambda r: import_ugatit(r.file, r.out, r.source, r.target, r.image_size),
+    takes=("image_size", "from", "to"),
+    holds="a ugatit file holds all six networks",
+    next_flags=lambda r: f"--to {r.target} --no-detect",
+)

@@ -21,6 +21,7 @@ import torch
 
 from ..errors import CheckpointError
 from ..models.unit import UNITConfig, build
+from .spec import Importer
 from .two_domain import check_domains, write_generators
 from .weights import as_state_dict, load_pickled_tensors
 
@@ -92,3 +93,11 @@ def import_unit(
 
     loaded = {"generator": (path, direction("a", "b")), "generator_b": (path, direction("b", "a"))}
     return write_generators("unit", build, config, loaded, out, resize="bilinear")  # its transforms.Resize
+
+
+IMPORTER = Importer(
+    convert=lambda r: import_unit(r.file, r.out, r.source, r.target, r.image_size),
+    takes=("image_size", "from", "to"),
+    holds="a unit file holds both generators",
+    next_flags=lambda r: f"--to {r.target} --no-detect",
+)
