@@ -58,6 +58,20 @@ def single_target_columns(
     return columns
 
 
+def sample_columns(
+    translator: Translator, x: torch.Tensor, known: dict[int, torch.Tensor], attention: bool = False
+) -> list[tuple[str, torch.Tensor]]:
+    """The columns of a sample grid after the input column (training samples, translate --grid, evaluate's
+    picture): the method's own (its translator's optional `columns`, e.g. several sampled styles per
+    target), else every single target (single_target_columns)."""
+    own = getattr(translator, "columns", None)
+    return (
+        own(x, known, attention)
+        if own is not None
+        else single_target_columns(translator, x, known, attention)
+    )
+
+
 def model_targets(
     translator: Translator, dataset: int, source: torch.Tensor
 ) -> list[tuple[str, torch.Tensor]]:

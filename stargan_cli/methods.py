@@ -118,4 +118,3 @@ def get_method(name: str) -> Method:
     if name not in registry():
         raise ConfigError(f"unknown model.architecture {name!r}.{did_you_mean(name, METHODS)}")
     return METHODS[name]
-

@@ -31,7 +31,7 @@ from .console import progress, warn
 from .errors import ImageError, LabelError, StarganError
 from .faces import FaceDetector, Region, cut, paste
 from .images import grid, heatmap_overlay, to_tensor, to_uint8
-from .inference import single_target_columns, translate
+from .inference import sample_columns, translate
 from .labels import LabelSpace, Target
 from .models import spec
 from .models.spec import Guide
@@ -286,7 +286,7 @@ class LoadedModel:
     @torch.no_grad()
     def grid(self, x: torch.Tensor, given: dict[int, torch.Tensor], attention: bool = False) -> np.ndarray:
         known = {d: v.to(self.device).expand(x.shape[0], -1) for d, v in given.items()}
-        columns = single_target_columns(self.model, x, known, attention)
+        columns = sample_columns(self.model, x, known, attention)
         return grid([x] + [images for _, images in columns])
 
 

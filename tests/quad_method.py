@@ -18,6 +18,7 @@ from stargan_cli.checkpoint import ModelInfo, save_model
 from stargan_cli.data.readers.toyfaces import STYLES
 from stargan_cli.imports.spec import Importer, ImportRequest
 from stargan_cli.imports.weights import load_pickled_tensors
+from stargan_cli.inference import model_targets
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.spec import Guide, ModelSpec, Signature
 from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
@@ -102,6 +103,19 @@ class QuadTranslator:
             domain = target.argmax(1)  # the target's attribute: its domain
             style = self.networks["mapping"](guide.noise(STYLE, x.device, x.dtype).expand(len(x), -1), domain)
         return self.networks["generator"](x, style)
+
+    def columns(self, x, known, attention=False):
+        """Its sample grids: per target, two sampled styles (seeds 0 and 1), then the first input's style."""
+        source = known.get(0, x.new_zeros(len(x), len(self.label_space.datasets[0].attributes)))
+        out = []
+        for name, target in model_targets(self, 0, source.float()):
+            for label, guide in (
+                ("seed 0", Guide(seed=0)),
+                ("seed 1", Guide(seed=1)),
+                ("ref 1", Guide(x[:1])),
+            ):
+                out.append((f"{name} {label}", self.translate(x, 0, target, guide)))
+        return out
 
     def read_source(self, x, dataset):  # the source does not matter: the target's domain and a style decide
         return x.new_zeros(len(x), len(self.label_space.datasets[dataset].attributes))

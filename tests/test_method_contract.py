@@ -375,3 +375,15 @@ def test_the_page_offers_a_seed_and_a_reference_to_a_model_that_takes_them(
         (written,) = out.iterdir()
         assert written.name in (name, ref_name)
         assert np.array_equal(picture, np.asarray(Image.open(written).convert("RGB"))), flags
+
+
+def test_its_own_sample_grid_in_training_samples_and_translate_grid(quad_run, quad_method, tmp_path):
+    """The method's columns (two sampled styles and a reference style per target): 1 + 5 x 3 cells wide."""
+    wide = (1 + 5 * 3) * (16 + 2) + 2  # images.grid: 16 px cells with 2 px white gaps
+    (sample,) = sorted((quad_run / "samples").glob("*.png"))[-1:]
+    assert Image.open(sample).size[0] == wide
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(tmp_path / "f.png")
+    code, output = invoke("translate", tmp_path / "f.png", "--model", quad_run, "--grid", "--no-detect",
+                          "--out", tmp_path / "out")  # fmt: skip
+    assert code == 0, output
+    assert Image.open(tmp_path / "out" / "f_grid.png").size == (wide, 16 + 4)

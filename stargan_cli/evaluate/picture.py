@@ -17,7 +17,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..data.prepared import PreparedDataset
 from ..images import grid, save_image, to_tensor
-from ..inference import covered_rows, single_target_columns
+from ..inference import covered_rows, sample_columns
 from ..models.spec import Translator
 from .classifier import classify, predict
 from .metrics import AttributeScore, Evaluator
@@ -55,7 +55,7 @@ def translation_grid(
                 known[d] = torch.from_numpy(test.labels[chosen]).to(device)
             elif spec.name in evaluators:
                 known[d] = predict(classify(evaluators[spec.name].model, x), spec).to(device)
-        columns = single_target_columns(translator, x, known)
+        columns = sample_columns(translator, x, known)
         names = ["input"] + [name for name, _ in columns]
         blocks.append(grid([x] + [images for _, images in columns]))
     gap = np.full((6, blocks[0].shape[1], 3), 255, np.uint8)

@@ -39,18 +39,19 @@ class Guide:
 class Translator(Protocol):
     """What translates, built from a method's networks (PyTorch modules or ONNX sessions alike).
 
-    `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space; a
-    method that declares guides (ModelSpec.guides) also takes `guide` (a Guide, None for its default: the
-    sample 0 of seed 0), the others are never given one.
-    `read_source` gives the source attributes (B, A) 0/1 of that dataset as the model reads them from the
-    images, or None when the method cannot (the caller then asks the user for them). `targets` names the
-    single targets (LabelSpace.single_targets) the model translates to, and `covers` says which rows of
-    (source, target) labels are pairs it was trained for: all of them for StarGAN; for a two-domain model,
-    a source in one domain and a target in the other (models/domains.py). `attention` gives where the
-    generator looks for that translation, a heatmap (B, 1, h, w), for methods that have one (U-GAT-IT's
-    CAM), else None. Optionally, `controls(dataset)` gives the serve page's controls for a dataset where the
-    method has its own (two-domain models: a choice of direction); without it the page builds them from
-    the label space."""
+        `translate` applies one pass: the targets `target` (B, A) of dataset `dataset` of the label space; a
+        method that declares guides (ModelSpec.guides) also takes `guide` (a Guide, None for its default: the
+        sample 0 of seed 0), the others are never given one.
+        `read_source` gives the source attributes (B, A) 0/1 of that dataset as the model reads them from the
+        images, or None when the method cannot (the caller then asks the user for them). `targets` names the
+        single targets (LabelSpace.single_targets) the model translates to, and `covers` says which rows of
+        (source, target) labels are pairs it was trained for: all of them for StarGAN; for a two-domain model,
+        a source in one domain and a target in the other (models/domains.py). `attention` gives where the
+        generator looks for that translation, a heatmap (B, 1, h, w), for methods that have one (U-GAT-IT's
+        CAM), else None. Optionally, `controls(dataset)` gives the serve page's controls for a dataset where the
+        method has its own (two-domain models: a choice of direction); without it the page builds them from
+        the label space. Optionally, `columns(x, known, attention)` gives the columns of its sample grids
+    (inference.sample_columns; default: every single target)."""
 
     label_space: LabelSpace
 

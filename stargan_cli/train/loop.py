@@ -39,7 +39,7 @@ from ..data.prepared import PreparedDataset
 from ..errors import CheckpointError, ConfigError, StarganError
 from ..files import failpoint
 from ..images import grid, save_image, to_tensor
-from ..inference import covered_rows, single_target_columns
+from ..inference import covered_rows, sample_columns
 from ..labels import LabelSpace
 from ..methods import get_method
 from ..models.spec import Translator
@@ -495,7 +495,7 @@ def _save_samples(path: Path, translator: Translator, accelerator, fixed) -> np.
     pictures = []
     with accelerator.autocast():
         for dataset, x, labels in fixed:
-            columns = single_target_columns(translator, x, {dataset: labels}, attention=True)
+            columns = sample_columns(translator, x, {dataset: labels}, attention=True)
             pictures.append(grid([x] + [images for _, images in columns]))
     width = max(p.shape[1] for p in pictures)
     padded = [np.pad(p, ((0, 0), (0, width - p.shape[1]), (0, 0)), constant_values=255) for p in pictures]
