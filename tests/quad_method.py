@@ -20,8 +20,10 @@ from stargan_cli.imports.spec import Importer, ImportRequest
 from stargan_cli.imports.weights import load_pickled_tensors
 from stargan_cli.inference import model_targets
 from stargan_cli.labels import LabelSpace
+from stargan_cli.models.domains import Domains
 from stargan_cli.models.spec import Guide, ModelSpec, Signature
 from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
+from stargan_cli.objectives.two_domain import balanced_stream
 
 STYLE = 4
 PHASES = ("D latent", "D ref", "G latent", "G ref")
@@ -31,6 +33,10 @@ PHASES = ("D latent", "D ref", "G latent", "G ref")
 class QuadConfig:
     image_size: int = 16
     channels: int = 4
+    domains: tuple[str, ...] = ("Black_Hair", "Blond_Hair", "Brown_Hair")  # K = 3
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "domains", tuple(self.domains))  # a list when read back from JSON
 
 
 class QuadGenerator(nn.Module):
@@ -147,9 +153,9 @@ class QuadLoss:
 class QuadBatch:
     x: torch.Tensor
     dataset: int
-    target: torch.Tensor
+    target: torch.Tensor  # (B,) the target domain's index
     z: torch.Tensor
-    ref: torch.Tensor
+    ref: torch.Tensor  # (B, 3, H, W) an image of the target domain (x_ref; the second one is not used)
 
 
 class QuadObjective:
@@ -161,21 +167,14 @@ class QuadObjective:
         self.seen: list[tuple[str, dict[str, bool]]] = []
 
     def draw(self, rng, rows):
-        return (
-            rng.permutation(rows),
-            rng.standard_normal((rows, STYLE)).astype("float32"),
-            rng.permutation(rows),
-        )
+        return rng.standard_normal((rows, STYLE)).astype("float32")
 
     def batches(self, draws, step):
-        out = []
-        for d in draws:
-            perm, z, ref = d.extra
-            target = d.labels[torch.from_numpy(perm)]
-            out.append(
-                QuadBatch(d.x_real, d.dataset, target, torch.from_numpy(z), d.x_real[torch.from_numpy(ref)])
-            )
-        return out
+        """From the class-balanced stream: the row's target domain and its first reference."""
+        return [
+            QuadBatch(d.x_real, d.dataset, d.target_domains, torch.from_numpy(d.extra), d.references[:, 0])
+            for d in draws
+        ]
 
     def after_update(self, phase, networks):
         pass
@@ -196,9 +195,9 @@ class QuadObjective:
         self.seen.append(
             (phase, {n: any(p.requires_grad for p in net.parameters()) for n, net in networks.items()})
         )
-        domain = self.space.generator_label(batch.dataset, batch.target)
+        domain = nn.functional.one_hot(batch.target, self.space.generator_dim).float()
         if phase.endswith("latent"):
-            style = networks["mapping"](batch.z, domain.argmax(1))
+            style = networks["mapping"](batch.z, batch.target)
         else:
             style = networks["encoder"](batch.ref)
         fake = networks["blur"](networks["generator"](batch.x, style))
@@ -243,6 +242,9 @@ QUAD = methods.Method(
             "critic": OptimizerSpec(("critic",), "d_lr", betas=(0.0, 0.99), weight_decay=1e-4),
         },
         QuadObjective,
+        streams=lambda config, space, labels: balanced_stream(
+            Domains.resolve(config.domains, space, count=None), space, labels, references=2
+        ),
         averaged=("generator", "mapping"),
         phases={
             "D latent": ("critic",),

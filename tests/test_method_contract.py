@@ -387,3 +387,40 @@ def test_its_own_sample_grid_in_training_samples_and_translate_grid(quad_run, qu
                           "--out", tmp_path / "out")  # fmt: skip
     assert code == 0, output
     assert Image.open(tmp_path / "out" / "f_grid.png").size == (wide, 16 + 4)
+
+
+# ----- K domains --------------------------------------------------------------------------------------------
+def test_k_domains_a_class_balanced_stream_and_paired_references(toy_dataset):
+    from stargan_cli.data.prepared import PreparedDataset
+    from stargan_cli.errors import ConfigError
+    from stargan_cli.models.domains import Domains
+    from stargan_cli.objectives.two_domain import balanced_stream
+    from stargan_cli.train.stream import BalancedStream
+
+    ds = PreparedDataset(toy_dataset)
+    split, space = ds.split("train"), LabelSpace((ds.labels,))
+    domains = Domains.resolve(("Black_Hair", "Blond_Hair", "Brown_Hair"), space, count=None)
+    assert domains.count == 3 and domains.describe() == "Black_Hair <-> Blond_Hair <-> Brown_Hair"
+    with pytest.raises(ConfigError, match="Black_Hair and Male can hold the same image"):
+        Domains.resolve(("Black_Hair", "Blond_Hair", "Male"), space, count=None)
+    with pytest.raises(ConfigError, match="must name two domains, got 3"):
+        Domains.resolve(("Black_Hair", "Blond_Hair", "Brown_Hair"), space)  # the two-domain family's
+    index = domains.index(split.labels)
+    (source,) = balanced_stream(domains, space, {0: split.labels}, references=2)
+    assert [len(r) for r in source.domains] == np.bincount(index[index >= 0]).tolist()
+    rare = (source.domains[0][:2], *source.domains[1:])  # 2 black-haired faces against 15 and 17
+    stream = BalancedStream(split, 4, 11, 0, False, rare, source.references)
+    seen, cpu = np.zeros(3), torch.device("cpu")
+    for step in range(150):
+        d = stream.draw(step, cpu)
+        got = d.domains.numpy()
+        assert np.array_equal(domains.index(d.labels.numpy()), got)  # each image is in its domain
+        seen += np.bincount(got, minlength=3)
+        refs = ((d.references + 1) * 127.5).round().to(torch.uint8).permute(0, 1, 3, 4, 2).numpy()
+        for row, target in enumerate(d.target_domains.tolist()):  # both references of the row's target
+            pool = split.images[index == target]
+            assert all((pool == ref).all(axis=(1, 2, 3)).any() for ref in refs[row]), (step, row)
+    again = stream.draw(149, cpu)
+    assert torch.equal(again.x_real, d.x_real) and torch.equal(again.references, d.references)
+    drawn = seen / seen.sum()
+    assert np.abs(drawn - 1 / 3).max() < 0.07, drawn  # balanced, although the data's shares are 2:15:17

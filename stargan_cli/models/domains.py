@@ -1,7 +1,8 @@
-"""The two domains of a two-domain method (CycleGAN and its family), named in the label space.
+"""The domains of a domain-translation method, named in the label space: K >= 2 of them for a K-domain
+method (StarGAN v2: every class of AFHQ), K = 2 for the two-domain family (CycleGAN, U-GAT-IT, UNIT).
 
-A two-domain model is trained on one prepared dataset and translates between two of its label values,
-given as `model.domains = ["A", "B"]` with `--to`-style names:
+A domain model is trained on one prepared dataset and translates between its label values, given as
+`model.domains = ["A", "B", ...]` with `--to`-style names:
 
 - two classes of a single-label dataset (CycleGAN's own folders: `horse`, `zebra`; RaFD: `happy`, `sad`);
 - two members of an exclusive group (toy-celeba: `Black_Hair`, `Blond_Hair`);
@@ -50,28 +51,37 @@ class Domain:
 @dataclass(frozen=True)
 class Domains:
     dataset: int  # index into the label space
-    a: Domain
-    b: Domain
+    members: tuple[Domain, ...]  # K >= 2, in the order model.domains names them
+
+    @property
+    def a(self) -> Domain:
+        return self.members[0]
+
+    @property
+    def b(self) -> Domain:
+        return self.members[1]
 
     @classmethod
-    def resolve(cls, names: tuple[str, ...], label_space: LabelSpace) -> Domains:
-        """`model.domains` -> the two domains, checked: one dataset, and no label in both."""
+    def resolve(cls, names: tuple[str, ...], label_space: LabelSpace, count: int | None = 2) -> Domains:
+        """`model.domains` -> the domains, checked: one dataset, `count` of them (None: two or more; every
+        class of a single-label dataset when none are named), and no label in two of them."""
+        what = "two" if count == 2 else f"{count}" if count else "two or more"
         if len(label_space.datasets) != 1:
             raise ConfigError(
-                "a two-domain model trains on one prepared dataset; data.datasets lists "
+                f"a {'two' if count == 2 else 'K'}-domain model trains on one prepared dataset; data.datasets lists "
                 f"{len(label_space.datasets)} ({label_space.describe()})"
             )
         spec = label_space.datasets[0]
         if not names:
-            if spec.kind == "single" and len(spec.attributes) == 2:
+            if spec.kind == "single" and (count is None or len(spec.attributes) == count):
                 names = spec.attributes
             else:
                 raise ConfigError(
-                    f"model.domains is empty: name two domains of {spec.name}, e.g. --set "
+                    f"model.domains is empty: name {what} domains of {spec.name}, e.g. --set "
                     f"model.domains={','.join(spec.attributes[:2])} (its labels: {', '.join(spec.attributes)})"
                 )
-        if len(names) != 2:
-            raise ConfigError(f"model.domains must name two domains, got {len(names)}: {', '.join(names)}")
+        if (count is not None and len(names) != count) or len(names) < 2:
+            raise ConfigError(f"model.domains must name {what} domains, got {len(names)}: {', '.join(names)}")
         try:
             targets = [label_space.parse_targets(n)[0] for n in names]
         except LabelError as exc:
@@ -79,38 +89,36 @@ class Domains:
         for name, t in zip(names, targets, strict=True):
             if t.value not in (0.0, 1.0) or "," in name:
                 raise ConfigError(f"model.domains: {name!r} must be one label, at 0 or 1")
-        a, b = (
+        members = tuple(
             Domain(n, t.attribute, spec.index(t.attribute), t.value)
             for n, t in zip(names, targets, strict=True)
         )
-        same_attribute = a.attribute == b.attribute and a.value != b.value
-        group = spec.group_of(a.attribute)
-        exclusive = (
-            a.attribute != b.attribute
-            and a.value == b.value == 1.0
-            and (spec.kind == "single" or (group is not None and b.attribute in group))
-        )
-        if not (same_attribute or exclusive):
-            raise ConfigError(
-                f"model.domains {a.label} and {b.label} can hold the same image; name two classes, two "
-                "hair colours of one group, or one attribute at 0 and 1 (e.g. Male=0,Male=1)"
-            )
-        return cls(0, a, b)
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                _check_apart(spec, a, b)
+        return cls(0, members)
+
+    @property
+    def count(self) -> int:
+        return len(self.members)
 
     def describe(self) -> str:
-        return f"{self.a.label} <-> {self.b.label}"
+        return " <-> ".join(d.label for d in self.members)
+
+    def index(self, labels: np.ndarray) -> np.ndarray:
+        """The domain of each row of (N, A) 0/1 labels (its position in `members`), -1 for none."""
+        out = np.full(len(labels), -1, np.int64)
+        for k, domain in enumerate(self.members):
+            out[np.asarray(domain.holds(labels))] = k
+        return out
 
     def target_names(self) -> tuple[str, ...]:
         """The single targets (LabelSpace.single_targets names) that move an image between the domains."""
-        return (
-            (self.a.attribute,)
-            if self.a.attribute == self.b.attribute
-            else (self.a.attribute, self.b.attribute)
-        )
+        return tuple(dict.fromkeys(d.attribute for d in self.members))
 
-    def rows(self, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def rows(self, labels: np.ndarray) -> tuple[np.ndarray, ...]:
         """The row indices of each domain in a split's labels."""
-        return np.flatnonzero(self.a.holds(labels)), np.flatnonzero(self.b.holds(labels))
+        return tuple(np.flatnonzero(d.holds(labels)) for d in self.members)
 
     def direction(self, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(into B, into A): the rows whose target labels are in each domain; every row must be in one."""
@@ -122,8 +130,34 @@ class Domains:
         return into_b, into_a
 
     def covers(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Rows whose source is in one domain and target in the other: the pairs the model learnt."""
-        return (self.a.holds(source) & self.b.holds(target)) | (self.b.holds(source) & self.a.holds(target))
+        """Rows whose source is in one domain and target in another: the pairs the model learnt."""
+        if self.count == 2:
+            return (self.a.holds(source) & self.b.holds(target)) | (
+                self.b.holds(source) & self.a.holds(target)
+            )
+        covered = torch.zeros(len(source), dtype=torch.bool, device=source.device)
+        for i, a in enumerate(self.members):
+            for j, b in enumerate(self.members):
+                if i != j:
+                    covered |= a.holds(source) & b.holds(target)
+        return covered
+
+
+def _check_apart(spec, a: Domain, b: Domain) -> None:
+    """Two domains no image can be in at once: two classes, two members of an exclusive group, or one
+    attribute at 0 and at 1."""
+    same_attribute = a.attribute == b.attribute and a.value != b.value
+    group = spec.group_of(a.attribute)
+    exclusive = (
+        a.attribute != b.attribute
+        and a.value == b.value == 1.0
+        and (spec.kind == "single" or (group is not None and b.attribute in group))
+    )
+    if not (same_attribute or exclusive):
+        raise ConfigError(
+            f"model.domains {a.label} and {b.label} can hold the same image; name two classes, two "
+            "hair colours of one group, or one attribute at 0 and 1 (e.g. Male=0,Male=1)"
+        )
 
 
 class TwoDomainTranslator:

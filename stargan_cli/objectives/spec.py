@@ -69,6 +69,11 @@ class Draw:
     labels: torch.Tensor  # (B, A) 0/1 labels of the batch's dataset, on the device
     dataset: int  # index into the label space
     extra: Any  # what the objective's `draw` returned
+    # a class-balanced stream's (Stream.domains): each image's domain (B,) int64, and with references, each
+    # row's target domain (B,) and its references (B, R, 3, H, W), all of that target domain
+    domains: torch.Tensor | None = None
+    target_domains: torch.Tensor | None = None
+    references: torch.Tensor | None = None
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,9 @@ class Stream:
     name: str  # for messages, e.g. "toy-celeba" or "toy-celeba Black_Hair"
     dataset: int
     rows: np.ndarray | None = None  # indices into the dataset's training split; None = all
+    # class-balanced over these row sets, one per domain (rows is then unused); Draw.domains says which
+    domains: tuple[np.ndarray, ...] | None = None
+    references: int = 0  # per row, this many images of one random target domain (with `domains` only)
 
 
 def every_dataset(

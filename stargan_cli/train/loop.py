@@ -51,7 +51,7 @@ from .progress import TrainProgress
 from .rundir import new_run_dir, read_config, run_config_hash, write_config
 from .schedule import learning_rate
 from .step import StepRunner, adam, match_layout
-from .stream import BatchStream
+from .stream import BalancedStream, BatchStream
 
 MIXED_PRECISION = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}
 
@@ -240,32 +240,27 @@ class Trainer:
             self.label_space, train_labels, cfg.seed, rank, self.processes, accelerator.device
         )
         self.objective = method.training.objective(recipe.loss, context)
-        data = recipe.data
-        zoom_in = data.load_size / recipe.model.params.image_size if data.load_size else 1.0
-        self.streams = [
-            BatchStream(
-                self.datasets[s.dataset].split("train"),
-                data.batch_size,
-                cfg.seed,
-                s.dataset,
-                data.flip,
-                rank,
-                self.processes,
-                s.name,
-                data.zoom_out,
-                data.shift,
-                subset=s.rows,
-                key=k,
-                zoom_in=zoom_in,
-            )  # fmt: skip
-            for k, s in enumerate(sources)
-        ]
+        self.streams = [self._stream(k, s, rank) for k, s in enumerate(sources)]
         if self.main and self.resume is not None and self.checkpoint is None:
             info(f"{self.run_dir} stopped before its first checkpoint: training it again from step 0")
         if self.resume is None:
             self.run_dir = new_run_dir(recipe.output.runs_dir, recipe.output.name) if self.main else Path()
             if self.main:
                 write_config(self.run_dir, recipe)
+
+    def _stream(self, key: int, source, rank: int) -> BatchStream:
+        """A data stream of the method's (objectives/spec.py Stream): rows of a dataset, or class-balanced
+        over domains with references."""
+        recipe, cfg, data = self.recipe, self.cfg, self.recipe.data
+        zoom_in = data.load_size / recipe.model.params.image_size if data.load_size else 1.0
+        split = self.datasets[source.dataset].split("train")
+        options = dict(rank=rank, world=self.processes, name=source.name, zoom_out=data.zoom_out,
+                       shift=data.shift, key=key, zoom_in=zoom_in)  # fmt: skip
+        if source.domains is not None:
+            return BalancedStream(split, data.batch_size, cfg.seed, source.dataset, data.flip, source.domains,
+                                  source.references, **options)  # fmt: skip
+        return BatchStream(split, data.batch_size, cfg.seed, source.dataset, data.flip, subset=source.rows,
+                           **options)  # fmt: skip
 
     def _build(self) -> None:
         """Networks (the frozen ones never trained), the method's optimisers, the checkpoint's state,

@@ -9,6 +9,7 @@ Rows are read straight from the memory-mapped uint8 array: no JPEG decoding, no 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -83,6 +84,13 @@ class BatchStream:
         rng = step_generator(self.seed, step, self.key, self.rank)
         flips = np.flatnonzero(rng.random(len(rows)) < 0.5)
         drawn = extra(rng, len(rows)) if extra is not None else None
+        x = self._images(rows, flips, device)
+        x = self._reframed(x, rng, device)
+        labels = torch.from_numpy(self.split.labels[rows]).to(device)
+        return Draw(x, labels, self.dataset, drawn)
+
+    def _images(self, rows: np.ndarray, flips: np.ndarray, device: torch.device) -> torch.Tensor:
+        """The rows (B, 3, H, W) in [-1, 1] on the device, those in `flips` mirrored (when data.flip)."""
         images = self.split.images[rows]  # one read of the memory map, in file order
         batch = torch.from_numpy(images)  # (B, H, W, 3) uint8, a fresh copy of the rows
         if self.flip:  # only the chosen images, in place, on uint8: cheaper than flipping a float batch
@@ -90,15 +98,62 @@ class BatchStream:
                 batch[i] = batch[i].flip(1)
         if device.type == "cuda":
             batch = batch.pin_memory()
-        x = to_tensor(batch, device)  # (B, 3, H, W)
+        return to_tensor(batch, device)  # (B, 3, H, W)
+
+    def _reframed(self, x: torch.Tensor, rng: np.random.Generator, device: torch.device) -> torch.Tensor:
+        """data.zoom_out / shift, then load_size's random crop, each drawn only when set."""
         if self.zoom_out or self.shift:  # drawn after the rest: runs without it keep their batches
-            scale = 1 - self.zoom_out * rng.random(len(rows), dtype=np.float32)
-            offset = self.shift * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
+            scale = 1 - self.zoom_out * rng.random(len(x), dtype=np.float32)
+            offset = self.shift * (2 * rng.random((len(x), 2), dtype=np.float32) - 1)
             x = reframe(x, torch.from_numpy(scale).to(device), torch.from_numpy(offset).to(device))
         if self.zoom_in > 1:  # drawn last, for the same reason: a random crop of the enlarged image
             reach = (self.zoom_in - 1) / 2  # the crop stays inside: offsets within +-(zoom - 1) / 2
-            offset = reach * (2 * rng.random((len(rows), 2), dtype=np.float32) - 1)
-            scale = torch.full((len(rows),), self.zoom_in, device=device)
+            offset = reach * (2 * rng.random((len(x), 2), dtype=np.float32) - 1)
+            scale = torch.full((len(x),), self.zoom_in, device=device)
             x = reframe(x, scale, torch.from_numpy(offset).to(device))
+        return x
+
+
+class BalancedStream(BatchStream):
+    """Class-balanced batches over K domains (StarGAN v2's sampler): each row's domain is drawn uniformly,
+    then one of that domain's images, with replacement; with `references`, each row also gets a target
+    domain drawn uniformly and that many images of it (x_ref, x_ref2), flipped and reframed as the rows are.
+    Drawn from the step's own generator in this order: domains, rows, flips, the objective's draws, target
+    domains, reference rows, reference flips, then the reframing of the rows and of the references."""
+
+    def __init__(self, split: Split, batch_size: int, seed: int, dataset: int, flip: bool,
+                 domains: tuple[np.ndarray, ...], references: int = 0, **options) -> None:  # fmt: skip
+        super().__init__(split, batch_size, seed, dataset, flip, subset=np.concatenate(domains), **options)
+        self.domains, self.references = domains, references
+
+    def draw(self, step, device, extra=None) -> Draw:
+        rng = step_generator(self.seed, step, self.key, self.rank)
+        b, k = self.batch_size, len(self.domains)
+        domain = rng.integers(k, size=b)
+        rows = np.array([self.domains[d][i] for d, i in zip(domain, self._picks(rng, domain), strict=True)])
+        flips = np.flatnonzero(rng.random(b) < 0.5)
+        drawn = extra(rng, b) if extra is not None else None
+        x = self._images(rows, flips, device)
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
-        return Draw(x, labels, self.dataset, drawn)
+        draw = Draw(x, labels, self.dataset, drawn, domains=torch.from_numpy(domain).to(device))
+        if not self.references:
+            return dataclasses.replace(draw, x_real=self._reframed(x, rng, device))
+        target = rng.integers(k, size=b)
+        picks = [self._picks(rng, target) for _ in range(self.references)]
+        ref_rows = np.array([[self.domains[t][p[i]] for p in picks] for i, t in enumerate(target)]).reshape(
+            -1
+        )
+        ref_flips = np.flatnonzero(rng.random(len(ref_rows)) < 0.5)
+        refs = self._images(ref_rows, ref_flips, device)
+        x, refs = self._reframed(x, rng, device), self._reframed(refs, rng, device)
+        return dataclasses.replace(
+            draw,
+            x_real=x,
+            target_domains=torch.from_numpy(target).to(device),
+            references=refs.view(b, self.references, *refs.shape[1:]),
+        )
+
+    def _picks(self, rng: np.random.Generator, domain: np.ndarray) -> np.ndarray:
+        """An image index within each row's domain, uniformly."""
+        sizes = np.array([len(r) for r in self.domains])[domain]
+        return (rng.random(len(domain)) * sizes).astype(np.int64)
