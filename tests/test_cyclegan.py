@@ -427,19 +427,6 @@ def test_two_processes_give_the_gradients_of_one(tmp_path):
     )
 
 
-@pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_mixed_precision_trains_with_the_fp32_losses_to_rounding(toy_dataset, tmp_path, precision):
-    path = cyclegan_recipe(tmp_path, toy_dataset, steps=2)
-    runs = {}
-    for p in ("fp32", precision):
-        run = train(load_recipe(path, [f"train.precision={p}", "train.checkpoint_every=1"])[0]).run_dir
-        runs[p] = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    first, mixed = runs["fp32"][0], runs[precision][0]  # step 1: the same weights, another precision
-    for name in ("G/adv_A", "G/cycle_A", "G/idt_B", "D_A/adv", "D_B/adv"):
-        assert mixed[name] == pytest.approx(first[name], rel=0.05, abs=0.01), name
-    assert all(np.isfinite(v) for r in runs[precision] for k, v in r.items() if "/" in k)
-
-
 def test_both_directions_export_to_onnx_and_translate_as_in_pytorch(tmp_path):
     pytest.importorskip("onnxruntime")
     from stargan_cli.imports.cyclegan import import_cyclegan

@@ -262,15 +262,6 @@ def test_image_size_must_match_the_data(recipe_file):
         train(recipe)
 
 
-@pytest.mark.parametrize("precision", ["bf16", "fp16"])
-def test_mixed_precision_training_runs_on_cpu(recipe_file, precision):
-    recipe, _ = load_recipe(
-        recipe_file, [f"train.precision={precision}", "train.steps=2", "train.decay_start=1"]
-    )
-    result = train(recipe)
-    assert set(LOSSES) <= set(result.last_logs) and all(np.isfinite(list(result.last_logs.values())))
-
-
 def test_channels_last_networks_train_like_contiguous_ones(recipe_file):
     """train.memory_format only changes the layout: the same losses (to rounding) and weights that save
     and load as usual. Forced here on the CPU; `auto` picks it on a GPU."""
