@@ -177,7 +177,7 @@ class Recipe:
                 f"crops are taken from images enlarged to load_size (e.g. {size * 286 // 256} for {size})"
             )
         if self.train.cuda_graphs:
-            clashes = self.train.cuda_graph_clashes() + self.loss.cuda_graph_clashes()
+            clashes = self.train.cuda_graph_clashes() + getattr(self.loss, "cuda_graph_clashes", list)()
             if clashes:
                 raise ConfigError(
                     f"train.cuda_graphs cannot be combined with {', '.join(clashes)}; turn one of them off "

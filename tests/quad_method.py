@@ -22,7 +22,7 @@ from stargan_cli.inference import model_targets
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.domains import Domains
 from stargan_cli.models.spec import Guide, ModelSpec, Signature
-from stargan_cli.objectives.spec import OptimizerSpec, TrainingSpec
+from stargan_cli.objectives.spec import OptimizerSpec, Stateless, TrainingSpec
 from stargan_cli.objectives.two_domain import balanced_stream
 
 STYLE = 4
@@ -142,11 +142,8 @@ def example_mapping(config, space, batch, gen):
 
 
 @dataclass(frozen=True)
-class QuadLoss:
+class QuadLoss:  # no cuda_graph_clashes(): a loss config may leave it out (none)
     lambda_sty: float = 1.0
-
-    def cuda_graph_clashes(self) -> list[str]:
-        return []
 
 
 @dataclass
@@ -158,7 +155,7 @@ class QuadBatch:
     ref: torch.Tensor  # (B, 3, H, W) an image of the target domain (x_ref; the second one is not used)
 
 
-class QuadObjective:
+class QuadObjective(Stateless):
     """Non-saturating adversarial terms on the critic's output for the target domain, style reconstruction;
     each phase records which networks could compute weight gradients while its loss ran."""
 
@@ -175,15 +172,6 @@ class QuadObjective:
             QuadBatch(d.x_real, d.dataset, d.target_domains, torch.from_numpy(d.extra), d.references[:, 0])
             for d in draws
         ]
-
-    def after_update(self, phase, networks):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
     def phases(self, step):
         return PHASES

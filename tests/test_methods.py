@@ -20,7 +20,7 @@ from stargan_cli.errors import ConfigError
 from stargan_cli.export import export
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.spec import ModelSpec, Signature
-from stargan_cli.objectives.spec import TrainingSpec, adversarial
+from stargan_cli.objectives.spec import Stateless, TrainingSpec, adversarial
 from stargan_cli.train.loop import train
 from stargan_cli.translate import LoadedModel
 
@@ -78,11 +78,8 @@ def example(config, space, batch, gen):
 
 
 @dataclass(frozen=True)
-class PairLoss:
+class PairLoss:  # no cuda_graph_clashes(): a loss config may leave it out (none)
     weight: float = 1.0
-
-    def cuda_graph_clashes(self) -> list[str]:
-        return []
 
 
 @dataclass
@@ -92,7 +89,7 @@ class PairBatch:
     target: torch.Tensor
 
 
-class PairObjective:
+class PairObjective(Stateless):
     """Least squares, G before D at every step (CycleGAN's order)."""
 
     def __init__(self, config: PairLoss, context) -> None:
@@ -103,15 +100,6 @@ class PairObjective:
 
     def batches(self, draws, step):
         return [PairBatch(d.x_real, d.dataset, d.labels[torch.from_numpy(d.extra)]) for d in draws]
-
-    def after_update(self, phase, networks):
-        pass
-
-    def state_dict(self):
-        return {}
-
-    def load_state_dict(self, state):
-        pass
 
     def phases(self, step):
         return ("generator", "discriminator")

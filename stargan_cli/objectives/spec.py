@@ -113,6 +113,20 @@ class Objective(Protocol):
     def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None: ...
 
 
+class Stateless:
+    """The Objective methods most methods leave as they are: no constraint on the weights after an update,
+    nothing kept between steps (a method with state, e.g. CycleGAN's image pools, overrides them)."""
+
+    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
+        pass
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
+        pass
+
+
 @dataclass(frozen=True)
 class Stream:
     """One source of training batches: rows of one dataset of the label space."""

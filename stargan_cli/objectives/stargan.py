@@ -35,7 +35,7 @@ from torch import nn
 from .. import losses
 from ..errors import ConfigError
 from ..labels import LabelSpace
-from .spec import Draw, ObjectiveContext, TrainingSpec, adversarial
+from .spec import Draw, ObjectiveContext, Stateless, TrainingSpec, adversarial
 
 
 @dataclass(frozen=True)
@@ -115,7 +115,7 @@ def draw_cross(
     return CrossTargets(torch.from_numpy(rows).to(device), other, torch.from_numpy(labels).to(device))
 
 
-class StarGANObjective:
+class StarGANObjective(Stateless):
     """`separate_penalty` (default: one process): real and fake go through D in one forward and the
     interpolates in another, so the penalty's double backward covers only its B rows. Under DDP every D
     output must come from one forward, so there all 3B rows go through one."""
@@ -137,15 +137,6 @@ class StarGANObjective:
     def batches(self, draws: list[Draw], step: int) -> list[StarGANBatch]:
         """One batch per dataset."""
         return [self.batch(draw, step) for draw in draws]
-
-    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
-        pass
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {}  # everything random is drawn per step from the batch's seeded generator
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        pass
 
     def batch(self, draw: Draw, step: int) -> StarGANBatch:
         permutation, alpha = draw.extra

@@ -7,13 +7,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import torch
-from torch import nn
 
 from ..errors import ConfigError
 from ..labels import LabelSpace
 from ..models.domains import Domains
-from .spec import Stream
+from .spec import Stateless, Stream
 
 
 def domain_streams(
@@ -52,7 +50,7 @@ def _domain_rows(domains: Domains, label_space: LabelSpace, train_labels) -> lis
     return list(zip(domains.members, rows, strict=True))
 
 
-class TwoDomainObjective:
+class TwoDomainObjective(Stateless):
     """The objectives/spec.py interface around a method's `discriminator_loss` and `generator_loss`: D then G
     every step (`phases`; CycleGAN's reference does G first), each phase's loss from its own method, no
     constraint on the weights and no state between steps unless a method says otherwise."""
@@ -64,12 +62,3 @@ class TwoDomainObjective:
         if phase == "discriminator":
             return self.discriminator_loss(networks, batch, state)
         return self.generator_loss(networks, batch, state)
-
-    def after_update(self, phase: str, networks: Mapping[str, nn.Module]) -> None:
-        pass
-
-    def state_dict(self) -> dict[str, torch.Tensor]:
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, torch.Tensor]) -> None:
-        pass
