@@ -139,7 +139,7 @@ def parse_info(meta: dict[str, str], path: Path) -> ModelInfo:
             f"{path} has damaged stargan metadata ({exc.__class__.__name__}: {exc})"
         ) from None
     role = meta.get("stargan.role", ENTRY)
-    if role not in method.model.networks:
+    if role not in method.model.networks and role not in method.model.onnx_graphs:  # a network, or a path
         raise CheckpointError(
             f"{path} holds a network {role!r} that a {name} model does not have "
             f"({', '.join(method.model.networks)}); it was written by another stargan version"

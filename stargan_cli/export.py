@@ -10,6 +10,7 @@ PyTorch through onnxruntime (onnx_models.py); the largest difference is reported
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 from dataclasses import dataclass
@@ -93,13 +94,21 @@ def _outputs(out) -> tuple[torch.Tensor, ...]:
 
 
 def _export_onnx(source: Path, folder: Path, roles: tuple[str, ...]) -> Exported:
+    """Each exported network, then each whole path the method declares (ModelSpec.onnx_graphs)."""
     from .onnx_models import export_onnx
 
-    files, worst, step = [], 0.0, 0
+    files, worst, step, loaded = [], 0.0, 0, {}
     for role in roles:
-        module, info = load_network(_weights_file(source, role))
+        loaded[role] = load_network(_weights_file(source, role))
+        module, info = loaded[role]
         path = folder / f"{role}.onnx"
         worst = max(worst, export_onnx(module, info, path))
         files.append(path)
         step = info.step
+    for name, graph in info.method.model.onnx_graphs.items():
+        module = graph.compose({n: loaded[n][0].eval() for n in graph.networks})
+        path = folder / f"{name}.onnx"
+        first = loaded[graph.networks[0]][1]  # its metadata: the first network's (its weights: EMA or not)
+        worst = max(worst, export_onnx(module, dataclasses.replace(first, role=name), path))
+        files.append(path)
     return Exported(files, step, worst)

@@ -39,9 +39,20 @@ def _require() -> None:
         ) from None
 
 
+def signature_of(info: ModelInfo):
+    """The call of the file's role: an exported network's, or a whole path's (ModelSpec.onnx_graphs)."""
+    model = info.method.model
+    return (
+        model.onnx_graphs[info.role].signature
+        if info.role in model.onnx_graphs
+        else model.signatures[info.role]
+    )
+
+
 def _inputs(info: ModelInfo, batch: int, seed: int) -> tuple[torch.Tensor, ...]:
-    signature = info.method.model.signatures[info.role]
-    return signature.example(info.config, info.label_space, batch, torch.Generator().manual_seed(seed))
+    return signature_of(info).example(
+        info.config, info.label_space, batch, torch.Generator().manual_seed(seed)
+    )
 
 
 def _session(path: Path):
@@ -58,7 +69,7 @@ def export_onnx(module: nn.Module, info: ModelInfo, path: Path) -> float:
     import onnx
 
     role = info.role
-    signature = info.method.model.signatures[role]
+    signature = signature_of(info)
     inputs, outputs = list(signature.inputs), list(signature.outputs)
     batch = torch.export.Dim("batch", min=1)
     dynamic = tuple({0: batch} for _ in inputs)  # by position: the forward's own argument names vary

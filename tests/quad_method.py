@@ -21,7 +21,7 @@ from stargan_cli.imports.weights import load_pickled_tensors
 from stargan_cli.inference import model_targets
 from stargan_cli.labels import LabelSpace
 from stargan_cli.models.domains import Domains
-from stargan_cli.models.spec import Guide, ModelSpec, Signature
+from stargan_cli.models.spec import Guide, ModelSpec, OnnxGraph, Signature
 from stargan_cli.objectives.spec import OptimizerSpec, Stateless, TrainingSpec
 from stargan_cli.objectives.two_domain import balanced_stream
 
@@ -141,6 +141,39 @@ def example_mapping(config, space, batch, gen):
     )
 
 
+class LatentPath(nn.Module):
+    """The latent-guided path in one ONNX graph: an image, noise and an int64 domain -> the translation."""
+
+    def __init__(self, networks) -> None:
+        super().__init__()
+        self.generator, self.mapping = networks["generator"], networks["mapping"]
+
+    def forward(self, image, noise, domain):
+        return self.generator(image, self.mapping(noise, domain))
+
+
+class ReferencePath(nn.Module):
+    """The reference-guided path in one ONNX graph: an image and a reference (one per row) -> the translation."""
+
+    def __init__(self, networks) -> None:
+        super().__init__()
+        self.generator, self.encoder = networks["generator"], networks["encoder"]
+
+    def forward(self, image, reference):
+        return self.generator(image, self.encoder(reference))
+
+
+def example_latent(config, space, batch, gen):
+    image = torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1
+    return image, *example_mapping(config, space, batch, gen)
+
+
+def example_reference(config, space, batch, gen):
+    return tuple(
+        torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1 for _ in "ab"
+    )
+
+
 @dataclass(frozen=True)
 class QuadLoss:  # no cuda_graph_clashes(): a loss config may leave it out (none)
     lambda_sty: float = 1.0
@@ -221,6 +254,18 @@ QUAD = methods.Method(
             ),
         },
         guides=("reference", "seed"),
+        onnx_graphs={
+            "latent": OnnxGraph(
+                ("generator", "mapping"),
+                LatentPath,
+                Signature(("image", "noise", "domain"), ("translated",), example_latent),
+            ),
+            "reference": OnnxGraph(
+                ("generator", "encoder"),
+                ReferencePath,
+                Signature(("image", "reference"), ("translated",), example_reference),
+            ),
+        },  # fmt: skip
     ),
     TrainingSpec(
         QuadLoss,

@@ -19,6 +19,7 @@ from stargan_cli.config import load_recipe
 from stargan_cli.data.readers.toyfaces import STYLES
 from stargan_cli.errors import LabelError
 from stargan_cli.labels import LabelSpace
+from stargan_cli.models.spec import Guide
 from stargan_cli.train import loop
 from stargan_cli.train.loop import Trainer, train
 
@@ -266,11 +267,13 @@ def test_export_onnx_with_an_integer_input_evaluate_and_compare(quad_run, traine
     from stargan_cli.evaluate.compare import compare
     from stargan_cli.evaluate.run import evaluate
     from stargan_cli.export import export
+    from stargan_cli.info import describe
 
     files = export(quad_run, tmp_path / "st").files
     assert [p.name for p in files] == ["generator.safetensors", "mapping.safetensors", "encoder.safetensors"]
     onnx = export(quad_run, tmp_path / "onnx", fmt="onnx")
-    assert [p.name for p in onnx.files] == ["generator.onnx", "mapping.onnx", "encoder.onnx"]
+    names = ["generator.onnx", "mapping.onnx", "encoder.onnx", "latent.onnx", "reference.onnx"]
+    assert [p.name for p in onnx.files] == names
     assert onnx.max_abs_diff < 1e-4
     session = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "mapping.onnx"))
     assert [(i.name, i.type) for i in session.get_inputs()] == [
@@ -285,6 +288,18 @@ def test_export_onnx_with_an_integer_input_evaluate_and_compare(quad_run, traine
         a = torch_model(x, to="brown", source="black", **kwargs)
         b = onnx_model(x, to="brown", source="black", **kwargs)
         assert (a - b).abs().max() < 1e-4, kwargs
+    # the whole paths in one graph each, as a deployment runs them: integer domain, noise of seed 3 sample 0
+    latent = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "latent.onnx"))
+    assert [i.type for i in latent.get_inputs()] == ["tensor(float)", "tensor(float)", "tensor(int64)"]
+    noise = Guide(seed=3).noise(STYLE).expand(2, -1)
+    (got,) = latent.run(None, {"image": x.numpy(), "noise": noise.numpy(), "domain": np.array([2, 2])})
+    assert np.abs(got - torch_model(x, to="brown", seed=3).numpy()).max() < 1e-4  # Brown_Hair: domain 2
+    assert {k: describe(tmp_path / "onnx" / "latent.onnx")[k] for k in ("network", "weights")} == {
+        "network": "latent", "weights": "moving average (train.ema)"
+    }  # fmt: skip
+    reference = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "reference.onnx"))
+    (got,) = reference.run(None, {"image": x.numpy(), "reference": ref.expand(2, -1, -1, -1).numpy()})
+    assert np.abs(got - torch_model(x, to="brown", reference=ref).numpy()).max() < 1e-4
 
     report = evaluate(quad_run, fid=False, batch_size=5)
     assert {s.attribute for s in report.scores} == {"Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"}

@@ -7,7 +7,7 @@ samples) reads these fields and never a method's own names.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -82,6 +82,17 @@ class Signature:
 
 
 @dataclass(frozen=True)
+class OnnxGraph:
+    """One ONNX file that holds a whole inference path through several exported networks (StarGAN v2's
+    mapping network then generator, with an integer domain input), for deployment as a single graph;
+    `stargan export --format onnx` writes it as `<name>.onnx` beside the networks' own files."""
+
+    networks: tuple[str, ...]  # the exported networks it runs
+    compose: Callable[[Mapping[str, nn.Module]], nn.Module]  # those networks -> one module: the path
+    signature: Signature
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     config: type  # the `[model]` section: a frozen dataclass with at least `image_size`
     networks: tuple[str, ...]  # every network's name: checkpoint file `<name>.safetensors`
@@ -100,8 +111,11 @@ class ModelSpec:
     memory_hint: Callable[[Any], str] = lambda config: ""
     # what it takes beside target labels (GUIDES): StarGAN v2 a reference image and a seed, others nothing
     guides: tuple[str, ...] = ()
+    onnx_graphs: dict[str, OnnxGraph] = field(default_factory=dict)  # whole paths, by file name
 
     def __post_init__(self) -> None:
         assert set(self.guides) <= set(GUIDES), self.guides
+        for name, graph in self.onnx_graphs.items():
+            assert name not in self.networks and set(graph.networks) <= set(self.exported), name
         assert set(self.exported) <= set(self.networks) and set(self.needed) <= set(self.exported)
         assert set(self.signatures) == set(self.exported) and self.exported[0] == "generator"
