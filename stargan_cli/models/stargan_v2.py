@@ -1,0 +1,253 @@
+"""StarGAN v2's networks (Choi et al., CVPR 2020), in the layout of its reference code (clovaai/stargan-v2)
+so that its released state_dicts load by name: the generator (an encoder of residual blocks, a decoder of
+AdaIN residual blocks driven by a style code, and with `w_hpf` > 0 a high-pass skip from the encoder),
+the mapping network (noise -> a style code per domain), the style encoder (image -> a style code per
+domain) and the discriminator (one real/fake logit per domain).
+
+Widths: the first layer has `2**14 // image_size` channels (64 at 256 px), doubling at each downsampling up
+to `max_conv_dim` (512). A 32 px model therefore starts at 512 channels: `dim_in` overrides the first width
+for small images (None: the reference's rule). The parameter counts and state_dict keys equal those of
+the reference's code (tests/test_stargan_v2.py holds its measured figures, e.g. CelebA-HQ's generator
+43,467,395 parameters).
+
+Reference quirks kept on purpose: with w_hpf > 0 the decoder blocks drop their shortcut (and the 1/sqrt(2)),
+but a narrowing block still holds its unused 1x1 shortcut conv (the released files have it); the high-pass
+filter is a buffer `hpf.filter` (files written before April 2021 lack it: it is a constant, rebuilt here).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SQRT2 = math.sqrt(2)
+
+
+class ResBlk(nn.Module):
+    """Pre-activation residual block of the encoder, style encoder and discriminator: [IN] LReLU conv3x3
+    [avgpool] [IN] LReLU conv3x3, plus a shortcut (1x1 conv when the width changes, then the pool)."""
+
+    def __init__(self, dim_in: int, dim_out: int, normalize: bool = False, downsample: bool = False) -> None:
+        super().__init__()
+        self.actv = nn.LeakyReLU(0.2)
+        self.normalize, self.downsample = normalize, downsample
+        self.learned_sc = dim_in != dim_out
+        self.conv1 = nn.Conv2d(dim_in, dim_in, 3, 1, 1)
+        self.conv2 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
+        if normalize:
+            self.norm1 = nn.InstanceNorm2d(dim_in, affine=True)
+            self.norm2 = nn.InstanceNorm2d(dim_in, affine=True)
+        if self.learned_sc:
+            self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False)
+
+    def _shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        if self.learned_sc:
+            x = self.conv1x1(x)
+        return F.avg_pool2d(x, 2) if self.downsample else x
+
+    def _residual(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalize:
+            x = self.norm1(x)
+        x = self.conv1(self.actv(x))
+        if self.downsample:
+            x = F.avg_pool2d(x, 2)
+        if self.normalize:
+            x = self.norm2(x)
+        return self.conv2(self.actv(x))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (self._shortcut(x) + self._residual(x)) / SQRT2
+
+
+class AdaIN(nn.Module):
+    """(1 + gamma) * IN(x) + beta, gamma and beta (the first and second half) from the style code."""
+
+    def __init__(self, style_dim: int, channels: int) -> None:
+        super().__init__()
+        self.norm = nn.InstanceNorm2d(channels, affine=False)
+        self.fc = nn.Linear(style_dim, channels * 2)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        gamma, beta = self.fc(s)[:, :, None, None].chunk(2, dim=1)
+        return (1 + gamma) * self.norm(x) + beta
+
+
+class AdainResBlk(nn.Module):
+    """Decoder block: AdaIN LReLU [nearest x2] conv3x3 AdaIN LReLU conv3x3; with w_hpf > 0 the residual
+    alone, else (residual + shortcut) / sqrt(2), the shortcut [nearest x2] then a 1x1 conv if narrowing."""
+
+    def __init__(self, dim_in: int, dim_out: int, style_dim: int, w_hpf: float, upsample: bool) -> None:
+        super().__init__()
+        self.w_hpf, self.upsample = w_hpf, upsample
+        self.actv = nn.LeakyReLU(0.2)
+        self.learned_sc = dim_in != dim_out
+        self.conv1 = nn.Conv2d(dim_in, dim_out, 3, 1, 1)
+        self.conv2 = nn.Conv2d(dim_out, dim_out, 3, 1, 1)
+        self.norm1 = AdaIN(style_dim, dim_in)
+        self.norm2 = AdaIN(style_dim, dim_out)
+        if self.learned_sc:
+            self.conv1x1 = nn.Conv2d(dim_in, dim_out, 1, 1, 0, bias=False)
+
+    def _shortcut(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return self.conv1x1(x) if self.learned_sc else x
+
+    def _residual(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        x = self.actv(self.norm1(x, s))
+        if self.upsample:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        x = self.conv1(x)
+        return self.conv2(self.actv(self.norm2(x, s)))
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor) -> torch.Tensor:
+        out = self._residual(x, s)
+        return out if self.w_hpf > 0 else (out + self._shortcut(x)) / SQRT2
+
+
+class HighPass(nn.Module):
+    """A depthwise 3x3 Laplacian-like filter, divided by w_hpf (the reference's code, whatever its comment
+    says)."""
+
+    def __init__(self, w_hpf: float) -> None:
+        super().__init__()
+        kernel = torch.tensor([[-1.0, -1.0, -1.0], [-1.0, 8.0, -1.0], [-1.0, -1.0, -1.0]]) / w_hpf
+        self.register_buffer("filter", kernel)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        weight = self.filter[None, None].repeat(x.size(1), 1, 1, 1).to(x.dtype)
+        return F.conv2d(x, weight, padding=1, groups=x.size(1))
+
+
+def first_width(image_size: int, dim_in: int | None) -> int:
+    return dim_in if dim_in is not None else 2**14 // image_size
+
+
+class Generator(nn.Module):
+    def __init__(
+        self,
+        image_size: int = 256,
+        style_dim: int = 64,
+        max_conv_dim: int = 512,
+        w_hpf: float = 1.0,
+        dim_in: int | None = None,
+    ) -> None:
+        super().__init__()
+        dim_in = first_width(image_size, dim_in)
+        self.image_size, self.w_hpf = image_size, w_hpf
+        self.from_rgb = nn.Conv2d(3, dim_in, 3, 1, 1)
+        self.encode, self.decode = nn.ModuleList(), nn.ModuleList()
+        self.to_rgb = nn.Sequential(
+            nn.InstanceNorm2d(dim_in, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(dim_in, 3, 1, 1, 0)
+        )
+        repeat = int(math.log2(image_size)) - 4 + (1 if w_hpf > 0 else 0)
+        for _ in range(repeat):  # down, and the mirror-image decoder block in front of the others
+            dim_out = min(dim_in * 2, max_conv_dim)
+            self.encode.append(ResBlk(dim_in, dim_out, normalize=True, downsample=True))
+            self.decode.insert(0, AdainResBlk(dim_out, dim_in, style_dim, w_hpf, upsample=True))
+            dim_in = dim_out
+        for _ in range(2):  # the bottleneck
+            self.encode.append(ResBlk(dim_out, dim_out, normalize=True))
+            self.decode.insert(0, AdainResBlk(dim_out, dim_out, style_dim, w_hpf, upsample=False))
+        if w_hpf > 0:
+            self.hpf = HighPass(w_hpf)
+
+    def forward(self, x: torch.Tensor, s: torch.Tensor, masks=None) -> torch.Tensor:
+        """`masks`: the FAN's two heatmaps (B, 1, H, W) for the high-pass skip, or None (no skip)."""
+        x = self.from_rgb(x)
+        cache = {}
+        for block in self.encode:
+            if masks is not None and x.size(2) in (32, 64, 128):
+                cache[x.size(2)] = x
+            x = block(x)
+        for block in self.decode:
+            x = block(x, s)
+            if masks is not None and x.size(2) in (32, 64, 128):
+                mask = masks[0] if x.size(2) == 32 else masks[1]
+                mask = F.interpolate(mask, size=x.size(2), mode="bilinear")
+                x = x + self.hpf(mask * cache[x.size(2)])
+        return self.to_rgb(x)
+
+
+def _pick(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(B, D, ...) per-domain outputs -> each row's own domain's (B, ...)."""
+    return out[torch.arange(len(y), device=y.device), y]
+
+
+class MappingNetwork(nn.Module):
+    """Noise (B, latent_dim) and a domain index (B,) -> a style code (B, style_dim): four shared 512-wide
+    ReLU layers, then per domain three more and a linear head."""
+
+    def __init__(self, latent_dim: int = 16, style_dim: int = 64, num_domains: int = 2) -> None:
+        super().__init__()
+        layers = [nn.Linear(latent_dim, 512), nn.ReLU()]
+        for _ in range(3):
+            layers += [nn.Linear(512, 512), nn.ReLU()]
+        self.shared = nn.Sequential(*layers)
+        self.unshared = nn.ModuleList(
+            nn.Sequential(
+                nn.Linear(512, 512),
+                nn.ReLU(),
+                nn.Linear(512, 512),
+                nn.ReLU(),
+                nn.Linear(512, 512),
+                nn.ReLU(),
+                nn.Linear(512, style_dim),
+            )  # fmt: skip
+            for _ in range(num_domains)
+        )
+
+    def forward(self, z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.shared(z)
+        return _pick(torch.stack([head(h) for head in self.unshared], dim=1), y)
+
+
+def _trunk(image_size: int, max_conv_dim: int, dim_in: int | None) -> tuple[list[nn.Module], int]:
+    """The style encoder's and discriminator's shared layers: conv3x3, log2(size) - 2 downsampling blocks
+    (no norm), LReLU, a 4x4 valid conv to 1x1, LReLU; and the final width."""
+    dim_in = first_width(image_size, dim_in)
+    layers: list[nn.Module] = [nn.Conv2d(3, dim_in, 3, 1, 1)]
+    for _ in range(int(math.log2(image_size)) - 2):
+        dim_out = min(dim_in * 2, max_conv_dim)
+        layers.append(ResBlk(dim_in, dim_out, downsample=True))
+        dim_in = dim_out
+    layers += [nn.LeakyReLU(0.2), nn.Conv2d(dim_out, dim_out, 4, 1, 0), nn.LeakyReLU(0.2)]
+    return layers, dim_out
+
+
+class StyleEncoder(nn.Module):
+    """An image and a domain index -> that domain's style code of the image."""
+
+    def __init__(
+        self,
+        image_size: int = 256,
+        style_dim: int = 64,
+        num_domains: int = 2,
+        max_conv_dim: int = 512,
+        dim_in: int | None = None,
+    ) -> None:
+        super().__init__()
+        layers, width = _trunk(image_size, max_conv_dim, dim_in)
+        self.shared = nn.Sequential(*layers)
+        self.unshared = nn.ModuleList(nn.Linear(width, style_dim) for _ in range(num_domains))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        h = self.shared(x).flatten(1)
+        return _pick(torch.stack([head(h) for head in self.unshared], dim=1), y)
+
+
+class Discriminator(nn.Module):
+    """An image and a domain index -> the real/fake logit of that domain (B,)."""
+
+    def __init__(
+        self, image_size: int = 256, num_domains: int = 2, max_conv_dim: int = 512, dim_in: int | None = None
+    ) -> None:
+        super().__init__()
+        layers, width = _trunk(image_size, max_conv_dim, dim_in)
+        self.main = nn.Sequential(*layers, nn.Conv2d(width, num_domains, 1, 1, 0))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return _pick(self.main(x).flatten(1), y)
