@@ -42,6 +42,27 @@ def gradient_penalty(
     return ((norm - 1) ** 2).mean()
 
 
+def r1_penalty(
+    outputs: torch.Tensor, inputs: torch.Tensor, grad_scale: float | torch.Tensor | None = None
+) -> torch.Tensor:
+    """R1 (Mescheder et al.), as StarGAN v2 computes it on real images: 0.5 * the batch mean of the squared
+    gradient of sum(outputs) with respect to `inputs`, summed over each image; the graph is kept (as in
+    gradient_penalty, whose note on `grad_scale` holds here too)."""
+    total = outputs.float().sum()
+    if grad_scale is not None:
+        total = total * grad_scale
+    (grad,) = torch.autograd.grad(total, inputs, create_graph=True)
+    if grad_scale is not None:
+        grad = grad / grad_scale
+    return 0.5 * grad.float().pow(2).flatten(1).sum(1).mean()
+
+
+def nonsaturating(logits: torch.Tensor, real: bool) -> torch.Tensor:
+    """The non-saturating GAN term: BCE with logits against 1 (real) or 0 (fake), mean over the batch."""
+    target = torch.full_like(logits, float(real), dtype=torch.float32)
+    return F.binary_cross_entropy_with_logits(logits.float(), target)
+
+
 def multi_label_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """BCE with logits, summed over attributes and averaged over the batch (the reference's CelebA loss)."""
     return (

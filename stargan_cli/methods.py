@@ -21,11 +21,13 @@ from importlib.metadata import entry_points
 from .errors import ConfigError, StarganError, did_you_mean
 from .models import cyclegan as cyclegan_model
 from .models import stargan as stargan_model
+from .models import stargan_v2 as stargan_v2_model
 from .models import ugatit as ugatit_model
 from .models import unit as unit_model
 from .models.spec import ModelSpec
 from .objectives import cyclegan as cyclegan_objective
 from .objectives import stargan as stargan_objective
+from .objectives import stargan_v2 as stargan_v2_objective
 from .objectives import ugatit as ugatit_objective
 from .objectives import unit as unit_objective
 from .objectives.spec import TrainingSpec
@@ -56,6 +58,7 @@ METHODS: dict[str, Method] = {
         "ugatit", ugatit_model.MODEL, ugatit_objective.TRAINING, "stargan_cli.imports.ugatit:IMPORTER"
     ),
     "unit": Method("unit", unit_model.MODEL, unit_objective.TRAINING, "stargan_cli.imports.unit:IMPORTER"),
+    "stargan_v2": Method("stargan_v2", stargan_v2_model.MODEL, stargan_v2_objective.TRAINING),
 }
 
 

@@ -24,8 +24,10 @@ TINY = {
                "weight_decay = 1e-4"),
     "unit": ({"image_size": 16, "dim": 4, "n_downsample": 2, "n_res": 2, "dis_dim": 4, "dis_layers": 2,
               "dis_scales": 2}, "weight_decay = 1e-4"),
+    "stargan_v2": ({"image_size": 16, "dim_in": 4, "max_conv_dim": 8, "style_dim": 8, "latent_dim": 4},
+                   "beta1 = 0.0\nbeta2 = 0.99\nweight_decay = 1e-4"),
 }  # fmt: skip
-BUILT_IN = ("stargan", "cyclegan", "ugatit", "unit")
+BUILT_IN = ("stargan", "cyclegan", "ugatit", "unit", "stargan_v2")
 
 
 def tiny_recipe(method: str, tmp_path, dataset, steps: int = 2):

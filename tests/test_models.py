@@ -97,6 +97,12 @@ CASES = {
         0,
         torch.eye(2)[[0, 1, 1]],
     ),
+    "stargan_v2": (
+        {"image_size": 16, "dim_in": 4, "max_conv_dim": 8, "style_dim": 8, "latent_dim": 4},
+        LabelSpace((DatasetLabels("pets", ("cat", "dog", "wild"), "single"),)),
+        0,
+        torch.eye(3)[[2, 0, 1]],
+    ),
 }
 
 

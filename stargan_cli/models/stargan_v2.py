@@ -18,10 +18,16 @@ filter is a buffer `hpf.filter` (files written before April 2021 lack it: it is 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..errors import ConfigError, LabelError
+from ..labels import LabelSpace
+from .domains import Domains
+from .spec import Guide, ModelSpec, Signature
 
 SQRT2 = math.sqrt(2)
 
@@ -144,6 +150,7 @@ class Generator(nn.Module):
             nn.InstanceNorm2d(dim_in, affine=True), nn.LeakyReLU(0.2), nn.Conv2d(dim_in, 3, 1, 1, 0)
         )
         repeat = int(math.log2(image_size)) - 4 + (1 if w_hpf > 0 else 0)
+        dim_out = dim_in  # 16 px without the high-pass: no downsampling (the reference's code fails there)
         for _ in range(repeat):  # down, and the mirror-image decoder block in front of the others
             dim_out = min(dim_in * 2, max_conv_dim)
             self.encode.append(ResBlk(dim_in, dim_out, normalize=True, downsample=True))
@@ -251,3 +258,133 @@ class Discriminator(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return _pick(self.main(x).flatten(1), y)
+
+
+# ----- the method's model spec ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StarGANv2Config:
+    """The `[model]` section of a StarGAN v2 recipe; defaults are the reference's (AFHQ's w_hpf 0)."""
+
+    image_size: int = 256
+    # the K domains, as --to names of the dataset (models/domains.py); empty: every class of a single-label
+    # dataset (AFHQ's cat, dog, wild)
+    domains: tuple[str, ...] = ()
+    style_dim: int = 64
+    latent_dim: int = 16
+    max_conv_dim: int = 512
+    w_hpf: float = 0.0  # 1 for CelebA-HQ: the high-pass skip, which needs the landmark network's masks
+    dim_in: int | None = None  # the first layer's width; None: 2**14 // image_size, the reference's
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "domains", tuple(self.domains))  # a list when read from JSON or TOML
+        if self.image_size < 16 or self.image_size & (self.image_size - 1):
+            raise ConfigError(f"model.image_size must be a power of two of 16 or more, got {self.image_size}")
+        for name in ("style_dim", "latent_dim", "max_conv_dim"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"model.{name} must be positive, got {getattr(self, name)}")
+        if self.dim_in is not None and self.dim_in < 1:
+            raise ConfigError(f"model.dim_in must be positive (or left out), got {self.dim_in}")
+        if self.w_hpf < 0:
+            raise ConfigError(f"model.w_hpf must be 0 (no high-pass skip) or more, got {self.w_hpf}")
+
+
+NETWORKS = ("generator", "mapping_network", "style_encoder", "discriminator")
+
+
+def domains_of(config: StarGANv2Config, label_space: LabelSpace) -> Domains:
+    return Domains.resolve(config.domains, label_space, count=None)
+
+
+def build(config: StarGANv2Config, label_space: LabelSpace) -> dict[str, nn.Module]:
+    k = domains_of(config, label_space).count  # a bad model.domains fails before any training
+    c = config
+    return {
+        "generator": Generator(c.image_size, c.style_dim, c.max_conv_dim, c.w_hpf, c.dim_in),
+        "mapping_network": MappingNetwork(c.latent_dim, c.style_dim, k),
+        "style_encoder": StyleEncoder(c.image_size, c.style_dim, k, c.max_conv_dim, c.dim_in),
+        "discriminator": Discriminator(c.image_size, k, c.max_conv_dim, c.dim_in),
+    }
+
+
+class StarGANv2Translator:
+    """What translates (models/spec.py): the target's domain, and a style from the seed's noise through the
+    mapping network, or from a reference through the style encoder. The source does not matter (zeros)."""
+
+    def __init__(self, networks, label_space: LabelSpace, config: StarGANv2Config) -> None:
+        self.networks, self.label_space, self.config = networks, label_space, config
+        self.domains = domains_of(config, label_space)
+
+    def domain(self, target: torch.Tensor) -> torch.Tensor:
+        """Each row's target domain index; a target in none of them is one error naming them."""
+        index = torch.from_numpy(self.domains.index(target.detach().float().cpu().numpy())).to(target.device)
+        if bool((index < 0).any()):
+            raise LabelError(f"this model translates to {', '.join(d.label for d in self.domains.members)}; "
+                             "name one of them with --to")  # fmt: skip
+        return index
+
+    def style(self, x: torch.Tensor, y: torch.Tensor, guide: Guide | None) -> torch.Tensor:
+        guide = guide or Guide()
+        if guide.reference is not None:
+            ref = guide.reference.to(x.device, x.dtype)
+            return self.networks["style_encoder"](ref.expand(len(x), -1, -1, -1), y)
+        noise = guide.noise(self.config.latent_dim, x.device, x.dtype).expand(len(x), -1)
+        return self.networks["mapping_network"](noise, y)
+
+    def translate(self, x, dataset, target, guide: Guide | None = None) -> torch.Tensor:
+        y = self.domain(target)
+        return self.networks["generator"](x, self.style(x, y, guide)).clamp(-1, 1)
+
+    def read_source(self, x, dataset):
+        return x.new_zeros(len(x), len(self.label_space.datasets[dataset].attributes))
+
+    def targets(self, dataset):
+        return self.domains.target_names()
+
+    def covers(self, dataset, source, target):
+        return self.domains.covers(source, target)
+
+    def attention(self, x, dataset, target):
+        return None
+
+    def columns(self, x, known, attention=False):
+        """Per target domain: three sampled styles (seeds 0, 1, 2) and the style of the first input."""
+        source = known.get(0, self.read_source(x, 0))
+        out = []
+        names = self.targets(0)
+        for name, target in [
+            (n, t) for n, t in self.label_space.single_targets(0, source.float()) if n in names
+        ]:
+            for label, guide in [(f"seed {k}", Guide(seed=k)) for k in range(3)] + [("ref 1", Guide(x[:1]))]:
+                out.append((f"{name} {label}", self.translate(x, 0, target, guide)))
+        return out
+
+
+def _examples(role: str):
+    def inputs(config: StarGANv2Config, label_space: LabelSpace, batch: int, gen: torch.Generator):
+        k = domains_of(config, label_space).count
+        image = torch.rand(batch, 3, config.image_size, config.image_size, generator=gen) * 2 - 1
+        domain = torch.randint(k, (batch,), generator=gen)
+        if role == "generator":
+            return image, torch.randn(batch, config.style_dim, generator=gen)
+        if role == "mapping_network":
+            return torch.randn(batch, config.latent_dim, generator=gen), domain
+        return image, domain
+
+    return inputs
+
+
+MODEL = ModelSpec(
+    config=StarGANv2Config,
+    networks=NETWORKS,
+    build=build,
+    exported=("generator", "mapping_network", "style_encoder"),
+    needed=("generator", "mapping_network", "style_encoder"),
+    translator=StarGANv2Translator,
+    signatures={
+        "generator": Signature(("image", "style"), ("translated",), _examples("generator")),
+        "mapping_network": Signature(("noise", "domain"), ("style",), _examples("mapping_network")),
+        "style_encoder": Signature(("image", "domain"), ("style",), _examples("style_encoder")),
+    },
+    multiple=lambda config: 2 ** (int(math.log2(config.image_size)) - 4 + (1 if config.w_hpf > 0 else 0)),
+    guides=("reference", "seed"),
+)

@@ -86,6 +86,7 @@ class ObjectiveContext:
     rank: int  # this process
     processes: int
     device: torch.device
+    model: Any = None  # the run's `[model]` config (StarGAN v2 draws noise of its latent_dim)
 
 
 class Objective(Protocol):

@@ -236,9 +236,8 @@ class Trainer:
                 if advice:
                     warn(advice)
         rank, self.processes = accelerator.process_index, accelerator.num_processes
-        context = ObjectiveContext(
-            self.label_space, train_labels, cfg.seed, rank, self.processes, accelerator.device
-        )
+        context = ObjectiveContext(self.label_space, train_labels, cfg.seed, rank, self.processes,
+                                   accelerator.device, recipe.model.params)  # fmt: skip
         self.objective = method.training.objective(recipe.loss, context)
         self.streams = [self._stream(k, s, rank) for k, s in enumerate(sources)]
         if self.main and self.resume is not None and self.checkpoint is None:
