@@ -168,6 +168,26 @@ def test_a_tiny_stargan_v2_trains_resumes_bit_for_bit_and_translates(toy_dataset
     with pytest.raises(Exception, match="translates to Black_Hair, Blond_Hair, Brown_Hair"):
         model(x, to="male")
 
+    # ONNX: each network (integer domain inputs) and both paths as single graphs, parity-checked
+    pytest.importorskip("onnxruntime")
+    import numpy as np
+    import onnxruntime
+
+    from stargan_cli.export import export
+    from stargan_cli.models.spec import Guide
+
+    exported = export(straight, tmp_path / "onnx", fmt="onnx")
+    assert [p.name for p in exported.files] == ["generator.onnx", "mapping_network.onnx", "style_encoder.onnx",
+                                                 "latent.onnx", "reference.onnx"]  # fmt: skip
+    assert exported.max_abs_diff < 1e-4
+    onnx_model = sg.load(tmp_path / "onnx" / "generator.onnx")
+    for kwargs in ({"seed": 5}, {"reference": x[:1]}):
+        assert (onnx_model(x, to="blond", **kwargs) - model(x, to="blond", **kwargs)).abs().max() < 1e-4
+    latent = onnxruntime.InferenceSession(str(tmp_path / "onnx" / "latent.onnx"))
+    noise = Guide(seed=5).noise(4).expand(2, -1).numpy()
+    (got,) = latent.run(None, {"image": x.numpy(), "noise": noise, "domain": np.array([1, 1])})
+    assert np.abs(got - model(x, to="blond", seed=5).numpy()).max() < 1e-4  # Blond_Hair: domain 1
+
 
 def test_every_loss_term_against_numbers_computed_by_hand():
     """Each logged term of the four phases recomputed from the networks with plain torch (BCE with logits

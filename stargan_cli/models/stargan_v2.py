@@ -27,7 +27,7 @@ from torch import nn
 from ..errors import ConfigError, LabelError
 from ..labels import LabelSpace
 from .domains import Domains
-from .spec import Guide, ModelSpec, Signature
+from .spec import Guide, ModelSpec, OnnxGraph, Signature
 
 SQRT2 = math.sqrt(2)
 
@@ -180,8 +180,10 @@ class Generator(nn.Module):
 
 
 def _pick(out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """(B, D, ...) per-domain outputs -> each row's own domain's (B, ...)."""
-    return out[torch.arange(len(y), device=y.device), y]
+    """(B, D, ...) per-domain outputs -> each row's own domain's (B, ...) (a gather: the same numbers as
+    indexing with arange, and an ONNX graph that keeps its batch size free)."""
+    index = y.long().view(-1, 1, *([1] * (out.dim() - 2))).expand(-1, 1, *out.shape[2:])
+    return out.gather(1, index).squeeze(1)
 
 
 class MappingNetwork(nn.Module):
@@ -373,6 +375,38 @@ def _examples(role: str):
     return inputs
 
 
+class LatentPath(nn.Module):
+    """The latent-guided path as one ONNX graph: image, noise (B, latent_dim), domain (B,) int64."""
+
+    def __init__(self, networks) -> None:
+        super().__init__()
+        self.generator, self.mapping_network = networks["generator"], networks["mapping_network"]
+
+    def forward(self, image, noise, domain):
+        return self.generator(image, self.mapping_network(noise, domain)).clamp(-1, 1)
+
+
+class ReferencePath(nn.Module):
+    """The reference-guided path as one ONNX graph: image, reference (one per row), domain (B,) int64."""
+
+    def __init__(self, networks) -> None:
+        super().__init__()
+        self.generator, self.style_encoder = networks["generator"], networks["style_encoder"]
+
+    def forward(self, image, reference, domain):
+        return self.generator(image, self.style_encoder(reference, domain)).clamp(-1, 1)
+
+
+def _path_examples(role: str):
+    def inputs(config: StarGANv2Config, label_space: LabelSpace, batch: int, gen: torch.Generator):
+        image, domain = _examples("style_encoder")(config, label_space, batch, gen)
+        if role == "latent":
+            return image, torch.randn(batch, config.latent_dim, generator=gen), domain
+        return image, torch.rand(image.shape, generator=gen) * 2 - 1, domain
+
+    return inputs
+
+
 MODEL = ModelSpec(
     config=StarGANv2Config,
     networks=NETWORKS,
@@ -387,4 +421,16 @@ MODEL = ModelSpec(
     },
     multiple=lambda config: 2 ** (int(math.log2(config.image_size)) - 4 + (1 if config.w_hpf > 0 else 0)),
     guides=("reference", "seed"),
+    onnx_graphs={
+        "latent": OnnxGraph(
+            ("generator", "mapping_network"),
+            LatentPath,
+            Signature(("image", "noise", "domain"), ("translated",), _path_examples("latent")),
+        ),
+        "reference": OnnxGraph(
+            ("generator", "style_encoder"),
+            ReferencePath,
+            Signature(("image", "reference", "domain"), ("translated",), _path_examples("reference")),
+        ),
+    },  # fmt: skip
 )
