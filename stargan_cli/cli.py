@@ -460,7 +460,11 @@ def import_reference(
         ),
     ] = None,
     attributes: Annotated[
-        str, typer.Option(help="stargan: the labels in training order.")
+        str,
+        typer.Option(
+            help="stargan: the labels in training order; stargan_v2: its domains, in the order of its training "
+            "folders (sorted)."
+        ),
     ] = DEFAULT_ATTRIBUTES,
     source: Annotated[
         str | None, typer.Option("--from", help="cyclegan, ugatit, unit: the domain it translates from (A).")
@@ -488,7 +492,8 @@ def import_reference(
             f"{' and '.join(refused)} {'is' if len(refused) == 1 else 'are'} not for --method {method}: "
             f"{importer.holds}"
         )
-    names = tuple(a.strip() for a in attributes.split(",") if a.strip())
+    # the names given (a method's own default, e.g. StarGAN's CelebA labels, when left out)
+    names = tuple(a.strip() for a in attributes.split(",") if a.strip()) if given["attributes"] else ()
     request = ImportRequest(
         generator, out, discriminator, image_size, names, source or "", target or "", reverse
     )

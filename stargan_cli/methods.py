@@ -58,7 +58,12 @@ METHODS: dict[str, Method] = {
         "ugatit", ugatit_model.MODEL, ugatit_objective.TRAINING, "stargan_cli.imports.ugatit:IMPORTER"
     ),
     "unit": Method("unit", unit_model.MODEL, unit_objective.TRAINING, "stargan_cli.imports.unit:IMPORTER"),
-    "stargan_v2": Method("stargan_v2", stargan_v2_model.MODEL, stargan_v2_objective.TRAINING),
+    "stargan_v2": Method(
+        "stargan_v2",
+        stargan_v2_model.MODEL,
+        stargan_v2_objective.TRAINING,
+        "stargan_cli.imports.stargan_v2:IMPORTER",
+    ),
 }
 
 

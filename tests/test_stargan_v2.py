@@ -252,3 +252,58 @@ def test_every_loss_term_against_numbers_computed_by_hand():
     assert (
         objective.batches([draw], 11)[0].lambda_ds == 0.0 and objective.batches([draw], 1)[0].lambda_ds == 1.5
     )
+
+
+# ----- import of released weights ---------------------------------------------------------------------------
+def released_file(tmp_path, w_hpf: float = 0.0, name: str = "100000_nets_ema.ckpt"):
+    """A file as the reference's CheckpointIO writes `*_nets_ema.ckpt`: one dict of state_dicts, no
+    `module.` prefix, the FAN beside them (a stand-in here), no `hpf.filter` (trained before April 2021)."""
+    torch.manual_seed(4)
+    nets = {
+        "generator": Generator(32, 8, 16, w_hpf, dim_in=8),
+        "mapping_network": MappingNetwork(4, 8, 3),
+        "style_encoder": StyleEncoder(32, 8, 3, 16, dim_in=8),
+    }
+    states = {n: net.state_dict() for n, net in nets.items()}
+    states["generator"].pop("hpf.filter", None)
+    states["fan"] = {"conv1.conv.weight": torch.zeros(64, 6, 7, 7)}
+    (tmp_path / "afhq").mkdir(exist_ok=True)
+    torch.save(states, tmp_path / "afhq" / name)
+    return tmp_path / "afhq" / name, nets
+
+
+def test_released_networks_import_by_name_and_translate_as_the_reference_computes(tmp_path):
+    import stargan_cli as sg
+
+    from .cli_helpers import assert_one_line_error, invoke
+
+    path, nets = released_file(tmp_path)
+    code, output = invoke("import-reference", path, "--method", "stargan_v2", "--image-size", 32,
+                          "--attributes", "cat,dog,wild", "--out", tmp_path / "m")  # fmt: skip
+    assert code == 0, output
+    model = sg.load(tmp_path / "m")
+    info = model.translator.info
+    assert (info.step, info.weights, info.config.dim_in, info.config.w_hpf) == (100000, "ema", 8, 0.0)
+    assert info.label_space.datasets[0].attributes == ("cat", "dog", "wild")
+    x, ref = torch.rand(2, 3, 32, 32) * 2 - 1, torch.rand(1, 3, 32, 32) * 2 - 1
+    dog = torch.tensor([1, 1])
+    with torch.no_grad():
+        z = torch.randn(1, 4, generator=torch.Generator().manual_seed(9)).expand(2, -1)
+        latent = nets["generator"](x, nets["mapping_network"](z, dog)).clamp(-1, 1)
+        by_ref = nets["generator"](x, nets["style_encoder"](ref.expand(2, -1, -1, -1), dog)).clamp(-1, 1)
+    assert torch.equal(model(x, to="dog", seed=9), latent)
+    assert torch.equal(model(x, to="dog", reference=ref), by_ref)
+
+    code, output = invoke("import-reference", path, "--method", "stargan_v2", "--image-size", 32,
+                          "--attributes", "cat,dog", "--out", tmp_path / "n")  # fmt: skip
+    assert_one_line_error(code, output, "translates between 3 domains; name them with --attributes")
+    code, output = invoke("import-reference", path, "--method", "stargan_v2", "--image-size", 64,
+                          "--attributes", "cat,dog,wild", "--out", tmp_path / "n")  # fmt: skip
+    assert_one_line_error(
+        code, output, "downsamples 1 times, which fits no 64 px model; pass the --image-size"
+    )
+    hpf, _ = released_file(tmp_path, w_hpf=1.0, name="050000_nets_ema.ckpt")
+    code, output = invoke("import-reference", hpf, "--method", "stargan_v2", "--image-size", 32,
+                          "--attributes", "cat,dog,wild", "--out", tmp_path / "n")  # fmt: skip
+    assert_one_line_error(code, output, "high-pass branch .* landmark network of wing.ckpt")
+    assert not (tmp_path / "n").exists()

@@ -136,7 +136,9 @@ def import_reference(
 
 
 IMPORTER = Importer(
-    convert=lambda r: import_reference(r.file, r.out, r.discriminator, r.image_size, r.attributes),
+    convert=lambda r: import_reference(
+        r.file, r.out, r.discriminator, r.image_size, r.attributes or CELEBA_RELEASED
+    ),
     takes=("discriminator", "image_size", "attributes"),
     holds="a StarGAN -G.ckpt is one multi-domain generator; --attributes names its domains",
     next_flags=lambda r: "--to blond",
