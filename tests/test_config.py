@@ -112,6 +112,29 @@ def test_the_horse2zebra_recipe_has_the_papers_settings():
     assert train.steps == 200 * 1334 and train.decay_start == 100 * 1334  # 100 + 100 epochs of trainB
 
 
+def test_the_afhq_recipe_has_the_references_settings():
+    recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "afhq.toml")
+    model, loss, train, data = recipe.model.params, recipe.loss, recipe.train, recipe.data
+    assert (recipe.model.architecture, model.image_size, model.w_hpf, model.style_dim, model.latent_dim) == (
+        "stargan_v2", 256, 0.0, 64, 16
+    )  # fmt: skip
+    assert (loss.lambda_reg, loss.lambda_cyc, loss.lambda_sty, loss.lambda_ds, loss.ds_iter) == (
+        1,
+        1,
+        1,
+        2,
+        100_000,
+    )
+    assert (train.g_lr, train.d_lr, train.beta1, train.beta2, train.weight_decay) == (
+        1e-4,
+        1e-4,
+        0.0,
+        0.99,
+        1e-4,
+    )
+    assert (train.steps, train.decay_start, train.ema, data.batch_size) == (100_000, 100_000, 0.999, 8)
+
+
 @pytest.mark.parametrize("name", ["celeba.toml", "rafd.toml", "celeba_rafd.toml"])
 def test_paper_recipes_have_the_paper_settings(name):
     recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / name)

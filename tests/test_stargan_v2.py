@@ -307,3 +307,12 @@ def test_released_networks_import_by_name_and_translate_as_the_reference_compute
                           "--attributes", "cat,dog,wild", "--out", tmp_path / "n")  # fmt: skip
     assert_one_line_error(code, output, "high-pass branch .* landmark network of wing.ckpt")
     assert not (tmp_path / "n").exists()
+
+
+def test_training_the_high_pass_branch_is_refused_in_one_line(toy_dataset, tmp_path):
+    from .cli_helpers import assert_one_line_error, invoke
+
+    recipe = v2_recipe(tmp_path, toy_dataset)
+    code, output = invoke("train", recipe, "--set", "model.image_size=16", "--set", "model.w_hpf=1")
+    assert_one_line_error(code, output, "model.w_hpf > 0 trains with masks from the landmark network")
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())

@@ -66,6 +66,11 @@ class StarGANv2Objective(Stateless):
     def __init__(self, config: StarGANv2Loss, context: ObjectiveContext) -> None:
         self.config, self.context = config, context
         self.latent_dim = context.model.latent_dim if context.model is not None else 16
+        if context.model is not None and context.model.w_hpf > 0:
+            raise ConfigError(
+                "model.w_hpf > 0 trains with masks from the landmark network of wing.ckpt, which this stargan "
+                "does not run yet; set model.w_hpf = 0 (the AFHQ setting)"
+            )
 
     def draw(self, rng: np.random.Generator, rows: int) -> tuple[np.ndarray, np.ndarray]:
         """z_trg, then z_trg2."""
