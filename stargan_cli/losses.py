@@ -32,14 +32,22 @@ def gradient_penalty(
     so the penalty can be part of the discriminator's single backward. Under fp16 loss scaling, pass the
     scaled sum's scale in `grad_scale`: the gradient is taken of the scaled sum and unscaled before the norm.
     """
+    norm = _input_gradient(outputs, inputs, grad_scale).flatten(1).norm(2, dim=1)
+    return ((norm - 1) ** 2).mean()
+
+
+def _input_gradient(
+    outputs: torch.Tensor, inputs: torch.Tensor, grad_scale: float | torch.Tensor | None
+) -> torch.Tensor:
+    """d sum(outputs) / d inputs with its graph kept, in float32; under fp16 loss scaling taken of the
+    scaled sum and unscaled."""
     total = outputs.float().sum()
     if grad_scale is not None:
         total = total * grad_scale
     (grad,) = torch.autograd.grad(total, inputs, create_graph=True)
     if grad_scale is not None:
         grad = grad / grad_scale
-    norm = grad.float().flatten(1).norm(2, dim=1)
-    return ((norm - 1) ** 2).mean()
+    return grad.float()
 
 
 def r1_penalty(
@@ -48,13 +56,7 @@ def r1_penalty(
     """R1 (Mescheder et al.), as StarGAN v2 computes it on real images: 0.5 * the batch mean of the squared
     gradient of sum(outputs) with respect to `inputs`, summed over each image; the graph is kept (as in
     gradient_penalty, whose note on `grad_scale` holds here too)."""
-    total = outputs.float().sum()
-    if grad_scale is not None:
-        total = total * grad_scale
-    (grad,) = torch.autograd.grad(total, inputs, create_graph=True)
-    if grad_scale is not None:
-        grad = grad / grad_scale
-    return 0.5 * grad.float().pow(2).flatten(1).sum(1).mean()
+    return 0.5 * _input_gradient(outputs, inputs, grad_scale).pow(2).flatten(1).sum(1).mean()
 
 
 def nonsaturating(logits: torch.Tensor, real: bool) -> torch.Tensor:
