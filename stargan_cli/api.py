@@ -30,11 +30,11 @@ from PIL import Image
 from .accelerators import check_device
 from .errors import ImageError, LabelError
 from .faces import FaceDetector
-from .images import to_tensor
 from .models.spec import Guide
-from .translate import LoadedModel, Options, frame, parse_source, suffix_of, translate_photo
+from .translate import LoadedModel, Options, parse_source, suffix_of, translate_photo
 
 FRAMINGS = ("faces", "crop", "native")
+NO_FACE = "pass framing='crop' if it already is a face crop, or framing='native'"
 
 
 @dataclass
@@ -71,7 +71,7 @@ class Model:
     ) -> Any:
         """`images` translated to `to`; `source` names the input's attributes (the command line's --from)
         where the model cannot read them. Photos default to framing "faces", as the command line does."""
-        self.translator.guides_for(None if reference is None else torch.zeros(1), seed, samples)  # refusals
+        self.translator.check_guides(reference is not None, seed, samples)  # before a reference is framed
         if not to:
             raise LabelError("say what to change with to=... (e.g. to='blond,male=0')")
         targets = self.translator.label_space.parse_targets(to)
@@ -101,10 +101,9 @@ class Model:
         if isinstance(reference, torch.Tensor):
             crop = self._checked(reference[None] if reference.dim() == 3 else reference)
         elif reference is not None:
-            photo = _as_array(reference, "the reference")
             detector = self._face_detector() if framing == "faces" else None
-            job = frame(photo, "the reference", detector, self.image_size, None, self.translator.resample)
-            crop = to_tensor(job.crops[:1], self.translator.device)
+            crop, _ = self.translator.reference_crop(_as_array(reference, "the reference"), "the reference",
+                                                     detector, NO_FACE)  # fmt: skip
         return self.translator.guides_for(crop, seed, samples)
 
     def _checked(self, x: torch.Tensor) -> torch.Tensor:
@@ -131,8 +130,7 @@ class Model:
     def _photo(self, image: Any, options: Options, name: str) -> Any:
         array = _as_array(image, name).copy()  # the faces are pasted into it; the caller's stays as it was
         detector = self._face_detector() if options.detect else None
-        no_face = "pass framing='crop' if it already is a face crop, or framing='native'"
-        _, result = translate_photo(self.translator, array, name, options, detector, no_face)
+        _, result = translate_photo(self.translator, array, name, options, detector, NO_FACE)
         return Image.fromarray(result) if isinstance(image, Image.Image) else result
 
 

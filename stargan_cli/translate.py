@@ -130,17 +130,12 @@ class LoadedModel:
             info.method.model.guides,
         )
 
-    def guides_for(
-        self, reference: torch.Tensor | None = None, seed: int | None = None, samples: int = 1
-    ) -> list[Guide | None]:
-        """One guide per output asked for: the reference's style, or samples 0..samples-1 of `seed` (0 when
-        not given), or [None] for a method that takes neither. Asking a method for what it does not take is
-        one line saying so."""
+    def check_guides(self, reference: bool = False, seed: int | None = None, samples: int = 1) -> None:
+        """Refuse, in one line, what the method does not take (a reference image, a seed, several samples)
+        and what cannot go together; callers check before reading a reference photo."""
         method = self.info.architecture if self.info else "this"
-        asked = [what for what, given in (("reference", reference is not None), ("seed", seed is not None))
+        asked = [what for what, given in (("reference", reference), ("seed", seed is not None or samples != 1))
                  if given]  # fmt: skip
-        if samples != 1:
-            asked.append("seed")
         for what in asked:
             if what not in self.guides:
                 takes = " and ".join(self.guides) or "named targets only"
@@ -150,13 +145,28 @@ class LoadedModel:
                 )
         if samples < 1:
             raise LabelError(f"samples must be at least 1, got {samples}")
+        if reference and (samples != 1 or seed is not None):
+            raise LabelError("a reference image gives one style; ask for samples or a seed without it")
+
+    def guides_for(
+        self, reference: torch.Tensor | None = None, seed: int | None = None, samples: int = 1
+    ) -> list[Guide | None]:
+        """One guide per output asked for: the reference's style, or samples 0..samples-1 of `seed` (0 when
+        not given), or [None] for a method that takes neither (check_guides refuses the rest)."""
+        self.check_guides(reference is not None, seed, samples)
         if reference is not None:
-            if samples != 1 or seed is not None:
-                raise LabelError("a reference image gives one style; ask for samples or a seed without it")
             return [Guide(reference=reference.to(self.device))]
         if not self.guides:
             return [None]
         return [Guide(seed=seed or 0, sample=k) for k in range(samples)]
+
+    def reference_crop(
+        self, photo: np.ndarray, name: str, detector: FaceDetector | None, no_face: str = NO_FACE
+    ) -> tuple[torch.Tensor, Region]:
+        """A reference photo framed as the inputs are (its first face, or the centre square without a
+        detector): the (1, 3, S, S) crop on the device, and the region it took."""
+        job = frame(photo, name, detector, self.image_size, None, self.resample, no_face=no_face)
+        return to_tensor(job.crops[:1], self.device), job.regions[0]
 
     def sources(
         self, x: torch.Tensor, datasets: list[int], given: dict[int, torch.Tensor]
@@ -572,13 +582,13 @@ def run(
     if max_side is not None and max_side < 16:
         raise ImageError(f"--max-side must be at least 16 pixels, got {max_side}")
     translator = LoadedModel.load(model, check_device(device))
+    translator.check_guides(reference is not None, seed, samples)  # before a reference photo is read
+    detector = FaceDetector() if detect else None
     crop = None
     if reference is not None:
-        translator.guides_for(reference=torch.zeros(1), seed=seed, samples=samples)  # refused before reading
-        ref_photo = read_photo(Path(reference), max_side=max_side)
-        ref_job = frame(ref_photo, reference, FaceDetector() if detect else None, translator.image_size,
-                        None, translator.resample)  # fmt: skip
-        crop = to_tensor(ref_job.crops[:1], translator.device)
+        crop, _ = translator.reference_crop(
+            read_photo(Path(reference), max_side=max_side), reference, detector
+        )
     guides = translator.guides_for(crop, seed, samples)
     options = Options(
         targets=translator.label_space.parse_targets(to) if to else [],
@@ -606,7 +616,6 @@ def run(
     options.inputs = {i.path.resolve() for i in items}
     result = TranslateResult(inputs=len(items))
     items = _plan_outputs(items, options, result)
-    detector = FaceDetector() if detect else None
     size = translator.image_size
     limits = translator.native_limits(options.targets) if native else None
 

@@ -1,5 +1,5 @@
-"""StarGAN v2's networks against its reference code's measurements (parameter counts and state_dict keys
-of clovaai/stargan-v2 at 875b70a, measured by running its core/model.py: ../shared facts sheet, section 1)."""
+"""StarGAN v2's networks against its reference code's measurements: the parameter counts and state_dict keys
+that clovaai/stargan-v2's core/model.py (commit 875b70a) builds, written out below; then the method itself."""
 
 from __future__ import annotations
 

@@ -177,6 +177,19 @@ class TrainingSpec:
         """The optimisers `phase` steps."""
         return self.phases.get(phase, (phase,))
 
+    def averaging_phases(self) -> set[str]:
+        """The phases after whose batch the EMA updates: those stepping a network it averages."""
+        names = set(self.optimizers) | set(self.phases)
+        return {
+            phase
+            for phase in names
+            if any(set(self.optimizers[o].networks) & set(self.averaged) for o in self.stepped(phase))
+        }
+
+    def optimizer_keys(self) -> dict[str, str]:
+        """Each optimiser's entry in a checkpoint's optimizer.pt, by optimiser."""
+        return {name: spec.key or name for name, spec in self.optimizers.items()}
+
     @property
     def networks(self) -> tuple[str, ...]:
         """Every network training builds: the trained ones, then the frozen ones."""

@@ -24,10 +24,9 @@ from PIL import Image
 
 from ..errors import ImageError, LabelError
 from ..faces import FaceDetector, Region
-from ..images import to_tensor
 from ..labels import LabelSpace
 from ..photos import declared_size, photo_format, read_photo
-from ..translate import LoadedModel, Options, frame, suffix_of, translate_photo
+from ..translate import LoadedModel, Options, suffix_of, translate_photo
 
 MAX_UPLOAD_BYTES = 25 * 1024 * 1024
 MAX_PIXELS = 40_000_000  # a 40-megapixel photo; larger ones are for `stargan translate --max-side`
@@ -151,7 +150,7 @@ class Service:
         """An uploaded reference photo, framed as `stargan translate --ref` frames it (its first face, or the
         centre square): a token for later translations, and the region it took."""
         translator = self._checked(model, framing)
-        translator.guides_for(reference=torch.zeros(1))  # a model without references says so here
+        translator.check_guides(reference=True)  # a model without references says so here
         name = filename or "the reference"
         _check_size(data, name)
         photo = read_photo(io.BytesIO(data), max_pixels=MAX_PIXELS, name=name)
@@ -159,14 +158,12 @@ class Service:
             if framing == "faces":
                 self.detector = self.detector or FaceDetector()
             detector = self.detector if framing == "faces" else None
-            job = frame(
-                photo, name, detector, translator.image_size, None, translator.resample, no_face=NO_FACE
-            )
+            crop, region = translator.reference_crop(photo, name, detector, NO_FACE)
             token = uuid.uuid4().hex
-            self.references[token] = (model, to_tensor(job.crops[:1], translator.device))
+            self.references[token] = (model, crop)
             while len(self.references) > MAX_REFERENCES:
                 self.references.popitem(last=False)
-        return token, job.regions[0]
+        return token, region
 
     def translate(
         self,

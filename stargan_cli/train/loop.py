@@ -291,7 +291,7 @@ class Trainer:
         self.start, self.logs, opt_state, state = 0, {}, {}, {}
         if self.checkpoint is not None:
             opt_state = load_optimizer_state(self.checkpoint)
-            keys = {name: spec.key or name for name, spec in training.optimizers.items()}
+            keys = training.optimizer_keys()
             state = _restore(self.checkpoint, opt_state, recipe, self.config_id, self.label_space, networks,
                              {keys[name]: opt for name, opt in optimizers.items()})  # fmt: skip
             self.objective.load_state_dict(opt_state.get("objective", {}))
@@ -307,12 +307,7 @@ class Trainer:
         if cfg.ema:  # a moving average of the networks that translate, on the same device
             self.ema = EMA({n: self.plain[n] for n in training.averaged}, cfg.ema, state.get("ema_updates", 0),
                            training.ema_ramp)  # fmt: skip
-            # a phase that steps one of them updates the average after its batch
-            self.ema_phases = {
-                phase
-                for phase in self._phase_names()
-                if set(self._networks_stepped(phase)) & set(training.averaged)
-            }
+            self.ema_phases = training.averaging_phases()
             if self.checkpoint is not None:
                 for name, average in self.ema.networks.items():
                     load_weights(average, self.checkpoint / f"{name}{EMA_SUFFIX}.safetensors")
@@ -360,14 +355,6 @@ class Trainer:
         """An optimiser's learning rate before the schedule: its `[train]` setting times its multiplier."""
         return getattr(self.cfg, spec.lr) * spec.lr_scale
 
-    def _phase_names(self) -> set[str]:
-        training = self.method.training
-        return set(training.optimizers) | set(training.phases)
-
-    def _networks_stepped(self, phase: str) -> tuple[str, ...]:
-        training = self.method.training
-        return tuple(n for name in training.stepped(phase) for n in training.optimizers[name].networks)
-
     def step(self, step: int) -> None:
         """The objective's updates at this 1-based step, on one draw of every stream; the EMA after each
         batch whose phases stepped a network it averages."""
@@ -411,7 +398,7 @@ class Trainer:
         averages = self.ema.networks.items() if self.ema is not None else ()
         nets |= {f"{n}{EMA_SUFFIX}": (net, self.info0.at(step, n, "ema")) for n, net in averages}
         scaler = self.accelerator.scaler
-        keys = {name: spec.key or name for name, spec in self.method.training.optimizers.items()}
+        keys = self.method.training.optimizer_keys()
         opt_state = {keys[name]: portable_state(opt) for name, opt in self.optimizers.items()}
         opt_state["scaler"] = scaler.state_dict() if scaler is not None else {}
         opt_state["rng"] = {"torch": torch.get_rng_state()}

@@ -9,7 +9,6 @@ Rows are read straight from the memory-mapped uint8 array: no JPEG decoding, no 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -123,6 +122,7 @@ class BalancedStream(BatchStream):
 
     def __init__(self, split: Split, batch_size: int, seed: int, dataset: int, flip: bool,
                  domains: tuple[np.ndarray, ...], references: int = 0, **options) -> None:  # fmt: skip
+        # the rows of all domains: the base class checks there is a batch of them (its epochs are unused)
         super().__init__(split, batch_size, seed, dataset, flip, subset=np.concatenate(domains), **options)
         self.domains, self.references = domains, references
 
@@ -135,22 +135,24 @@ class BalancedStream(BatchStream):
         drawn = extra(rng, b) if extra is not None else None
         x = self._images(rows, flips, device)
         labels = torch.from_numpy(self.split.labels[rows]).to(device)
-        draw = Draw(x, labels, self.dataset, drawn, domains=torch.from_numpy(domain).to(device))
-        if not self.references:
-            return dataclasses.replace(draw, x_real=self._reframed(x, rng, device))
-        target = rng.integers(k, size=b)
-        picks = [self._picks(rng, target) for _ in range(self.references)]
-        ref_rows = np.array([[self.domains[t][p[i]] for p in picks] for i, t in enumerate(target)]).reshape(
-            -1
-        )
-        ref_flips = np.flatnonzero(rng.random(len(ref_rows)) < 0.5)
-        refs = self._images(ref_rows, ref_flips, device)
-        x, refs = self._reframed(x, rng, device), self._reframed(refs, rng, device)
-        return dataclasses.replace(
-            draw,
-            x_real=x,
-            target_domains=torch.from_numpy(target).to(device),
-            references=refs.view(b, self.references, *refs.shape[1:]),
+        target = refs = None
+        if self.references:
+            target = rng.integers(k, size=b)
+            picks = [self._picks(rng, target) for _ in range(self.references)]
+            ref_rows = np.array([[self.domains[t][p[i]] for p in picks] for i, t in enumerate(target)])
+            ref_flips = np.flatnonzero(rng.random(ref_rows.size) < 0.5)
+            refs = self._images(ref_rows.reshape(-1), ref_flips, device)
+        x = self._reframed(x, rng, device)
+        if refs is not None:
+            refs = self._reframed(refs, rng, device).view(b, self.references, *refs.shape[1:])
+        return Draw(
+            x,
+            labels,
+            self.dataset,
+            drawn,
+            domains=torch.from_numpy(domain).to(device),
+            target_domains=None if target is None else torch.from_numpy(target).to(device),
+            references=refs,
         )
 
     def _picks(self, rng: np.random.Generator, domain: np.ndarray) -> np.ndarray:
