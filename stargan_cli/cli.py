@@ -549,6 +549,20 @@ FidWeightsOption = Annotated[
     typer.Option(help="The FID Inception weights file (or $STARGAN_FID_WEIGHTS, or the torch hub cache)."),
 ]
 FidImagesOption = Annotated[int, typer.Option(help="Real images per target domain for FID/KID.")]
+OutputsOption = Annotated[
+    int,
+    typer.Option(help="Guided methods (StarGAN v2): translations per test image and mode (the paper: 10)."),
+]
+LpipsWeightsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Guided methods: LPIPS's linear layers (StarGAN v2's metrics/lpips_weights.ckpt) for diversity."
+    ),
+]
+LpipsBackboneOption = Annotated[
+    str | None,
+    typer.Option(help="torchvision's AlexNet weights file for LPIPS (default: the torch hub cache)."),
+]
 
 
 @app.command(epilog="Example: stargan evaluate runs/0001-toyfaces")
@@ -567,9 +581,12 @@ def evaluate(
     fid: FidOption = True,
     fid_weights: FidWeightsOption = None,
     fid_images: FidImagesOption = 1000,
+    outputs: OutputsOption = 10,
+    lpips_weights: LpipsWeightsOption = None,
+    lpips_backbone: LpipsBackboneOption = None,
 ) -> None:
     """Score translations of the test split: target accuracy, preservation, reconstruction, ground truth,
-    and FID/KID per target domain.
+    and FID/KID per target domain; for StarGAN v2, in latent and reference modes with their diversity.
 
     Under several processes (CPUs: `ACCELERATE_USE_CPU=1 torchrun --nproc_per_node 2 -m stargan_cli evaluate
     RUN`; GPUs: `accelerate launch --multi_gpu ...`) the batches are shared between them."""
@@ -580,6 +597,7 @@ def evaluate(
     report = run(
         model, data, out, limit, retrain_evaluator, dev, batch_size,
         evaluator=evaluator, fid=fid, fid_weights=fid_weights, fid_images=fid_images,
+        outputs=outputs, lpips_weights=lpips_weights, lpips_backbone=lpips_backbone,
     )  # fmt: skip
     if report is None:  # not the main process
         return
@@ -615,6 +633,7 @@ def compare(
     fid: FidOption = True,
     fid_weights: FidWeightsOption = None,
     fid_images: FidImagesOption = 1000,
+    outputs: OutputsOption = 10,
 ) -> None:
     """Score several models on the same test images with the same evaluator: one table, one picture."""
     from .evaluate.compare import compare as run
@@ -622,7 +641,7 @@ def compare(
 
     result = run(
         models, data, out, limit, device, batch_size, evaluator,
-        fid=fid, fid_weights=fid_weights, fid_images=fid_images,
+        fid=fid, fid_weights=fid_weights, fid_images=fid_images, outputs=outputs,
     )  # fmt: skip
     for table in tables(result):
         stdout.print(table)

@@ -39,6 +39,9 @@ class DataConfig:
     # the reference CycleGAN's resize_and_crop: each training image is resized to load_size px and a random
     # model.image_size crop of it taken (286 for 256); 0 = off. Test images are used as prepared.
     load_size: int = 0
+    # StarGAN v2's augmentation: with this probability, a random crop of 80-100% of the area and aspect 0.9-1.1
+    # resized back to the image size (torchvision's RandomResizedCrop); 0 = off
+    resized_crop: float = 0.0
 
     def __post_init__(self) -> None:
         if not self.datasets:
@@ -53,6 +56,10 @@ class DataConfig:
             raise ConfigError(f"data.shift must be in [0, 0.5), got {self.shift}")
         if self.load_size < 0:
             raise ConfigError(f"data.load_size must be 0 (off) or a size in pixels, got {self.load_size}")
+        if not 0 <= self.resized_crop <= 1:
+            raise ConfigError(f"data.resized_crop is a probability in [0, 1], got {self.resized_crop}")
+        if self.resized_crop and self.load_size:
+            raise ConfigError("data.resized_crop and data.load_size are two kinds of random crop: choose one")
         if self.load_size and (self.zoom_out or self.shift):
             raise ConfigError(
                 "data.load_size (random crops) cannot be combined with data.zoom_out or data.shift"

@@ -46,6 +46,37 @@ def reframe(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch
     return torch.nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
 
+def crop_boxes(rng: np.random.Generator, n: int, p: float, tries: int = 10) -> np.ndarray:
+    """(n, 4) crop boxes (left, top, width, height) in fractions of the side, as torchvision's
+    RandomResizedCrop(scale=(0.8, 1), ratio=(0.9, 1.1)) draws them (StarGAN v2's augmentation) for the images
+    drawn with probability `p`; the whole image (0, 0, 1, 1) for the others. Each image takes the first of
+    `tries` candidates (area fraction, log aspect ratio) that fits inside, else the whole image."""
+    chosen = rng.random(n) < p
+    area = rng.uniform(0.8, 1.0, (n, tries))
+    aspect = np.exp(rng.uniform(np.log(0.9), np.log(1.1), (n, tries)))
+    w, h = np.sqrt(area * aspect), np.sqrt(area / aspect)
+    fits = (w <= 1) & (h <= 1)
+    first = fits.argmax(1)
+    ok = chosen & fits.any(1)
+    w = np.where(ok, w[np.arange(n), first], 1.0)
+    h = np.where(ok, h[np.arange(n), first], 1.0)
+    left, top = rng.random(n) * (1 - w), rng.random(n) * (1 - h)
+    return np.stack([left, top, w, h], 1).astype(np.float32)
+
+
+def resized_crops(x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
+    """Each image's box (B, 4) (left, top, width, height in fractions) resized to the full size, bilinear;
+    the box (0, 0, 1, 1) returns the image as it is."""
+    theta = torch.zeros(len(x), 2, 3, device=x.device)
+    theta[:, 0, 0], theta[:, 1, 1] = boxes[:, 2], boxes[:, 3]
+    theta[:, 0, 2] = 2 * boxes[:, 0] + boxes[:, 2] - 1  # the box's centre, in affine_grid's [-1, 1]
+    theta[:, 1, 2] = 2 * boxes[:, 1] + boxes[:, 3] - 1
+    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
+    return torch.nn.functional.grid_sample(
+        x, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
+
+
 # the colours of a heatmap from cold to hot (the jet scale attention maps are usually drawn with)
 HEAT = torch.tensor([[0, 0, 0.5], [0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0], [0.5, 0, 0]])
 

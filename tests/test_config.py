@@ -133,6 +133,7 @@ def test_the_afhq_recipe_has_the_references_settings():
         1e-4,
     )
     assert (train.steps, train.decay_start, train.ema, data.batch_size) == (100_000, 100_000, 0.999, 8)
+    assert (data.resized_crop, data.flip) == (0.5, True)
 
 
 @pytest.mark.parametrize("name", ["celeba.toml", "rafd.toml", "celeba_rafd.toml"])
@@ -163,3 +164,26 @@ def test_paper_recipes_have_the_paper_settings(name):
 def test_the_joint_paper_recipe_trains_celeba_and_rafd_together():
     recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "celeba_rafd.toml")
     assert recipe.data.datasets == ("data/celeba", "data/rafd")
+
+
+def test_the_celeba_hq_recipe_has_the_references_settings():
+    recipe, _ = load_recipe(Path(__file__).resolve().parents[1] / "recipes" / "celeba_hq.toml")
+    model, loss, train, data = recipe.model.params, recipe.loss, recipe.train, recipe.data
+    assert (model.image_size, model.w_hpf, model.style_dim, model.latent_dim, model.max_conv_dim) == (
+        256,
+        1,
+        64,
+        16,
+        512,
+    )
+    assert (loss.lambda_reg, loss.lambda_cyc, loss.lambda_sty, loss.lambda_ds, loss.ds_iter) == (
+        1,
+        1,
+        1,
+        1,
+        100_000,
+    )
+    assert (train.g_lr, train.beta1, train.beta2, train.weight_decay, train.steps, train.ema) == (
+        1e-4, 0.0, 0.99, 1e-4, 100_000, 0.999
+    )  # fmt: skip
+    assert (data.batch_size, data.resized_crop, data.flip) == (8, 0.5, True)

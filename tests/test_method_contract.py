@@ -303,10 +303,14 @@ def test_export_onnx_with_an_integer_input_evaluate_and_compare(quad_run, traine
 
     report = evaluate(quad_run, fid=False, batch_size=5)
     assert {s.attribute for s in report.scores} == {"Black_Hair", "Blond_Hair", "Brown_Hair", "Male", "Young"}
-    assert all(s.pairs > 0 and 0 <= s.target_accuracy <= 1 and s.counterfactual_l1 > 0 for s in report.scores)
-    result = compare([trained_run, quad_run], out=tmp_path / "c.json", batch_size=7, fid=False)
-    assert [e.name for e in result.entries] == ["stargan", "quad"]
+    assert all(s.pairs > 0 and 0 <= s.target_accuracy <= 1 for s in report.scores)
+    assert {s.guide for s in report.scores} == {"latent", "reference"}  # the paper's modes, 10 outputs each
+    assert all((s.counterfactual_l1 is None) == (s.guide == "latent") for s in report.scores)
+    result = compare([trained_run, quad_run], out=tmp_path / "c.json", batch_size=7, fid=False, outputs=3)
+    assert [e.name for e in result.entries] == ["stargan", "quad (latent)"]
     quad = result.entries[1]
+    for s in quad.scores:  # latent mode, 3 sampled styles for each pair the StarGAN model is scored on
+        assert s.guide == "latent" and s.pairs == 3 * result.entries[0].score(s.dataset, s.attribute).pairs
     trained = ("generator", "mapping", "encoder", "critic")  # not the frozen blur
     nets = {n: m for n, m in QUAD.model.build(QuadConfig(), quad.info.label_space).items()}
     assert quad.facts["trained_parameters"] == sum(p.numel() for n in trained for p in nets[n].parameters())

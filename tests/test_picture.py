@@ -36,4 +36,4 @@ def test_evaluate_writes_the_picture_beside_the_report(trained_run, tmp_path):
     # 16 px faces scaled x6; 3 test images of one dataset; input + 5 targets; then one bar per attribute
     cell = (16 + 2) * 6
     assert image.width == max(6 * cell + 2 * 6, 720)
-    assert image.height == 22 + (3 * 18 + 2) * 6 + 10 + 30 + 5 * (BAR_H + 8) + 10
+    assert image.height == 32 + (3 * 18 + 2) * 6 + 10 + 30 + 5 * (BAR_H + 8) + 10  # names in two lines

@@ -316,3 +316,65 @@ def test_training_the_high_pass_branch_is_refused_in_one_line(toy_dataset, tmp_p
     code, output = invoke("train", recipe, "--set", "model.image_size=16", "--set", "model.w_hpf=1")
     assert_one_line_error(code, output, "model.w_hpf > 0 trains with masks from the landmark network")
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+# ----- two processes equal to one ---------------------------------------------------------------------------
+GLOBAL = 4  # the global batch; 2 rows per process
+
+
+def v2_networks():
+    from stargan_cli.labels import DatasetLabels, LabelSpace
+    from stargan_cli.models.stargan_v2 import StarGANv2Config, build
+
+    torch.manual_seed(0)
+    space = LabelSpace((DatasetLabels("pets", ("cat", "dog", "wild"), "single"),))
+    return build(StarGANv2Config(image_size=16, dim_in=4, max_conv_dim=8, style_dim=8, latent_dim=4), space)
+
+
+def v2_gradients(networks, rank: int = 0, world: int = 1, backward=None) -> dict[str, torch.Tensor]:
+    """The gradients of each of the four phases (every network's, by `phase:network.parameter`) on this
+    process's rows of a fixed global batch: every process draws the whole batch from one seed."""
+    from stargan_cli.labels import DatasetLabels, LabelSpace
+    from stargan_cli.models.stargan_v2 import StarGANv2Config
+    from stargan_cli.objectives.spec import ObjectiveContext
+    from stargan_cli.objectives.stargan_v2 import PHASES, StarGANv2Batch, StarGANv2Loss, StarGANv2Objective
+
+    space = LabelSpace((DatasetLabels("pets", ("cat", "dog", "wild"), "single"),))
+    config = StarGANv2Config(image_size=16, dim_in=4, max_conv_dim=8, style_dim=8, latent_dim=4)
+    context = ObjectiveContext(space, {}, 0, rank, world, torch.device("cpu"), config)
+    objective = StarGANv2Objective(StarGANv2Loss(lambda_reg=2.0, lambda_ds=1.5), context)
+    gen = torch.Generator().manual_seed(7)
+    x, ref, ref2 = (torch.rand(GLOBAL, 3, 16, 16, generator=gen) * 2 - 1 for _ in range(3))
+    z, z2 = torch.randn(GLOBAL, 4, generator=gen), torch.randn(GLOBAL, 4, generator=gen)
+    y_org, y_trg = torch.tensor([0, 1, 2, 0]), torch.tensor([2, 2, 0, 1])
+    part = slice(rank * GLOBAL // world, (rank + 1) * GLOBAL // world)
+    batch = StarGANv2Batch(x[part], y_org[part], y_trg[part], ref[part], ref2[part], z[part], z2[part], 1.5)
+    backward = backward or (lambda loss: loss.backward())
+    grads = {}
+    for phase in PHASES:
+        for net in networks.values():
+            net.zero_grad()
+        loss, _ = objective.loss(phase, networks, batch, {})
+        backward(loss)
+        grads |= {f"{phase}:{n}.{k}": p.grad.clone() for n, net in networks.items()
+                  for k, p in net.named_parameters() if p.grad is not None}  # fmt: skip
+    return grads
+
+
+def test_two_processes_give_the_gradients_of_one(tmp_path):
+    """Accelerate's DDP over two gloo processes, each with half the batch: every phase's gradients of every
+    network equal one process's over the whole batch (R1 and the diversity term included)."""
+    from .spawn import gradients_in_two_processes
+
+    results = gradients_in_two_processes(v2_networks, v2_gradients, tmp_path)
+    expected = v2_gradients(v2_networks())
+    assert {k.split(":")[0] for k in expected} == {"D latent", "D ref", "G latent", "G ref"}
+    assert (
+        "G latent:mapping_network.shared.0.weight" in expected
+        and "G ref:generator.from_rgb.weight" in expected
+    )
+    for got in results:
+        assert got.keys() == expected.keys()
+        for name, value in expected.items():  # biases before an instance norm get rounding only
+            assert (got[name] - value).abs().max() <= 1e-5 * value.abs().max() + 1e-7, name
+    assert expected["D latent:discriminator.main.0.weight"].abs().sum() > 0

@@ -112,6 +112,51 @@ def test_random_crops_of_enlarged_images_stay_inside_them(toy_dataset):
     assert lefts.max() - lefts.min() > 0.3  # the crops move
 
 
+def test_stargan_v2s_resized_crops_keep_their_area_and_aspect_and_land_where_drawn(toy_dataset):
+    """data.resized_crop: RandomResizedCrop(scale 0.8-1, ratio 0.9-1.1) with probability p. A linear ramp,
+    which bilinear sampling reproduces exactly, shows each output pixel came from where its box says."""
+    import numpy as np
+    import torch
+
+    from stargan_cli.data.prepared import PreparedDataset
+    from stargan_cli.images import crop_boxes, resized_crops
+
+    boxes = crop_boxes(np.random.default_rng(0), 4000, 0.5)
+    cropped = ~np.all(boxes == [0, 0, 1, 1], axis=1)
+    assert 0.46 < cropped.mean() < 0.54
+    left, top, w, h = boxes[cropped].T
+    assert (w * h >= 0.8 - 1e-6).all() and (w * h <= 1 + 1e-6).all()
+    assert (w / h >= 0.9 - 1e-6).all() and (w / h <= 1.1 + 1e-6).all()
+    assert (
+        (left >= 0).all()
+        and (top >= 0).all()
+        and (left + w <= 1 + 1e-6).all()
+        and (top + h <= 1 + 1e-6).all()
+    )
+    n = 20
+    ys, xs = torch.meshgrid(
+        torch.arange(n, dtype=torch.float32), torch.arange(n, dtype=torch.float32), indexing="ij"
+    )
+    ramp = (0.03 * xs - 0.05 * ys).expand(2, 3, n, n)
+    box = torch.tensor([[0.1, 0.05, 0.8, 0.85], [0, 0, 1, 1]])
+    out = resized_crops(ramp, box)
+    j = torch.arange(n, dtype=torch.float32)
+    src_x = 0.1 * n + (j + 0.5) * 0.8 - 0.5  # pixel-index positions the output's centres sample
+    src_y = 0.05 * n + (j + 0.5) * 0.85 - 0.5
+    expected = 0.03 * src_x[None, :] - 0.05 * src_y[:, None]
+    assert torch.allclose(out[0, 0], expected, atol=1e-5)
+    assert torch.allclose(out[1], ramp[1], atol=1e-5)  # the whole box: the image as it is
+
+    split = PreparedDataset(toy_dataset).split("train")
+    plain = BatchStream(split, 4, 3, 0, False).draw(5, torch.device("cpu"))
+    assert torch.equal(BatchStream(split, 4, 3, 0, False, resized_crop=0.0).draw(5, torch.device("cpu")).x_real,
+                       plain.x_real)  # fmt: skip
+    every = BatchStream(split, 4, 3, 0, False, resized_crop=1.0).draw(5, torch.device("cpu"))
+    assert torch.equal(every.labels, plain.labels)
+    changed = (every.x_real - plain.x_real).abs().amax((1, 2, 3))
+    assert (changed > 0.05).sum() >= 3  # p = 1: (nearly) every image cropped
+
+
 def test_training_writes_the_run_directory(trained_run):
     config = json.loads((trained_run / "config.json").read_text())
     assert config["train"]["steps"] == 6 and config["model"]["architecture"] == "stargan"

@@ -41,6 +41,8 @@ from ..inference import covered_rows, model_targets
 from ..models.spec import Translator
 from ..train.progress import read_metrics
 from .fid import feature_network, real_features
+from .guided import OUTPUTS, Protocol, modes
+from .lpips import PixelL1
 from .metrics import AttributeScore, pair_scores, pair_sums
 from .picture import TEXT, _font, _scaled
 from .run import _datasets_for, _evaluators, _l1, _mean_distances, _pct, _weighted, check_counts
@@ -117,9 +119,10 @@ def _names(infos: list[tuple[Path, ModelInfo]]) -> list[str]:
     names = []
     for path, info in infos:
         run = path if path.is_dir() else path.parent
-        names.append(
+        name = (
             info.architecture if methods.count(info.architecture) == 1 else f"{info.architecture} {run.name}"
         )
+        names.append(name + (" (latent)" if "latent" in modes(info.method.model) else ""))
     if len(set(names)) != len(names):
         raise CheckpointError("two of the models are the same run; name each model once")
     return names
@@ -151,15 +154,18 @@ def compare(
     fid_weights: str | Path | None = None,
     fid_images: int = 1000,
     features: nn.Module | None = None,
+    outputs: int = OUTPUTS,
 ) -> Comparison:
     """Score `models` side by side. FID/KID as `evaluate` computes them: with `features` (a stand-in) or the
-    Inception when its weights are found; the real images' features are computed once for all models."""
+    Inception when its weights are found; the real images' features are computed once for all models. A
+    method that takes guides (StarGAN v2) is scored in latent mode, `outputs` sampled styles per pair (the
+    paper's headline protocol; `evaluate` adds reference mode and diversity)."""
     if len(models) < 2:
         raise DatasetError("compare needs at least two models (run directories or model files)")
     path = Path(out)
     if path.is_dir() or path.suffix != ".json":
         raise DatasetError(f"--out {path}: give the comparison's file name, e.g. comparison.json")
-    check_counts(batch_size, limit, fid_images)
+    check_counts(batch_size, limit, fid_images, outputs)
     features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     loaded = []
     for model in models:
@@ -192,12 +198,17 @@ def compare(
     ]  # fmt: skip
     for entry in entries:
         say(f"{entry.name}: {entry.path}")
+        latent = "latent" in modes(entry.info.method.model)
         for ds in datasets:
+            protocol = Protocol("latent", PixelL1(), ds, outputs, device) if latent else None
             part = pair_sums(
                 entry.translator, ds, ds, evaluators, batch_size, limit, device,
-                features=features, common=_common(entry, entries, ds.name),
+                features=features, common=_common(entry, entries, ds.name), protocol=protocol,
             )  # fmt: skip
-            entry.scores += pair_scores(part, entry.info.label_space, ds, ds, evaluators, real.get(ds.name))
+            guide = "latent" if latent else ""
+            entry.scores += pair_scores(
+                part, entry.info.label_space, ds, ds, evaluators, real.get(ds.name), guide
+            )
     targets = [(ds.name, a) for ds in datasets for a in ds.labels.attributes]
     targets = [t for t in targets if any(e.score(*t) is not None for e in entries)]
     shared = [t for t in targets if all(t[1] in e.targets(t[0]) for e in entries)]
@@ -312,6 +323,11 @@ def tables(result: Comparison) -> list[Table]:
         "kept: other attributes preserved | rec: L1 of x vs the translation translated back | truth: L1 to the "
         "rendered counterfactual (toy data) | noop: the input left as it is | n/a: the model does not translate "
         "to that target"
+        + (
+            " | (latent): a guided method, the mean over sampled styles per pair (no single right answer: no truth)"
+            if any(s.guide for e in result.entries for s in e.scores)
+            else ""
+        )
         + (
             " | FID, KID (x1e3): translations setting the attribute vs real images having it"
             if distances

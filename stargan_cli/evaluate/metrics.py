@@ -11,6 +11,13 @@ towards the other):
 - counterfactual L1 (toyfaces only): |G(x, c_trg) - the exactly rendered face with the target|, with the
   L1 of doing nothing (the input against the counterfactual) beside it as the baseline to beat.
 
+A method that takes guides (StarGAN v2) is scored as its paper does, once per mode (evaluate/guided.py):
+`outputs` translations of every pair, each from a sampled style (latent) or from a reference image of the
+target domain (reference); the scores above are means over all outputs, the FID/KID of a domain take every
+output, diversity is the mean distance between the outputs of one input, reconstruction translates back with
+the input itself as the reference, and on toyfaces the exact answer of reference mode is the source face with
+the reference's hair (latent mode has no single right answer: no truth).
+
 Across datasets (joint training: a CelebA face given a RaFD expression, with RaFD's mask), the target is
 read by the target dataset's evaluator, preservation covers all of the source dataset's attributes (read
 by the source's evaluator), and a multi-label target dataset's source values are read by its evaluator.
@@ -27,13 +34,15 @@ from torch import nn
 
 from ..console import progress
 from ..data.prepared import PreparedDataset
-from ..data.readers.toyfaces import face_of_source, render, with_labels
+from ..data.readers.toyfaces import HAIR, face_of_source, render, with_labels, with_style_of
 from ..images import to_tensor
 from ..inference import model_targets, translate
 from ..labels import LabelSpace
 from ..models.spec import Translator
 from .classifier import classify, predict
 from .fid import distances
+from .guided import Protocol
+from .lpips import diversity
 
 
 @dataclass
@@ -50,6 +59,8 @@ class AttributeScore:
     kid: float | None = None
     evaluator_accuracy: float | None = None  # the evaluator's accuracy on real images: the ceiling
     source: str = ""  # the dataset of the translated images (= dataset unless across datasets)
+    guide: str = ""  # a guided method's mode: "latent" or "reference" (evaluate/guided.py)
+    diversity: float | None = None  # guided: mean distance between the outputs of one input
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +97,20 @@ def _counterfactuals(sources: list[str], style: str, targets: np.ndarray, size: 
     return to_tensor(np.stack(rendered))
 
 
+def _reference_answers(
+    sources: list[str], references: list[str], style: str, targets: np.ndarray, size: int, hair: bool
+) -> torch.Tensor:
+    """Reference mode's exact answers: the counterfactual, and where the target is a hair colour, with the
+    reference's hair (shade and cut: what a reference of that domain carries)."""
+    rendered = []
+    for source, reference, target in zip(sources, references, targets, strict=True):
+        face = with_labels(face_of_source(source)[0], style, target)
+        if hair:
+            face = with_style_of(face, face_of_source(reference)[0])
+        rendered.append(render(face, size))
+    return to_tensor(np.stack(rendered))
+
+
 def _counterfactual_style(source: PreparedDataset, target: PreparedDataset) -> str | None:
     """The toyfaces style to render exact counterfactuals in, when both datasets are toyfaces renders."""
     if source.manifest.get("toyfaces") is None:
@@ -110,12 +135,14 @@ def pair_sums(
     world: int = 1,
     features: nn.Module | None = None,
     common: Callable[[str, torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    protocol: Protocol | None = None,
 ) -> list[ScoreBatch]:
     """Sums per target attribute for each test batch this process handles: batch k belongs to process
     k % world, so every batch is computed exactly as one process computes it. With `features`, also the
     features of the translations whose target sets each attribute to 1 (for FID/KID). With `common`
     (target name, source labels, target labels) -> rows, only those rows of the pairs the model covers
-    are scored (`stargan compare`: the pairs every model with that target covers)."""
+    are scored (`stargan compare`: the pairs every model with that target covers). With `protocol`, a
+    guided method's outputs of one mode (see the module's text)."""
     label_space = translator.label_space
     s, t = label_space.dataset_index(source.name), label_space.dataset_index(target.name)
     s_spec, t_spec = label_space.datasets[s], label_space.datasets[t]
@@ -153,32 +180,51 @@ def pair_sums(
                 if not changed.any():
                     continue
                 x_c, org_c, trg_c = x[changed], org[changed], trg[changed]
-                fake = translate(translator, x_c, [(t, trg_c)])
-                rec = translate(translator, fake, [(s, org_c)])
-                pred = predict(classify(evaluators[target.name].model, fake), t_spec).to(device)
+                names = [files[i] for i in range(rows.start, rows.stop) if changed[i - rows.start]]
                 touched = _touched(label_space, t, name)
                 into = trg_c[:, t_spec.index(name)] > 0.5
-                if features is not None and into.any():
-                    feats[name] = features(fake[into]).float().cpu()
-                acc = sums[name]
-                _add(acc, "pairs", len(x_c))
-                _add(acc, "hit", (pred[:, touched] == trg_c[:, touched]).all(1).sum().item())
-                if same:
-                    kept = [i for i in range(len(t_spec.attributes)) if i not in touched]
-                    kept_pred, kept_org = pred[:, kept], org_c[:, kept]
-                else:
-                    kept = list(range(len(s_spec.attributes)))
-                    kept_pred = predict(classify(evaluators[source.name].model, fake), s_spec).to(device)
-                    kept_org = org_c
-                if kept:
-                    _add(acc, "kept", (kept_pred == kept_org).float().sum().item())
-                    _add(acc, "kept_n", len(x_c) * len(kept))
-                _add(acc, "rec", (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2)
-                if style is not None:
-                    names = [files[i] for i in range(rows.start, rows.stop) if changed[i - rows.start]]
-                    truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size).to(device)
-                    _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
-                    _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
+                acc, fakes, parts = sums[name], [], []
+                plans = (
+                    [(None, None)] if protocol is None else protocol.guides(start // batch_size, name, x_c)
+                )
+                back = None if protocol is None else protocol.back(x_c)
+                for guide, references in plans:
+                    fake = translate(translator, x_c, [(t, trg_c)], guide)
+                    rec = translate(translator, fake, [(s, org_c)], back)
+                    pred = predict(classify(evaluators[target.name].model, fake), t_spec).to(device)
+                    if features is not None and into.any():
+                        parts.append(features(fake[into]).float().cpu())
+                    _add(acc, "pairs", len(x_c))
+                    _add(acc, "hit", (pred[:, touched] == trg_c[:, touched]).all(1).sum().item())
+                    if same:
+                        kept = [i for i in range(len(t_spec.attributes)) if i not in touched]
+                        kept_pred, kept_org = pred[:, kept], org_c[:, kept]
+                    else:
+                        kept = list(range(len(s_spec.attributes)))
+                        kept_pred = predict(classify(evaluators[source.name].model, fake), s_spec).to(device)
+                        kept_org = org_c
+                    if kept:
+                        _add(acc, "kept", (kept_pred == kept_org).float().sum().item())
+                        _add(acc, "kept_n", len(x_c) * len(kept))
+                    _add(acc, "rec", (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2)
+                    truth = None
+                    if style is not None and protocol is None:
+                        truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size)
+                    elif style is not None and references is not None:
+                        hair = style == "celeba" and name in HAIR
+                        truth = _reference_answers(
+                            names, references, style, trg_c.cpu().numpy(), source.image_size, hair
+                        )
+                    if truth is not None:
+                        truth = truth.to(device)
+                        _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
+                        _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)
+                    fakes.append(fake)
+                if parts:
+                    feats[name] = torch.cat(parts)
+                if protocol is not None and len(fakes) > 1:
+                    _add(acc, "div", diversity(protocol.distance, fakes).sum().item())
+                    _add(acc, "div_n", len(x_c))
             out.append(ScoreBatch(start // batch_size, sums, feats))
             bar.advance(task)
     return out
@@ -191,11 +237,12 @@ def pair_scores(
     target: PreparedDataset,
     evaluators: dict[str, Evaluator],
     real: dict[str, torch.Tensor] | None = None,
+    guide: str = "",
 ) -> list[AttributeScore]:
     """Add the batches' sums in batch order (the same order whatever the number of processes); with
-    `real` (features of real images per target attribute), FID and KID of each target domain."""
+    `real` (features of real images per target attribute), FID and KID of each target domain. `guide`
+    tags the scores of a guided method's mode."""
     t_spec = label_space.datasets[label_space.dataset_index(target.name)]
-    toy = _counterfactual_style(source, target) is not None
     sums: dict[str, dict[str, float]] = {a: {} for a in t_spec.attributes}
     batches = sorted(batches, key=lambda b: b.index)
     for batch in batches:
@@ -220,12 +267,14 @@ def pair_scores(
                 target_accuracy=acc["hit"] / pairs,
                 preservation=acc["kept"] / acc["kept_n"] if acc.get("kept_n") else None,
                 reconstruction_l1=acc["rec"] / pairs,
-                counterfactual_l1=acc["cf"] / pairs if toy else None,
-                identity_l1=acc["id"] / pairs if toy else None,
+                counterfactual_l1=acc["cf"] / pairs if "cf" in acc else None,
+                identity_l1=acc["id"] / pairs if "id" in acc else None,
                 fid=dist.fid if dist else None,
                 kid=dist.kid if dist else None,
                 evaluator_accuracy=evaluators[target.name].accuracy[i],
                 source=source.name,
+                guide=guide,
+                diversity=acc["div"] / acc["div_n"] if acc.get("div_n") else None,
             )
         )
     return scores

@@ -5,6 +5,10 @@ Grid: for each dataset a few test images (rows), the input and then every single
 that dataset's evaluator for the others. Chart: one bar per target attribute and images, the accuracy of
 translations to it, a thin bar for the preservation of the other attributes, and a tick at the evaluator's
 accuracy on real images (the ceiling).
+
+A method that takes guides (StarGAN v2) also gets its paper's two figures under the grid: a reference grid
+(references of each target domain across the top, test images down the side, each cell the row's image
+with the column's reference's style) and a row of sampled styles (seeds 0..) per target domain.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..data.prepared import PreparedDataset
 from ..images import grid, save_image, to_tensor
 from ..inference import covered_rows, sample_columns
-from ..models.spec import Translator
+from ..models.spec import Guide, Translator
 from .classifier import classify, predict
 from .metrics import AttributeScore, Evaluator
 
@@ -65,6 +69,37 @@ def translation_grid(
     return out, names
 
 
+@torch.no_grad()
+def guided_grids(
+    translator, dataset: PreparedDataset, rows: int = 4, per_domain: int = 2, seeds: int = 4, device="cpu"
+) -> tuple[np.ndarray, list[str], np.ndarray, list[str]]:
+    """(reference grid, its column names, latent rows, their column names) of a guided method."""
+    test = dataset.split("test")
+    d = translator.label_space.dataset_index(dataset.name)
+    source = torch.from_numpy(np.asarray(test.labels, np.float32))
+    x = to_tensor(test.images[covered_rows(translator, d, test.labels)[:rows]], device)
+    refs, ref_targets, names = [], [], []
+    for name, target in translator.label_space.single_targets(d, source[:1]):
+        if name not in translator.targets(d):
+            continue
+        have = np.flatnonzero(test.labels[:, dataset.labels.index(name)] > 0.5)[:per_domain]
+        refs += [to_tensor(test.images[i : i + 1], device) for i in have]
+        ref_targets += [target.to(device)] * len(have)
+        names += [f"ref {name}"] * len(have)
+    top = [torch.ones_like(x[:1])] + refs  # a blank corner above the sources
+    cells = [
+        translator.translate(x, d, t.expand(len(x), -1), Guide(reference=r))
+        for r, t in zip(refs, ref_targets, strict=True)
+    ]
+    reference = np.concatenate([grid(top), grid([x] + cells)[2:]])
+    latent_names, latent = ["input"], [x[:1]]
+    for name, target in translator.label_space.single_targets(d, source[:1]):
+        if name in translator.targets(d):
+            latent += [translator.translate(x[:1], d, target.to(device), Guide(seed=k)) for k in range(seeds)]
+            latent_names += [f"{name} seed {k}" for k in range(seeds)]
+    return reference, ["source \\ ref"] + names, grid(latent), latent_names
+
+
 def _scaled(picture: np.ndarray, image_size: int) -> tuple[Image.Image, int]:
     scale = max(1, -(-CELL // image_size))
     image = Image.fromarray(picture)
@@ -84,6 +119,7 @@ def chart(scores: list[AttributeScore], width: int) -> Image.Image:
     for i, s in enumerate(scores):
         y = top + i * (BAR_H + 8)
         who = s.dataset if s.source in ("", s.dataset) else f"{s.source} -> {s.dataset}"
+        who += f", {s.guide}" if s.guide else ""
         draw.text((10, y), f"{who}: {s.attribute}", TEXT, font)
         x0 = LABEL_W
         draw.rectangle([x0, y, x0 + span, y + BAR_H], outline=(200, 200, 200))
@@ -99,6 +135,32 @@ def chart(scores: list[AttributeScore], width: int) -> Image.Image:
     return image
 
 
+def _wrapped(name: str, chars: int) -> list[str]:
+    """A column name in at most two lines of `chars` characters, broken at a space where it can be."""
+    if len(name) <= chars:
+        return [name]
+    cut = name.rfind(" ", 0, chars + 1)
+    cut = cut if cut > 0 else chars
+    return [name[:cut], name[cut:].strip()[:chars]]
+
+
+def _titled(picture: np.ndarray, names: list[str], image_size: int, title: str | None = None) -> Image.Image:
+    """The grid scaled up, with its column names (two lines where long) and an optional title above."""
+    grid_image, scale = _scaled(picture, image_size)
+    cell = (image_size + 2) * scale
+    font = _font(12)
+    top = 18 if title else 0
+    header = Image.new("RGB", (grid_image.width, top + 32 + grid_image.height), "white")
+    draw = ImageDraw.Draw(header)
+    if title:
+        draw.text((4, 2), title, TEXT, font)
+    for j, name in enumerate(names):
+        for k, line in enumerate(_wrapped(name, max(4, cell // 7))):
+            draw.text((2 * scale + j * cell + 2, top + 3 + 14 * k), line, TEXT, font)
+    header.paste(grid_image, (0, top + 32))
+    return header
+
+
 def report_picture(
     path: str | Path,
     translator: Translator,
@@ -106,20 +168,29 @@ def report_picture(
     evaluators: dict[str, Evaluator],
     scores: list[AttributeScore],
     device: torch.device | str = "cpu",
+    guided: bool = False,
 ) -> Path:
-    """Write the grid with its column names above the chart, as one PNG."""
-    picture, names = translation_grid(translator, datasets, evaluators, device=device)
-    grid_image, scale = _scaled(picture, datasets[0].image_size)
-    cell = (datasets[0].image_size + 2) * scale
-    font = _font(12)
-    header = Image.new("RGB", (grid_image.width, 22), "white")
-    draw = ImageDraw.Draw(header)
-    for j, name in enumerate(names):
-        draw.text((2 * scale + j * cell + 2, 4), name[: max(4, cell // 7)], TEXT, font)
-    bars = chart(scores, max(grid_image.width, 720))
-    width = max(grid_image.width, bars.width)
-    out = Image.new("RGB", (width, header.height + grid_image.height + 10 + bars.height), "white")
-    out.paste(header, (0, 0))
-    out.paste(grid_image, (0, header.height))
-    out.paste(bars, (0, header.height + grid_image.height + 10))
+    """Write the grid with its column names above the chart (a guided method: its two figures between
+    them), as one PNG."""
+    size = datasets[0].image_size
+    parts = [_titled(*translation_grid(translator, datasets, evaluators, device=device), size)]
+    if guided:
+        reference, ref_names, latent, latent_names = guided_grids(translator, datasets[0], device=device)
+        parts.append(
+            _titled(
+                reference,
+                ref_names,
+                size,
+                "reference-guided: each row's image in the style of each column's reference",
+            )
+        )
+        parts.append(
+            _titled(latent, latent_names, size, "latent-guided: sampled styles (seeds) per target domain")
+        )
+    parts.append(chart(scores, max(max(p.width for p in parts), 720)))
+    out = Image.new("RGB", (max(p.width for p in parts), sum(p.height + 10 for p in parts) - 10), "white")
+    y = 0
+    for part in parts:
+        out.paste(part, (0, y))
+        y += part.height + 10
     return save_image(np.asarray(out), path)

@@ -26,6 +26,8 @@ from ..files import replaced
 from ..train.rundir import read_config
 from .classifier import load_or_train, resolve
 from .fid import feature_network, real_features
+from .guided import OUTPUTS, Protocol, modes
+from .lpips import diversity_network
 from .metrics import AttributeScore, Evaluator, pair_scores, pair_sums
 from .picture import report_picture
 
@@ -39,7 +41,7 @@ class Report:
     picture: Path
 
 
-def check_counts(batch_size: int, limit: int | None, fid_images: int) -> None:
+def check_counts(batch_size: int, limit: int | None, fid_images: int, outputs: int = OUTPUTS) -> None:
     """The numbers evaluate and compare take, checked before any work."""
     if batch_size < 1:
         raise DatasetError(f"--batch-size must be at least 1, got {batch_size}")
@@ -47,6 +49,8 @@ def check_counts(batch_size: int, limit: int | None, fid_images: int) -> None:
         raise DatasetError(f"--limit must be at least 1 test image, got {limit}")
     if fid_images < 2:
         raise DatasetError(f"--fid-images must be at least 2 (FID needs a covariance), got {fid_images}")
+    if outputs < 1:
+        raise DatasetError(f"--outputs must be at least 1 translation per test image, got {outputs}")
 
 
 def _datasets_for(model: Path, data: list[str] | None) -> list[PreparedDataset]:
@@ -108,20 +112,27 @@ def evaluate(
     fid_weights: str | Path | None = None,
     fid_images: int = 1000,
     features: nn.Module | None = None,
+    outputs: int = OUTPUTS,
+    lpips_weights: str | Path | None = None,
+    lpips_backbone: str | Path | None = None,
 ) -> Report | None:
     """Score `model`; returns the Report on the main process (None on the others).
 
     FID/KID use `features` when given (a stand-in network), else the FID Inception when its weights are
-    found (see evaluate/fid.py), with up to `fid_images` real training images per target domain."""
+    found (see evaluate/fid.py), with up to `fid_images` real training images per target domain. A method
+    that takes guides is scored in each of its modes with `outputs` translations per pair and their
+    diversity (LPIPS from the two local files, else a named stand-in; evaluate/guided.py)."""
     from accelerate.utils import gather_object
 
     from ..accelerators import describe, fresh_accelerator
 
-    check_counts(batch_size, limit, fid_images)
+    check_counts(batch_size, limit, fid_images, outputs)
     check_device(device or "auto", allow_auto=True)
     features, weights, fid_note = feature_network(fid, fid_weights, features)  # a wrong path fails early
     model = Path(model)
     networks, info = load_exported(model)  # every exported network there (CycleGAN: both directions)
+    guided = modes(info.method.model)
+    distance, diversity_note = diversity_network(lpips_weights, lpips_backbone) if guided else (None, None)
     accelerator = fresh_accelerator(keep_process_group=False, cpu=device == "cpu")
     device = accelerator.device
     rank, world, main = accelerator.process_index, accelerator.num_processes, accelerator.is_main_process
@@ -133,8 +144,9 @@ def evaluate(
     datasets = _datasets_for(model, data)
     with accelerator.main_process_first():  # the main process trains and caches; the others load
         evaluators, described = _evaluators(datasets, info, retrain_evaluator and main, evaluator, device)
-    if fid_note and main:
-        warn(fid_note)
+    for note in (fid_note, diversity_note):
+        if note and main:
+            warn(note)
 
     def gathered(part: list) -> list:
         return gather_object(part) if world > 1 else part
@@ -143,18 +155,22 @@ def evaluate(
     if features is not None:
         real = real_features(datasets, features, fid_images, batch_size, device, rank, world, gathered)
     scores: list[AttributeScore] = []
-    for source in datasets:  # each dataset's own targets first, then the other datasets' targets
-        for target in sorted(datasets, key=lambda d: d is not source):
-            part = pair_sums(
-                translator, source, target, evaluators, batch_size, limit, device, rank, world,
-                features,
-            )  # fmt: skip
-            scores += pair_scores(
-                gathered(part), info.label_space, source, target, evaluators, real.get(target.name)
-            )
+    for mode in guided or [""]:
+        for source in datasets:  # each dataset's own targets first, then the other datasets' targets
+            for target in sorted(datasets, key=lambda d: d is not source):
+                protocol = Protocol(mode, distance, target, outputs, device) if mode else None
+                part = pair_sums(
+                    translator, source, target, evaluators, batch_size, limit, device, rank, world,
+                    features, protocol=protocol,
+                )  # fmt: skip
+                scores += pair_scores(
+                    gathered(part), info.label_space, source, target, evaluators, real.get(target.name), mode
+                )
     if not main:
         return None
-    fields = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
+    fields = (
+        "target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1", "diversity",
+    )  # fmt: skip
     summary = {f: _weighted(scores, f) for f in fields} | _mean_distances(scores)
     groups = list(dict.fromkeys(_pair(s) for s in scores))  # in order of first appearance
     by_pair = {}
@@ -176,6 +192,9 @@ def evaluate(
             "real_images_per_domain": fid_images,
             "note": fid_note,
         },
+        "guided": None
+        if not guided
+        else {"modes": guided, "outputs": outputs, "diversity": distance.name, "note": diversity_note},
         "summary": summary,
         "by_pair": by_pair,
         "scores": [s.to_dict() for s in scores],
@@ -187,7 +206,9 @@ def evaluate(
         )
     picture = path.with_suffix(".png")
     report["picture"] = str(picture)
-    report_picture(picture, translator, datasets, evaluators, scores, device)  # checks the folder first
+    report_picture(
+        picture, translator, datasets, evaluators, scores, device, bool(guided)
+    )  # checks the folder first
     with replaced(path) as tmp:
         tmp.write_text(json.dumps(report, indent=2), encoding="utf-8")
     return Report(path, scores, summary, report, picture)
@@ -220,8 +241,10 @@ def _mean_distances(scores: list[AttributeScore]) -> dict[str, float | None]:
 
 
 def _pair(score: AttributeScore) -> str:
-    """`toy-celeba` for a dataset's own targets, `toy-celeba -> toy-rafd` across datasets."""
-    return score.dataset if score.source in ("", score.dataset) else f"{score.source} -> {score.dataset}"
+    """`toy-celeba` for a dataset's own targets, `toy-celeba -> toy-rafd` across datasets; a guided method's
+    mode after it: `toy-celeba, reference`."""
+    pair = score.dataset if score.source in ("", score.dataset) else f"{score.source} -> {score.dataset}"
+    return f"{pair}, {score.guide}" if score.guide else pair
 
 
 def _pct(v: float | None) -> str:
@@ -239,9 +262,12 @@ LEGEND = (
     "the rendered counterfactual | noop: L1 of doing nothing | ceil: evaluator on real images | L1 in [0,1]"
 )
 FID_LEGEND = " | FID, KID: translations setting the attribute vs real images having it"
+DIVERSITY_LEGEND = (
+    " | div: mean {} between the outputs of one input (latent: seeds; reference: reference images)"
+)
 
 
-def _row(name: str, pairs: int, s: dict, distances: bool) -> list[str]:
+def _row(name: str, pairs: int, s: dict, distances: bool, diverse: bool = False) -> list[str]:
     row = [
         name,
         str(pairs),
@@ -256,6 +282,8 @@ def _row(name: str, pairs: int, s: dict, distances: bool) -> list[str]:
             "-" if s["fid"] is None else f"{s['fid']:.2f}",
             "-" if s["kid"] is None else f"{s['kid'] * 1e3:.2f}",
         ]
+    if diverse:
+        row.append("-" if s.get("diversity") is None else f"{s['diversity']:.4f}")
     return row
 
 
@@ -271,8 +299,13 @@ def tables(report: Report) -> list[Table]:
     several pairs, a last table of the pairs' means and the overall mean. The legend is the caption."""
     groups = list(report.data["by_pair"])
     dist = any(s.fid is not None for s in report.scores)
-    legend = LEGEND + (FID_LEGEND if dist else "")
-    extra = DISTANCES if dist else ()
+    guided = report.data.get("guided")
+    legend = (
+        LEGEND
+        + (FID_LEGEND if dist else "")
+        + (DIVERSITY_LEGEND.format(guided["diversity"]) if guided else "")
+    )
+    extra = (DISTANCES if dist else ()) + (("div",) if guided else ())
     out = []
     for i, group in enumerate(groups):
         scores = [s for s in report.scores if _pair(s) == group]
@@ -284,15 +317,20 @@ def tables(report: Report) -> list[Table]:
             (*extra, "ceil"),
         )
         for s in scores:
-            t.add_row(*_row(s.attribute, s.pairs, s.to_dict(), dist), _pct(s.evaluator_accuracy))
+            t.add_row(
+                *_row(s.attribute, s.pairs, s.to_dict(), dist, bool(guided)), _pct(s.evaluator_accuracy)
+            )
         mean = report.data["by_pair"][group]
-        t.add_row(*_row("all", sum(s.pairs for s in scores), mean, dist), "", style="bold")
+        t.add_row(*_row("all", sum(s.pairs for s in scores), mean, dist, bool(guided)), "", style="bold")
         out.append(t)
     if len(groups) > 1:
         t = _table("summary", legend, "images -> targets", extra)
         for group in groups:
             pairs = sum(s.pairs for s in report.scores if _pair(s) == group)
-            t.add_row(*_row(group, pairs, report.data["by_pair"][group], dist))
-        t.add_row(*_row("all", sum(s.pairs for s in report.scores), report.summary, dist), style="bold")
+            t.add_row(*_row(group, pairs, report.data["by_pair"][group], dist, bool(guided)))
+        t.add_row(
+            *_row("all", sum(s.pairs for s in report.scores), report.summary, dist, bool(guided)),
+            style="bold",
+        )
         out.append(t)
     return out

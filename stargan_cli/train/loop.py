@@ -254,7 +254,7 @@ class Trainer:
         zoom_in = data.load_size / recipe.model.params.image_size if data.load_size else 1.0
         split = self.datasets[source.dataset].split("train")
         options = dict(rank=rank, world=self.processes, name=source.name, zoom_out=data.zoom_out,
-                       shift=data.shift, key=key, zoom_in=zoom_in)  # fmt: skip
+                       shift=data.shift, key=key, zoom_in=zoom_in, resized_crop=data.resized_crop)  # fmt: skip
         if source.domains is not None:
             return BalancedStream(split, data.batch_size, cfg.seed, source.dataset, data.flip, source.domains,
                                   source.references, **options)  # fmt: skip

@@ -17,7 +17,7 @@ import torch
 
 from ..data.prepared import Split
 from ..errors import DatasetError
-from ..images import reframe, to_tensor
+from ..images import crop_boxes, reframe, resized_crops, to_tensor
 from ..objectives.spec import Draw
 
 
@@ -42,12 +42,14 @@ class BatchStream:
         subset: np.ndarray | None = None,
         key: int | None = None,
         zoom_in: float = 1.0,
+        resized_crop: float = 0.0,
     ) -> None:
         """`subset`: the rows of the split this stream draws from (default: all). `key`: the stream's
         number in the seeds (default: `dataset`), so two streams over one dataset draw independently.
-        `zoom_in` > 1: each image enlarged by this factor and a random crop of its size taken (load_size)."""
+        `zoom_in` > 1: each image enlarged by this factor and a random crop of its size taken (load_size).
+        `resized_crop`: the probability of StarGAN v2's random resized crop (images.resized_crops)."""
         assert zoom_in >= 1, zoom_in
-        self.zoom_in = zoom_in
+        self.zoom_in, self.resized_crop = zoom_in, resized_crop
         self.split, self.batch_size, self.seed, self.dataset = split, batch_size, seed, dataset
         self.flip, self.rank, self.world = flip, rank, world
         self.zoom_out, self.shift = zoom_out, shift
@@ -100,7 +102,7 @@ class BatchStream:
         return to_tensor(batch, device)  # (B, 3, H, W)
 
     def _reframed(self, x: torch.Tensor, rng: np.random.Generator, device: torch.device) -> torch.Tensor:
-        """data.zoom_out / shift, then load_size's random crop, each drawn only when set."""
+        """data.zoom_out / shift, then load_size's random crop, then resized_crop, each drawn only when set."""
         if self.zoom_out or self.shift:  # drawn after the rest: runs without it keep their batches
             scale = 1 - self.zoom_out * rng.random(len(x), dtype=np.float32)
             offset = self.shift * (2 * rng.random((len(x), 2), dtype=np.float32) - 1)
@@ -110,6 +112,9 @@ class BatchStream:
             offset = reach * (2 * rng.random((len(x), 2), dtype=np.float32) - 1)
             scale = torch.full((len(x),), self.zoom_in, device=device)
             x = reframe(x, scale, torch.from_numpy(offset).to(device))
+        if self.resized_crop:  # drawn last, for the same reason
+            boxes = crop_boxes(rng, len(x), self.resized_crop)
+            x = resized_crops(x, torch.from_numpy(boxes).to(device))
         return x
 
 

@@ -117,6 +117,14 @@ def with_labels(face: Face, style: str, labels: np.ndarray) -> Face:
     )
 
 
+def with_style_of(face: Face, reference: Face) -> Face:
+    """The face with a reference's hair: its colour (the domain), shade and cut: the exact answer of
+    reference-guided translation (StarGAN v2) between hair-colour domains; the rest stays the source's."""
+    return dataclasses.replace(
+        face, hair=reference.hair, hair_style=reference.hair_style, hair_rgb_jitter=reference.hair_rgb_jitter
+    )
+
+
 # ----- drawing ------------------------------------------------------------------------------------------
 def _shade(rgb: tuple[int, int, int], factor: float) -> tuple[int, int, int]:
     return tuple(int(min(255, v * factor)) for v in rgb)
