@@ -378,3 +378,44 @@ def test_two_processes_give_the_gradients_of_one(tmp_path):
         for name, value in expected.items():  # biases before an instance norm get rounding only
             assert (got[name] - value).abs().max() <= 1e-5 * value.abs().max() + 1e-7, name
     assert expected["D latent:discriminator.main.0.weight"].abs().sum() > 0
+
+
+def test_a_residual_generator_starts_as_the_identity_with_the_references_names():
+    """model.residual (the toy recipe's): the output is the input plus to_rgb's, whose last convolution starts
+    at zero; the state_dict is the reference's, and imported files never turn it on."""
+    from stargan_cli.models.stargan_v2 import StarGANv2Config
+
+    torch.manual_seed(0)
+    plain, residual = (
+        Generator(32, w_hpf=0, dim_in=8, max_conv_dim=16),
+        Generator(32, w_hpf=0, dim_in=8, max_conv_dim=16, residual=True),
+    )
+    assert list(plain.state_dict()) == list(residual.state_dict())
+    x, s = torch.rand(2, 3, 32, 32) * 2 - 1, torch.randn(2, 64)
+    assert torch.equal(residual(x, s), x)
+    residual.load_state_dict(plain.state_dict())
+    assert torch.allclose(residual(x, s), x + plain(x, s), atol=1e-6)
+    assert StarGANv2Config().residual is False
+
+
+def test_built_networks_start_from_the_references_he_initialisation():
+    from stargan_cli.labels import DatasetLabels, LabelSpace
+    from stargan_cli.models.stargan_v2 import StarGANv2Config, build
+
+    torch.manual_seed(0)
+    space = LabelSpace((DatasetLabels("pets", ("cat", "dog", "wild"), "single"),))
+    nets = build(StarGANv2Config(image_size=32, dim_in=16, max_conv_dim=64, residual=True), space)
+    shared = nets["mapping_network"].shared[2]  # Linear(512, 512): He normal std sqrt(2 / 512) = 0.0625
+    assert abs(shared.weight.std().item() - 0.0625) < 0.002 and shared.bias.abs().max().item() == 0
+    conv = nets["discriminator"].main[0]  # Conv2d(3, 16, 3): std sqrt(2 / 27)
+    assert abs(conv.weight.std().item() - (2 / 27) ** 0.5) < 0.05 and conv.bias.abs().max().item() == 0
+    norm = nets["generator"].encode[0].norm1
+    assert torch.equal(norm.weight, torch.ones_like(norm.weight)) and torch.equal(
+        norm.bias, torch.zeros_like(norm.bias)
+    )
+    assert nets["generator"].to_rgb[2].weight.abs().max().item() == 0  # residual: still the identity
+    z = torch.randn(64, 16)
+    s = nets["mapping_network"](z, torch.zeros(64, dtype=torch.long))
+    assert (
+        s.std(0).mean().item() > 0.1
+    )  # sampled styles differ from the start (0.0006 with PyTorch's default init)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..data.prepared import PreparedDataset
+from ..errors import DatasetError
 from ..images import to_tensor
 from ..models.spec import Guide, ModelSpec
 
@@ -51,7 +52,10 @@ class Protocol:
             return [(Guide(seed=batch, sample=k), None) for k in range(self.outputs)]
         pool = self.pool(attribute)
         if not len(pool):
-            raise ValueError(f"{self.target.root} has no test image of {attribute} to take references from")
+            raise DatasetError(
+                f"{self.target.root} has no test image of {attribute} to take references from; evaluate on a test "
+                "split that has every domain"
+            )
         test, files = self.target.split("test"), self.target.files("test")
         out = []
         index = self.target.labels.index(attribute)

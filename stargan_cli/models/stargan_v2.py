@@ -162,9 +162,13 @@ class Generator(nn.Module):
             self.decode.insert(0, AdainResBlk(dim_out, dim_out, style_dim, w_hpf, upsample=False))
         if w_hpf > 0:
             self.hpf = HighPass(w_hpf)
-        if residual:  # the output is a change to the input, and starts as none: the identity
-            nn.init.zeros_(self.to_rgb[2].weight)
-            nn.init.zeros_(self.to_rgb[2].bias)
+        if residual:
+            self.start_as_identity()
+
+    def start_as_identity(self) -> None:
+        """A residual generator's output is a change to its input: its last convolution starts at zero."""
+        nn.init.zeros_(self.to_rgb[2].weight)
+        nn.init.zeros_(self.to_rgb[2].bias)
 
     def forward(self, x: torch.Tensor, s: torch.Tensor, masks=None) -> torch.Tensor:
         """`masks`: the FAN's two heatmaps (B, 1, H, W) for the high-pass skip, or None (no skip)."""
@@ -305,15 +309,31 @@ def domains_of(config: StarGANv2Config, label_space: LabelSpace) -> Domains:
     return Domains.resolve(config.domains, label_space, count=None)
 
 
+def he_init(module: nn.Module) -> None:
+    """The reference's initialisation (core/utils.py he_init, applied to every network it trains): He normal
+    (fan in, ReLU gain) for convolutions and linear layers, zero biases; instance norms keep (1, 0)."""
+    if isinstance(module, nn.Conv2d | nn.Linear):
+        nn.init.kaiming_normal_(module.weight, mode="fan_in", nonlinearity="relu")
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 def build(config: StarGANv2Config, label_space: LabelSpace) -> dict[str, nn.Module]:
+    """The four networks, initialised as the reference initialises them (its moving averages then start
+    from PyTorch's default initialisation, a quirk not kept: ours start as copies of the networks)."""
     k = domains_of(config, label_space).count  # a bad model.domains fails before any training
     c = config
-    return {
+    networks = {
         "generator": Generator(c.image_size, c.style_dim, c.max_conv_dim, c.w_hpf, c.dim_in, c.residual),
         "mapping_network": MappingNetwork(c.latent_dim, c.style_dim, k),
         "style_encoder": StyleEncoder(c.image_size, c.style_dim, k, c.max_conv_dim, c.dim_in),
         "discriminator": Discriminator(c.image_size, k, c.max_conv_dim, c.dim_in),
     }
+    for network in networks.values():
+        network.apply(he_init)
+    if c.residual:
+        networks["generator"].start_as_identity()
+    return networks
 
 
 class StarGANv2Translator:
