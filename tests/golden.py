@@ -31,6 +31,7 @@ RUNS = {
     "cyclegan": "toyfaces_cyclegan.toml",
     "ugatit": "toyfaces_ugatit.toml",
     "unit": "toyfaces_unit.toml",
+    "stargan_v2": "toyfaces_v2.toml",  # recipes/toyfaces_v2.toml as shipped on 2026-12-05
 }
 JOINT = {"joint"}  # the runs on toy-celeba and toy-rafd; the others are on toy-celeba alone
 
