@@ -419,3 +419,17 @@ def test_built_networks_start_from_the_references_he_initialisation():
     assert (
         s.std(0).mean().item() > 0.1
     )  # sampled styles differ from the start (0.0006 with PyTorch's default init)
+
+
+def test_the_serve_page_offers_the_models_domains_only(toy_dataset, tmp_path):
+    """A v2 model on toy-celeba translates to its three hair colours: the page's one control is that choice
+    (no Male or Young sliders, which the model would refuse)."""
+    from stargan_cli.config import load_recipe
+    from stargan_cli.serve.service import controls
+    from stargan_cli.train.loop import train
+    from stargan_cli.translate import LoadedModel
+
+    run = train(load_recipe(v2_recipe(tmp_path, toy_dataset, steps=1))[0]).run_dir
+    (page,) = controls(LoadedModel.load(run))
+    assert page["controls"] == [{"kind": "choice", "label": "domain", "strength": False, "options": [
+        {"label": h, "to": h} for h in ("Black_Hair", "Blond_Hair", "Brown_Hair")]}]  # fmt: skip

@@ -376,6 +376,11 @@ class StarGANv2Translator:
     def attention(self, x, dataset, target):
         return None
 
+    def controls(self, dataset: int) -> list[dict]:
+        """The serve page's control: one choice among the model's domains (not every attribute of the data)."""
+        options = [{"label": d.label, "to": d.label} for d in self.domains.members]
+        return [{"kind": "choice", "label": "domain", "options": options, "strength": False}]
+
     def columns(self, x, known, attention=False):
         """Per target domain: three sampled styles (seeds 0, 1, 2) and the style of the first input."""
         source = known.get(0, self.read_source(x, 0))
