@@ -102,8 +102,8 @@ def test_each_model_is_scored_as_evaluate_scores_it_on_the_images_all_share(
 
     picture = np.asarray(Image.open(result.picture))
     scale, cell = 6, 18 * 6  # 16 px faces scaled up to 96 px, 2 px gaps
-    assert picture.shape == (40 + (2 + 4 * 18) * scale, (2 + (1 + 5 * 3) * 18) * scale, 3)
-    top, left = 40 + 2 * scale, 2 * scale + 11 * cell  # the first face's row; column 11: cyclegan's Male
+    assert picture.shape == (54 + (2 + 4 * 18) * scale, (2 + (1 + 5 * 3) * 18) * scale, 3)
+    top, left = 54 + 2 * scale, 2 * scale + 11 * cell  # the first face's row; column 11: cyclegan's Male
     blank = picture[top : top + 16 * scale, left : left + 16 * scale]
     assert 127 <= np.median(blank) <= 128  # mid grey (0 in [-1, 1])
     assert blank.min() == 51  # and its cross (-0.6)

@@ -40,11 +40,14 @@ def test_latent_and_reference_modes_score_every_output_as_computed_by_hand(v2_ru
     from stargan_cli.checkpoint import load_exported
     from stargan_cli.data.prepared import PreparedDataset
     from stargan_cli.data.readers.toyfaces import face_of_source, render, with_style_of
+    from stargan_cli.evaluate.fid import distances, real_features
     from stargan_cli.evaluate.run import evaluate, tables
     from stargan_cli.images import to_tensor
     from stargan_cli.models.spec import Guide
 
-    report = evaluate(v2_run, fid=False, outputs=3, out=tmp_path / "report.json")
+    from .test_fid import ChannelMeans
+
+    report = evaluate(v2_run, features=ChannelMeans(), fid_images=20, outputs=3, out=tmp_path / "report.json")
     assert report.data["guided"]["modes"] == ["latent", "reference"]
     assert (
         report.data["guided"]["diversity"] == "pixel L1"
@@ -55,6 +58,7 @@ def test_latent_and_reference_modes_score_every_output_as_computed_by_hand(v2_ru
     ds = PreparedDataset(toy_dataset)
     test, files = ds.split("test"), ds.files("test")
     x_all, labels = to_tensor(test.images[:]), torch.from_numpy(test.labels[:])
+    real = real_features([ds], ChannelMeans(), 20, 64, "cpu")[ds.name]
     for score in report.scores:
         index = ds.labels.index(score.attribute)
         rows = np.flatnonzero(labels[:, index].numpy() < 0.5)  # every image not yet of that hair colour
@@ -76,6 +80,10 @@ def test_latent_and_reference_modes_score_every_output_as_computed_by_hand(v2_ru
         pairs = list(combinations(range(3), 2))
         div = torch.stack([sum((fakes[i] - fakes[j]).abs().mean((1, 2, 3)) / 2 for i, j in pairs) / 3]).mean()
         assert score.diversity == pytest.approx(div.item(), rel=1e-5)
+        fid = distances(
+            real[score.attribute], torch.cat([f.mean((2, 3)) for f in fakes]).detach()
+        ).fid  # every output
+        assert score.fid == pytest.approx(fid, rel=1e-4)
         if score.guide == "latent":
             assert score.counterfactual_l1 is None and score.identity_l1 is None  # no single right answer
             continue

@@ -44,7 +44,7 @@ from .fid import feature_network, real_features
 from .guided import OUTPUTS, Protocol, modes
 from .lpips import PixelL1
 from .metrics import AttributeScore, pair_scores, pair_sums
-from .picture import TEXT, _font, _scaled
+from .picture import TEXT, _font, _scaled, _wrapped
 from .run import _datasets_for, _evaluators, _l1, _mean_distances, _pct, _weighted, check_counts
 
 FIELDS = ("target_accuracy", "preservation", "reconstruction_l1", "counterfactual_l1", "identity_l1")
@@ -374,7 +374,7 @@ def comparison_picture(
     image, scale = _scaled(grid(columns), ds.image_size)
     cell = (ds.image_size + 2) * scale
     font = _font(12)
-    header = Image.new("RGB", (image.width, 40), "white")
+    header = Image.new("RGB", (image.width, 54), "white")  # the target, then the model's name in two lines
     draw = ImageDraw.Draw(header)
     last = None
     for j, (target, model) in enumerate(heads):
@@ -382,9 +382,10 @@ def comparison_picture(
         if target != last:
             draw.text((left, 3), target, TEXT, font)
             if j:
-                draw.line([left - 3, 0, left - 3, 39], fill=(160, 160, 160))
+                draw.line([left - 3, 0, left - 3, header.height - 1], fill=(160, 160, 160))
             last = target
-        draw.text((left, 21), model[: max(4, cell // 7)], TEXT, font)
+        for k, line in enumerate(_wrapped(model, max(4, cell // 7))):
+            draw.text((left, 21 + 14 * k), line, TEXT, font)
     out = Image.new("RGB", (image.width, header.height + image.height), "white")
     out.paste(header, (0, 0))
     out.paste(image, (0, header.height))
