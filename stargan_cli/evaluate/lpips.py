@@ -92,14 +92,15 @@ class LPIPS(nn.Module):
 
     @classmethod
     def from_files(cls, linear: str | Path, backbone: str | Path | None = None) -> LPIPS:
+        linear_what = "StarGAN v2's metrics/lpips_weights.ckpt or the lpips package's alex.pth"
+        linear_weights = _tensors(Path(linear).expanduser(), linear_what)  # the file given first
         backbone = Path(backbone).expanduser() if backbone else hub_backbone()
         if not backbone.is_file():
             raise CheckpointError(
                 f"LPIPS needs torchvision's ImageNet AlexNet as a local file: download {BACKBONE_URL} and pass "
                 f"--lpips-backbone FILE, or put it at {hub_backbone()}"
             )
-        linear_what = "StarGAN v2's metrics/lpips_weights.ckpt or the lpips package's alex.pth"
-        return cls(_tensors(Path(linear).expanduser(), linear_what), _tensors(backbone, BACKBONE_FILE))
+        return cls(linear_weights, _tensors(backbone, BACKBONE_FILE))
 
     def _taps(self, x: torch.Tensor) -> list[torch.Tensor]:
         out, x = [], (x.float() - self.shift) / self.scale
