@@ -42,6 +42,12 @@ def reframe(x: torch.Tensor, scale: torch.Tensor, offset: torch.Tensor) -> torch
     theta = torch.zeros(len(x), 2, 3, device=x.device)
     theta[:, 0, 0] = theta[:, 1, 1] = 1 / scale
     theta[:, :, 2] = -2 * offset / scale[:, None]  # affine_grid maps output to input; the image spans 2
+    return _resample(x, theta)
+
+
+def _resample(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Each image sampled (bilinear, edges repeated) where the affine map theta (B, 2, 3) sends the output's
+    pixels, in affine_grid's [-1, 1] coordinates."""
     grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
     return torch.nn.functional.grid_sample(x, grid, padding_mode="border", align_corners=False)
 
@@ -71,10 +77,7 @@ def resized_crops(x: torch.Tensor, boxes: torch.Tensor) -> torch.Tensor:
     theta[:, 0, 0], theta[:, 1, 1] = boxes[:, 2], boxes[:, 3]
     theta[:, 0, 2] = 2 * boxes[:, 0] + boxes[:, 2] - 1  # the box's centre, in affine_grid's [-1, 1]
     theta[:, 1, 2] = 2 * boxes[:, 1] + boxes[:, 3] - 1
-    grid = torch.nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
-    return torch.nn.functional.grid_sample(
-        x, grid, mode="bilinear", padding_mode="border", align_corners=False
-    )
+    return _resample(x, theta)
 
 
 # the colours of a heatmap from cold to hot (the jet scale attention maps are usually drawn with)

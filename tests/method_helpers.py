@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
@@ -27,6 +28,15 @@ def networks(config: StarGANConfig, space: LabelSpace) -> tuple[torch.nn.Module,
 
 def phases(g_due: bool) -> tuple[str, ...]:
     return ("discriminator", "generator") if g_due else ("discriminator",)
+
+
+def write_recipe(path: Path, sections: dict[str, dict]) -> Path:
+    """A recipe file from {section: {setting: value}}, each value written as a TOML literal."""
+    lines = []
+    for section, settings in sections.items():
+        lines += [f"[{section}]"] + [f"{k} = {json.dumps(v)}" for k, v in settings.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
 
 
 def two_domain_recipe(tmp_path, dataset, architecture: str, model: dict, steps: int = 4, **sections) -> Path:

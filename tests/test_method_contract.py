@@ -24,6 +24,7 @@ from stargan_cli.train import loop
 from stargan_cli.train.loop import Trainer, train
 
 from .cli_helpers import assert_one_line_error, invoke
+from .method_helpers import write_recipe
 from .quad_method import PHASES, QUAD, STYLE, QuadConfig
 from .test_serve import CHROMIUM, Server, browser_or_skip, downloaded, png_bytes
 
@@ -65,28 +66,14 @@ def test_its_released_weights_import_through_the_importer_it_declares(monkeypatc
 
 
 def quad_recipe(tmp_path, dataset, steps: int = 4):
-    path = tmp_path / "quad.toml"
-    path.write_text(f"""[data]
-datasets = ["{dataset}"]
-batch_size = 4
-sample_count = 2
-[model]
-architecture = "quad"
-image_size = 16
-[train]
-steps = {steps}
-decay_start = 2
-g_lr = 1e-3
-d_lr = 4e-3
-weight_decay = 0.0
-ema = 0.9
-log_every = 1
-sample_every = 2
-checkpoint_every = 2
-seed = 5
-[output]
-runs_dir = "{tmp_path / "runs"}"
-""")
+    train = {"steps": steps, "decay_start": 2, "g_lr": 1e-3, "d_lr": 4e-3, "weight_decay": 0.0, "ema": 0.9,
+             "log_every": 1, "sample_every": 2, "checkpoint_every": 2, "seed": 5}  # fmt: skip
+    path = write_recipe(tmp_path / "quad.toml", {
+        "data": {"datasets": [str(dataset)], "batch_size": 4, "sample_count": 2},
+        "model": {"architecture": "quad", "image_size": 16},
+        "train": train,
+        "output": {"runs_dir": str(tmp_path / "runs")},
+    })  # fmt: skip
     return load_recipe(path)[0]
 
 

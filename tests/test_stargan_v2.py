@@ -101,39 +101,22 @@ def test_w_hpf_drops_the_decoder_shortcuts_and_the_high_pass_adds_the_masked_enc
 
 # ----- the method: training, resume, translation ------------------------------------------------------------
 TINY = {"image_size": 16, "dim_in": 4, "max_conv_dim": 8, "style_dim": 8, "latent_dim": 4}
-HAIR = '["Black_Hair", "Blond_Hair", "Brown_Hair"]'
+HAIR = ("Black_Hair", "Blond_Hair", "Brown_Hair")
 
 
 def v2_recipe(tmp_path, dataset, steps: int = 4):
-    lines = "\n".join(f"{k} = {v}" for k, v in TINY.items())
-    path = tmp_path / "v2.toml"
-    path.write_text(f"""[data]
-datasets = ["{dataset}"]
-batch_size = 2
-sample_count = 2
-[model]
-architecture = "stargan_v2"
-{lines}
-domains = {HAIR}
-[loss]
-ds_iter = 4
-[train]
-steps = {steps}
-decay_start = {steps}
-g_lr = 1e-4
-d_lr = 1e-4
-beta1 = 0.0
-beta2 = 0.99
-weight_decay = 1e-4
-ema = 0.999
-log_every = 1
-sample_every = 2
-checkpoint_every = 2
-seed = 777
-[output]
-runs_dir = "{tmp_path / "runs"}"
-""")
-    return path
+    from .method_helpers import write_recipe
+
+    train = {"steps": steps, "decay_start": steps, "g_lr": 1e-4, "d_lr": 1e-4, "beta1": 0.0, "beta2": 0.99,
+             "weight_decay": 1e-4, "ema": 0.999, "log_every": 1, "sample_every": 2, "checkpoint_every": 2,
+             "seed": 777}  # fmt: skip
+    return write_recipe(tmp_path / "v2.toml", {
+        "data": {"datasets": [str(dataset)], "batch_size": 2, "sample_count": 2},
+        "model": {"architecture": "stargan_v2", **TINY, "domains": list(HAIR)},
+        "loss": {"ds_iter": 4},
+        "train": train,
+        "output": {"runs_dir": str(tmp_path / "runs")},
+    })  # fmt: skip
 
 
 def test_a_tiny_stargan_v2_trains_resumes_bit_for_bit_and_translates(toy_dataset, tmp_path):

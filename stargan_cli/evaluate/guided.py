@@ -11,7 +11,8 @@ loss does. Diversity: evaluate/lpips.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -37,32 +38,34 @@ class Protocol:
     target: PreparedDataset  # where references come from: its test split
     outputs: int = OUTPUTS
     device: torch.device | str = "cpu"
-    _pools: dict[str, np.ndarray] = field(default_factory=dict)
 
-    def pool(self, attribute: str) -> np.ndarray:
-        """Indices of the target's test images that have the attribute (the references of its domain)."""
-        if attribute not in self._pools:
-            labels = self.target.split("test").labels
-            self._pools[attribute] = np.flatnonzero(labels[:, self.target.labels.index(attribute)] > 0.5)
-        return self._pools[attribute]
+    @cached_property
+    def _files(self) -> list[str]:
+        return self.target.files("test")  # read once, not for every batch
+
+    @cached_property
+    def _pools(self) -> dict[str, np.ndarray]:
+        """For each attribute, the target's test images that have it (the references of its domain)."""
+        labels = self.target.split("test").labels
+        return {a: np.flatnonzero(labels[:, i] > 0.5) for i, a in enumerate(self.target.labels.attributes)}
 
     def guides(self, batch: int, attribute: str, x: torch.Tensor) -> list[tuple[Guide, list[str] | None]]:
         """The guides of one batch's outputs, with the file names of the references used (reference mode)."""
         if self.mode == "latent":
             return [(Guide(seed=batch, sample=k), None) for k in range(self.outputs)]
-        pool = self.pool(attribute)
+        pool = self._pools[attribute]
         if not len(pool):
             raise DatasetError(
                 f"{self.target.root} has no test image of {attribute} to take references from; evaluate on a test "
                 "split that has every domain"
             )
-        test, files = self.target.split("test"), self.target.files("test")
+        images, index = self.target.split("test").images, self.target.labels.index(attribute)
         out = []
-        index = self.target.labels.index(attribute)
         for k in range(self.outputs):
             picks = np.random.default_rng([batch, k, index]).choice(pool, len(x))
-            refs = to_tensor(test.images[picks], self.device)
-            out.append((Guide(reference=refs), [files[i] for i in picks]))
+            out.append(
+                (Guide(reference=to_tensor(images[picks], self.device)), [self._files[i] for i in picks])
+            )
         return out
 
     def back(self, x: torch.Tensor) -> Guide:

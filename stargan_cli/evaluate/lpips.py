@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from ..errors import CheckpointError
+from ..imports.weights import as_state_dict, load_pickled_tensors
 
 BACKBONE_FILE = "alexnet-owt-7be5be79.pth"
 BACKBONE_URL = f"https://download.pytorch.org/models/{BACKBONE_FILE}"
@@ -42,17 +43,14 @@ def hub_backbone() -> Path:
 
 
 def _tensors(path: Path, what: str) -> dict[str, torch.Tensor]:
+    """A weights file's tensors through the weights-only reader of released checkpoints, its errors naming
+    the file that was expected."""
     if not path.is_file():
         raise CheckpointError(f"{path} is not a file; expected {what}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - random bytes fail inside the unpickler in many ways
-        raise CheckpointError(
-            f"{path} is not a weights-only tensor file ({e.__class__.__name__}); expected {what}"
-        ) from e
-    if not isinstance(data, dict) or not all(isinstance(v, torch.Tensor) for v in data.values()):
-        raise CheckpointError(f"{path} does not hold a state dict of tensors; expected {what}")
-    return data
+        return as_state_dict(load_pickled_tensors(path), path)
+    except CheckpointError as e:
+        raise CheckpointError(f"{e}; expected {what}") from None
 
 
 class LPIPS(nn.Module):

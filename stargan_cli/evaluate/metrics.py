@@ -89,24 +89,16 @@ def _touched(labels: LabelSpace, dataset: int, attribute: str) -> list[int]:
     return [spec.index(a) for a in (group or (attribute,))]
 
 
-def _counterfactuals(sources: list[str], style: str, targets: np.ndarray, size: int) -> torch.Tensor:
-    rendered = []
-    for source, target in zip(sources, targets, strict=True):
-        face, _ = face_of_source(source)
-        rendered.append(render(with_labels(face, style, target), size))
-    return to_tensor(np.stack(rendered))
-
-
-def _reference_answers(
-    sources: list[str], references: list[str], style: str, targets: np.ndarray, size: int, hair: bool
+def _counterfactuals(
+    sources: list[str], style: str, targets: np.ndarray, size: int, references: list[str] | None = None
 ) -> torch.Tensor:
-    """Reference mode's exact answers: the counterfactual, and where the target is a hair colour, with the
-    reference's hair (shade and cut: what a reference of that domain carries)."""
+    """The exactly rendered faces with the targets; with `references` (reference mode, hair-colour targets),
+    each with its reference's hair too (shade and cut: what a reference of that domain carries)."""
     rendered = []
-    for source, reference, target in zip(sources, references, targets, strict=True):
+    for i, (source, target) in enumerate(zip(sources, targets, strict=True)):
         face = with_labels(face_of_source(source)[0], style, target)
-        if hair:
-            face = with_style_of(face, face_of_source(reference)[0])
+        if references is not None:
+            face = with_style_of(face, face_of_source(references[i])[0])
         rendered.append(render(face, size))
     return to_tensor(np.stack(rendered))
 
@@ -207,15 +199,11 @@ def pair_sums(
                         _add(acc, "kept", (kept_pred == kept_org).float().sum().item())
                         _add(acc, "kept_n", len(x_c) * len(kept))
                     _add(acc, "rec", (rec - x_c).abs().mean((1, 2, 3)).sum().item() / 2)
-                    truth = None
-                    if style is not None and protocol is None:
-                        truth = _counterfactuals(names, style, trg_c.cpu().numpy(), source.image_size)
-                    elif style is not None and references is not None:
-                        hair = style == "celeba" and name in HAIR
-                        truth = _reference_answers(
-                            names, references, style, trg_c.cpu().numpy(), source.image_size, hair
+                    if style is not None and (protocol is None or references is not None):  # latent: none
+                        carried = references if style == "celeba" and name in HAIR else None
+                        truth = _counterfactuals(
+                            names, style, trg_c.cpu().numpy(), source.image_size, carried
                         )
-                    if truth is not None:
                         truth = truth.to(device)
                         _add(acc, "cf", (fake - truth).abs().mean((1, 2, 3)).sum().item() / 2)
                         _add(acc, "id", (x_c - truth).abs().mean((1, 2, 3)).sum().item() / 2)

@@ -21,7 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..data.prepared import PreparedDataset
 from ..images import grid, save_image, to_tensor
-from ..inference import covered_rows, sample_columns
+from ..inference import covered_rows, model_targets, sample_columns
 from ..models.spec import Guide, Translator
 from .classifier import classify, predict
 from .metrics import AttributeScore, Evaluator
@@ -76,15 +76,13 @@ def guided_grids(
     """(reference grid, its column names, latent rows, their column names) of a guided method."""
     test = dataset.split("test")
     d = translator.label_space.dataset_index(dataset.name)
-    source = torch.from_numpy(np.asarray(test.labels, np.float32))
     x = to_tensor(test.images[covered_rows(translator, d, test.labels)[:rows]], device)
+    targets = [(n, t.to(device)) for n, t in model_targets(translator, d, torch.from_numpy(test.labels[:1]))]
     refs, ref_targets, names = [], [], []
-    for name, target in translator.label_space.single_targets(d, source[:1]):
-        if name not in translator.targets(d):
-            continue
+    for name, target in targets:
         have = np.flatnonzero(test.labels[:, dataset.labels.index(name)] > 0.5)[:per_domain]
         refs += [to_tensor(test.images[i : i + 1], device) for i in have]
-        ref_targets += [target.to(device)] * len(have)
+        ref_targets += [target] * len(have)
         names += [f"ref {name}"] * len(have)
     top = [torch.ones_like(x[:1])] + refs  # a blank corner above the sources
     cells = [
@@ -93,10 +91,9 @@ def guided_grids(
     ]
     reference = np.concatenate([grid(top), grid([x] + cells)[2:]])
     latent_names, latent = ["input"], [x[:1]]
-    for name, target in translator.label_space.single_targets(d, source[:1]):
-        if name in translator.targets(d):
-            latent += [translator.translate(x[:1], d, target.to(device), Guide(seed=k)) for k in range(seeds)]
-            latent_names += [f"{name} seed {k}" for k in range(seeds)]
+    for name, target in targets:
+        latent += [translator.translate(x[:1], d, target, Guide(seed=k)) for k in range(seeds)]
+        latent_names += [f"{name} seed {k}" for k in range(seeds)]
     return reference, ["source \\ ref"] + names, grid(latent), latent_names
 
 
