@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issues 25 and 40: StarGAN, CycleGAN, U-GAT-IT (light), UNIT and StarGAN v2 trained with their toy recipes on
+# Which method when: StarGAN, CycleGAN, U-GAT-IT (light), UNIT and StarGAN v2 trained with their toy recipes on
 # the same prepared toyfaces data, then `stargan compare` on the task they share (toy-celeba Black_Hair <->
 # Blond_Hair; StarGAN also does Brown_Hair, Male and Young, StarGAN v2 Brown_Hair). Run from the repository
 # root with the package installed:

@@ -36,6 +36,8 @@ def test_recipe_loads_with_overrides(recipe_file):
         (["train.steps=2.5"], "train.steps must be int, got float"),
         (["train.flip=1"], "unknown setting train.flip"),
         (["data.flip=1"], "data.flip must be bool"),
+        (["data.resized_crop=1.5"], r"data.resized_crop is a probability in \[0, 1\], got 1.5"),
+        (["data.resized_crop=0.5", "data.load_size=40"], "two kinds of random crop: choose one"),
         (["train.precision=fp8"], "train.precision 'fp8' unknown"),
         (["model.g_conv_dims=3"], "unknown setting model.g_conv_dims. Did you mean 'g_conv_dim'"),
         (["model.image_size=18"], "multiple of 2\\*\\*model.d_repeat_num"),
